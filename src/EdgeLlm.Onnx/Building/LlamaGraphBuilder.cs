@@ -1,0 +1,190 @@
+using EdgeLlm.Onnx.Checkpoints;
+using EdgeLlm.Onnx.Ir;
+using static EdgeLlm.Onnx.Building.OnnxGraphWriter;
+using DataType = EdgeLlm.Onnx.Ir.TensorProto.Types.DataType;
+
+namespace EdgeLlm.Onnx.Building;
+
+/// <summary>
+/// Writes a llama decoder as the ONNX graph ONNX Runtime GenAI drives: inputs input_ids, attention_mask,
+/// position_ids and past_key_values.{i}.key/value; outputs logits and present.{i}.key/value. Attention is
+/// com.microsoft GroupQueryAttention (causal, grouped heads, a key/value cache that can share its buffer),
+/// rotary embeddings com.microsoft RotaryEmbedding, quantized projections com.microsoft MatMulNBits.
+/// </summary>
+internal static class LlamaGraphBuilder
+{
+    public const string InputIds = "input_ids";
+    public const string AttentionMask = "attention_mask";
+    public const string PositionIds = "position_ids";
+    public const string Logits = "logits";
+    public const string PastKeyFormat = "past_key_values.%d.key";
+    public const string PastValueFormat = "past_key_values.%d.value";
+    public const string PresentKeyFormat = "present.%d.key";
+    public const string PresentValueFormat = "present.%d.value";
+    private const string MicrosoftDomain = "com.microsoft";
+
+    // MatMulNBits accuracy level 4 multiplies with int8 activations, the fast path on arm64 and x64 CPUs.
+    private const long MatMulAccuracyLevel = 4;
+
+    public static ModelProto Build(ILlamaWeights weights, Quantization quantization, OnnxGraphWriter graph, CancellationToken cancellationToken)
+    {
+        var shape = weights.Shape;
+        DeclareInputsAndOutputs(shape, graph);
+
+        var embedding = graph.Initializer("model.embed_tokens.weight", weights.Read(LlamaTensor.TokenEmbedding, 0), shape.VocabSize, shape.Dim);
+        string hidden = graph.Node("Gather", [embedding, InputIds], "/model/embed_tokens/Gather");
+
+        // GroupQueryAttention takes the per-sequence key count minus one and the total length, both int32.
+        string maskSum = graph.Node("ReduceSum", [AttentionMask, graph.Int64Constant("one_axis", 1)], "/model/attn_mask/ReduceSum", Attribute("keepdims", 0L));
+        string seqLensK = graph.Node("Cast", [graph.Node("Sub", [maskSum, graph.Int64Scalar("one", 1)], "/model/attn_mask/Sub")], "/model/attn_mask/seqlens_k", Attribute("to", (long)DataType.Int32));
+        string totalLength = graph.Node("Cast", [graph.Node("Gather", [graph.Node("Shape", [AttentionMask], "/model/attn_mask/Shape"), graph.Int64Scalar("total_length_index", 1)], "/model/attn_mask/Gather", Attribute("axis", 0L))], "/model/attn_mask/total_seq_len", Attribute("to", (long)DataType.Int32));
+
+        var (cosCache, sinCache) = RotaryCaches(shape, graph);
+
+        for (int layer = 0; layer < shape.Layers; layer++)
+        {
+            cancellationToken.ThrowIfCancellationRequested();
+            string prefix = $"/model/layers.{layer}";
+            string name = $"model.layers.{layer}";
+
+            string attentionInput = Norm(graph, hidden, graph.Initializer($"{name}.input_layernorm.weight", weights.Read(LlamaTensor.AttentionNorm, layer), shape.Dim), shape, $"{prefix}/input_layernorm");
+            string[] qkv = Projection(graph, weights, layer, attentionInput, quantization, $"{name}.attn.qkv_proj", $"{prefix}/attn/qkv_proj",
+                LlamaTensor.QueryProjection, LlamaTensor.KeyProjection, LlamaTensor.ValueProjection);
+            string query = Rotary(graph, qkv[0], shape, cosCache, sinCache, $"{prefix}/attn/q_rotary");
+            string key = Rotary(graph, qkv[1], shape, cosCache, sinCache, $"{prefix}/attn/k_rotary");
+            string value = qkv[2];
+
+            string[] attention = graph.Node(
+                "GroupQueryAttention",
+                [query, key, value, PastKeyFormat.Replace("%d", $"{layer}"), PastValueFormat.Replace("%d", $"{layer}"), seqLensK, totalLength],
+                $"{prefix}/attn/GroupQueryAttention", 3, MicrosoftDomain,
+                Attribute("num_heads", (long)shape.Heads), Attribute("kv_num_heads", (long)shape.KvHeads));
+            graph.NodeWithOutputs("Identity", [attention[1]], [PresentKeyFormat.Replace("%d", $"{layer}")], $"{prefix}/attn/present_key", "");
+            graph.NodeWithOutputs("Identity", [attention[2]], [PresentValueFormat.Replace("%d", $"{layer}")], $"{prefix}/attn/present_value", "");
+            string attentionOutput = Projection(graph, weights, layer, attention[0], quantization, $"{name}.attn.o_proj", $"{prefix}/attn/o_proj", LlamaTensor.OutputProjection)[0];
+            hidden = graph.Node("Add", [hidden, attentionOutput], $"{prefix}/attn/residual");
+
+            string mlpInput = Norm(graph, hidden, graph.Initializer($"{name}.post_attention_layernorm.weight", weights.Read(LlamaTensor.FeedForwardNorm, layer), shape.Dim), shape, $"{prefix}/post_attention_layernorm");
+            string[] gateUp = Projection(graph, weights, layer, mlpInput, quantization, $"{name}.mlp.gate_up_proj", $"{prefix}/mlp/gate_up_proj",
+                LlamaTensor.GateProjection, LlamaTensor.UpProjection);
+            string silu = graph.Node("Mul", [gateUp[0], graph.Node("Sigmoid", [gateUp[0]], $"{prefix}/mlp/act_fn/Sigmoid")], $"{prefix}/mlp/act_fn/Mul");
+            string down = Projection(graph, weights, layer, graph.Node("Mul", [silu, gateUp[1]], $"{prefix}/mlp/Mul"), quantization, $"{name}.mlp.down_proj", $"{prefix}/mlp/down_proj", LlamaTensor.DownProjection)[0];
+            hidden = graph.Node("Add", [hidden, down], $"{prefix}/mlp/residual");
+        }
+
+        string final = Norm(graph, hidden, graph.Initializer("model.norm.weight", weights.Read(LlamaTensor.FinalNorm, 0), shape.Dim), shape, "/model/norm");
+        Classifier(graph, weights, final, embedding);
+
+        var model = new ModelProto { IrVersion = 8, ProducerName = "edgellm", ProducerVersion = typeof(LlamaGraphBuilder).Assembly.GetName().Version?.ToString(3) ?? "", Graph = graph.Graph };
+        model.OpsetImport.Add(new OperatorSetIdProto { Domain = "", Version = 17 });
+        model.OpsetImport.Add(new OperatorSetIdProto { Domain = MicrosoftDomain, Version = 1 });
+        return model;
+    }
+
+    private static void DeclareInputsAndOutputs(LlamaShape shape, OnnxGraphWriter graph)
+    {
+        graph.Input(InputIds, DataType.Int64, "batch_size", "sequence_length");
+        graph.Input(AttentionMask, DataType.Int64, "batch_size", "total_sequence_length");
+        graph.Input(PositionIds, DataType.Int64, "batch_size", "sequence_length");
+        for (int layer = 0; layer < shape.Layers; layer++)
+        {
+            graph.Input(PastKeyFormat.Replace("%d", $"{layer}"), DataType.Float, "batch_size", shape.KvHeads, "past_sequence_length", shape.HeadSize);
+            graph.Input(PastValueFormat.Replace("%d", $"{layer}"), DataType.Float, "batch_size", shape.KvHeads, "past_sequence_length", shape.HeadSize);
+        }
+
+        graph.Output(Logits, DataType.Float, "batch_size", "sequence_length", shape.VocabSize);
+        for (int layer = 0; layer < shape.Layers; layer++)
+        {
+            graph.Output(PresentKeyFormat.Replace("%d", $"{layer}"), DataType.Float, "batch_size", shape.KvHeads, "total_sequence_length", shape.HeadSize);
+            graph.Output(PresentValueFormat.Replace("%d", $"{layer}"), DataType.Float, "batch_size", shape.KvHeads, "total_sequence_length", shape.HeadSize);
+        }
+    }
+
+    // RMSNorm: x / sqrt(mean(x^2) + eps) * weight, ONNX Runtime's SimplifiedLayerNormalization.
+    private static string Norm(OnnxGraphWriter graph, string input, string weight, LlamaShape shape, string name) =>
+        graph.Node("SimplifiedLayerNormalization", [input, weight], name, Attribute("axis", -1L), Attribute("epsilon", shape.NormEpsilon), Attribute("stash_type", 1L));
+
+    // Matrices that read the same input are stacked into one (their rows, the outputs, concatenated) so that
+    // one kernel reads them all: decode reads every weight once per token, and fewer, larger kernels cost less.
+    // Quantization blocks run along a row, so stacking changes no quantized value.
+    private static string[] Projection(OnnxGraphWriter graph, ILlamaWeights weights, int layer, string input, Quantization quantization, string weightName, string nodeName, params LlamaTensor[] tensors)
+    {
+        int columns = LlamaTensorShapes.Of(weights.Shape, tensors[0]).Columns;
+        int[] outputs = tensors.Select(t => LlamaTensorShapes.Of(weights.Shape, t).Rows).ToArray();
+        int rows = outputs.Sum();
+        float[] matrix = tensors.Length == 1 ? weights.Read(tensors[0], layer) : tensors.SelectMany(t => weights.Read(t, layer)).ToArray();
+
+        string product;
+        if (quantization.Bits() is int bits)
+        {
+            var quantized = BlockQuantizer.Quantize(matrix, rows, columns, bits);
+            string packed = graph.Initializer($"{weightName}.weight.packed", quantized.Packed, DataType.Uint8, rows, quantized.BlocksPerRow, quantized.BlobBytes);
+            string scales = graph.Initializer($"{weightName}.weight.scales", quantized.Scales, rows, quantized.BlocksPerRow);
+            product = graph.Node(
+                "MatMulNBits", [input, packed, scales], nodeName, 1, MicrosoftDomain,
+                Attribute("K", (long)columns), Attribute("N", (long)rows), Attribute("bits", (long)bits), Attribute("block_size", (long)BlockQuantizer.BlockSize),
+                Attribute("accuracy_level", MatMulAccuracyLevel))[0];
+        }
+        else
+        {
+            // MatMul wants [in, out]; llama matrices are [out, in].
+            string weight = graph.Initializer($"{weightName}.weight", Transpose(matrix, rows, columns), columns, rows);
+            product = graph.Node("MatMul", [input, weight], nodeName);
+        }
+
+        return tensors.Length == 1
+            ? [product]
+            : graph.Node("Split", [product, graph.Int64Constant($"{weightName}.split", outputs.Select(o => (long)o).ToArray())], $"{nodeName}/Split", outputs.Length, "", Attribute("axis", -1L));
+    }
+
+    // cos and sin of position * theta^(-2i/headSize), computed in float32 the way llama2.c's run.c does.
+    private static (string Cos, string Sin) RotaryCaches(LlamaShape shape, OnnxGraphWriter graph)
+    {
+        int half = shape.HeadSize / 2;
+        var cos = new float[(long)shape.ContextLength * half];
+        var sin = new float[cos.Length];
+        for (int position = 0; position < shape.ContextLength; position++)
+        {
+            for (int i = 0; i < half; i++)
+            {
+                float frequency = 1.0f / MathF.Pow(shape.RopeTheta, 2 * i / (float)shape.HeadSize);
+                float angle = position * frequency;
+                cos[(long)position * half + i] = MathF.Cos(angle);
+                sin[(long)position * half + i] = MathF.Sin(angle);
+            }
+        }
+
+        return (graph.Initializer("cos_cache", cos, shape.ContextLength, half), graph.Initializer("sin_cache", sin, shape.ContextLength, half));
+    }
+
+    private static string Rotary(OnnxGraphWriter graph, string input, LlamaShape shape, string cosCache, string sinCache, string name) =>
+        graph.Node("RotaryEmbedding", [input, PositionIds, cosCache, sinCache], name, 1, MicrosoftDomain,
+            Attribute("interleaved", shape.InterleavedRotary ? 1L : 0L))[0];
+
+    // logits = hidden · classifierᵀ with Gemm's transB, so that a classifier shared with the embedding is stored once.
+    private static void Classifier(OnnxGraphWriter graph, ILlamaWeights weights, string hidden, string embedding)
+    {
+        var shape = weights.Shape;
+        string classifier = shape.SharedClassifier
+            ? embedding
+            : graph.Initializer("lm_head.weight", weights.Read(LlamaTensor.Classifier, 0), shape.VocabSize, shape.Dim);
+        string rows = graph.Node("Reshape", [hidden, graph.Int64Constant("lm_head_rows_shape", -1, shape.Dim)], "/lm_head/Reshape");
+        string logits = graph.Node("Gemm", [rows, classifier], "/lm_head/Gemm", Attribute("transB", 1L));
+        string logitsShape = graph.Node("Concat", [graph.Node("Shape", [InputIds], "/lm_head/Shape"), graph.Int64Constant("vocab_size", shape.VocabSize)], "/lm_head/Concat", Attribute("axis", 0L));
+        graph.NodeWithOutputs("Reshape", [logits, logitsShape], [Logits], "/lm_head/logits", "");
+    }
+
+    private static float[] Transpose(float[] matrix, int rows, int columns)
+    {
+        var transposed = new float[matrix.Length];
+        for (int row = 0; row < rows; row++)
+        {
+            for (int column = 0; column < columns; column++)
+            {
+                transposed[(long)column * rows + row] = matrix[(long)row * columns + column];
+            }
+        }
+
+        return transposed;
+    }
+}

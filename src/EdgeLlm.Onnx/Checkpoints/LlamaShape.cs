@@ -1,0 +1,59 @@
+namespace EdgeLlm.Onnx.Checkpoints;
+
+/// <summary>The dimensions of a llama-architecture decoder.</summary>
+/// <param name="SharedClassifier">True when the output classifier reuses the token embedding matrix.</param>
+/// <param name="InterleavedRotary">
+/// True when rotary embeddings rotate adjacent pairs (x[2i], x[2i+1]) as llama2.c does; false for the
+/// rotate-half convention of Hugging Face checkpoints (pairs x[i], x[i + headSize/2]).
+/// </param>
+public sealed record LlamaShape(
+    int Dim,
+    int HiddenDim,
+    int Layers,
+    int Heads,
+    int KvHeads,
+    int VocabSize,
+    int ContextLength,
+    bool SharedClassifier,
+    float RopeTheta = 10000f,
+    bool InterleavedRotary = true,
+    float NormEpsilon = 1e-5f)
+{
+    public int HeadSize => Dim / Heads;
+
+    public int KvDim => KvHeads * HeadSize;
+
+    /// <summary>Parameters of every tensor, counting a shared classifier once.</summary>
+    public long ParameterCount
+    {
+        get
+        {
+            long perLayer = 2L * Dim                       // attention and feed-forward norms
+                + (long)Dim * Dim * 2                       // wq, wo
+                + (long)KvDim * Dim * 2                     // wk, wv
+                + (long)HiddenDim * Dim * 3;                // w1, w2, w3
+            long embedding = (long)VocabSize * Dim;
+            return embedding + perLayer * Layers + Dim + (SharedClassifier ? 0 : embedding);
+        }
+    }
+
+    /// <summary>Throws <see cref="ModelFileException"/> naming <paramref name="source"/> when the dimensions cannot describe a model.</summary>
+    public void Validate(string source)
+    {
+        Require(Dim > 0 && HiddenDim > 0 && Layers > 0 && Heads > 0 && KvHeads > 0 && VocabSize > 0 && ContextLength > 0,
+            $"every dimension must be positive (dim {Dim}, hidden {HiddenDim}, layers {Layers}, heads {Heads}, kv heads {KvHeads}, vocab {VocabSize}, context {ContextLength})");
+        Require(Dim % Heads == 0, $"dim {Dim} is not a multiple of the {Heads} heads");
+        Require(Heads % KvHeads == 0, $"{Heads} heads cannot be shared by {KvHeads} key/value heads");
+        Require(HeadSize % 2 == 0, $"head size {HeadSize} is odd, so rotary embeddings cannot pair its elements");
+        Require(Dim <= 65536 && HiddenDim <= 262144 && Layers <= 1024 && VocabSize <= 1 << 20 && ContextLength <= 1 << 20,
+            "the dimensions are implausibly large (a corrupt header?)");
+
+        void Require(bool condition, string problem)
+        {
+            if (!condition)
+            {
+                throw new ModelFileException(source, problem);
+            }
+        }
+    }
+}

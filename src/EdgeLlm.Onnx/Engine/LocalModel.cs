@@ -1,0 +1,185 @@
+using System.Text;
+using System.Text.Json.Nodes;
+using Microsoft.ML.OnnxRuntimeGenAI;
+
+namespace EdgeLlm.Onnx.Engine;
+
+/// <summary>
+/// A model folder in the ONNX Runtime GenAI layout, ours or published, loaded for generation. Not safe for
+/// concurrent generations: callers take turns (decode is memory-bandwidth bound, so turns lose nothing).
+/// </summary>
+public sealed class LocalModel : IDisposable
+{
+    private readonly Model _model;
+    private readonly Tokenizer _tokenizer;
+    private readonly HashSet<int> _endTokenIds;
+
+    private LocalModel(string folder, GenAiConfig config, TokenizerFacts tokenizerFacts, Model model, Tokenizer tokenizer)
+    {
+        Folder = folder;
+        Id = Path.GetFileName(Path.TrimEndingDirectorySeparator(Path.GetFullPath(folder)));
+        Config = config;
+        TokenizerFacts = tokenizerFacts;
+        _model = model;
+        _tokenizer = tokenizer;
+        _endTokenIds = [.. config.EosTokenIds];
+    }
+
+    public string Folder { get; }
+
+    /// <summary>The folder's name, which names the model in answers and logs.</summary>
+    public string Id { get; }
+
+    public GenAiConfig Config { get; }
+
+    public TokenizerFacts TokenizerFacts { get; }
+
+    /// <param name="intraOpThreads">Threads for one generation; null lets ONNX Runtime use every core.</param>
+    public static LocalModel Load(string folder, int? intraOpThreads = null)
+    {
+        var config = GenAiConfig.Read(folder);
+        var tokenizerFacts = TokenizerFacts.Read(folder);
+        Config? genAiConfig = null;
+        Model? model = null;
+        try
+        {
+            genAiConfig = new Config(folder);
+            if (intraOpThreads is int threads)
+            {
+                var overlay = new JsonObject { ["model"] = new JsonObject { ["decoder"] = new JsonObject { ["session_options"] = new JsonObject { ["intra_op_num_threads"] = threads } } } };
+                genAiConfig.Overlay(overlay.ToJsonString());
+            }
+
+            model = new Model(genAiConfig);
+            return new LocalModel(folder, config, tokenizerFacts, model, new GuardedTokenizer(model));
+        }
+        catch (OnnxRuntimeGenAIException e)
+        {
+            model?.Dispose();
+            throw new ModelFileException(folder, e.Message, e);
+        }
+        finally
+        {
+            genAiConfig?.Dispose();
+        }
+    }
+
+    /// <summary>Encodes a prompt the way the model was trained to see it: BOS first when its tokenizer says so.</summary>
+    public IReadOnlyList<int> Encode(string text)
+    {
+        using var sequences = _tokenizer.Encode(text);
+        var ids = new List<int>(sequences[0].Length + 1);
+        if (TokenizerFacts.AddsBos && Config.BosTokenId is int bos)
+        {
+            ids.Add(bos);
+        }
+
+        ids.AddRange(sequences[0].ToArray());
+        return ids;
+    }
+
+    /// <summary>Formats chat messages with the tokenizer's chat template (see <see cref="TokenizerFacts.HasChatTemplate"/>).</summary>
+    public string ApplyChatTemplate(string messagesJson) =>
+        _tokenizer.ApplyChatTemplate(template_str: null, messages: messagesJson, tools: null, add_generation_prompt: true);
+
+    /// <summary>
+    /// Generates after <paramref name="promptIds"/> until an end token, the token limit, the context length
+    /// or the deadline; reports each token with its text as it comes.
+    /// </summary>
+    /// <exception cref="OperationCanceledException">The token was cancelled; the tokens reported so far stand.</exception>
+    public GenerationResult Generate(IReadOnlyList<int> promptIds, GenerationSettings settings, Action<int, string>? onToken = null, CancellationToken cancellationToken = default)
+    {
+        ValidatePrompt(promptIds, settings);
+        int maxLength = Math.Min(Config.ContextLength, promptIds.Count + settings.MaxNewTokens);
+
+        using var parameters = new GeneratorParams(_model);
+        parameters.SetSearchOption("max_length", maxLength);
+        if (settings.Temperature > 0)
+        {
+            // Sample from the whole distribution: top-k 0 and top-p 1 filter nothing.
+            parameters.SetSearchOption("do_sample", true);
+            parameters.SetSearchOption("temperature", settings.Temperature);
+            parameters.SetSearchOption("top_k", 0);
+            parameters.SetSearchOption("top_p", 1.0);
+            parameters.SetSearchOption("random_seed", settings.Seed ?? -1);
+        }
+        else
+        {
+            parameters.SetSearchOption("do_sample", false);
+        }
+
+        using var generator = new Generator(_model, parameters);
+        using var stream = _tokenizer.CreateStream();
+        var ids = new List<int>();
+        var text = new StringBuilder();
+        // llama2.c and SentencePiece drop the dummy-prefix space of the first piece after BOS.
+        bool dropNextLeadingSpace = TokenizerFacts.DropsLeadingSpace && promptIds[^1] == Config.BosTokenId;
+        var finishReason = FinishReason.Length;
+
+        cancellationToken.ThrowIfCancellationRequested();
+        generator.AppendTokens(promptIds.ToArray());
+        while (ids.Count < settings.MaxNewTokens && !generator.IsDone())
+        {
+            cancellationToken.ThrowIfCancellationRequested();
+            if (settings.Deadline is DateTimeOffset deadline && settings.TimeProvider.GetUtcNow() >= deadline)
+            {
+                finishReason = FinishReason.Deadline;
+                break;
+            }
+
+            generator.GenerateNextToken();
+            var sequence = generator.GetSequence(0);
+            // GenAI ends a sequence at an end token without appending it.
+            if (sequence.Length == promptIds.Count + ids.Count || _endTokenIds.Contains(sequence[^1]))
+            {
+                finishReason = FinishReason.Stop;
+                break;
+            }
+
+            int token = sequence[^1];
+
+            string piece = stream.Decode(token);
+            if (dropNextLeadingSpace && piece.Length > 0)
+            {
+                piece = piece.StartsWith(' ') ? piece[1..] : piece;
+                dropNextLeadingSpace = false;
+            }
+
+            ids.Add(token);
+            text.Append(piece);
+            onToken?.Invoke(token, piece);
+        }
+
+        return new GenerationResult(promptIds.Count, ids, text.ToString(), finishReason);
+    }
+
+    public void Dispose()
+    {
+        _tokenizer.Dispose();
+        _model.Dispose();
+    }
+
+    private void ValidatePrompt(IReadOnlyList<int> promptIds, GenerationSettings settings)
+    {
+        if (promptIds.Count == 0)
+        {
+            throw new ArgumentException("the prompt has no tokens", nameof(promptIds));
+        }
+
+        if (promptIds.Count >= Config.ContextLength)
+        {
+            throw new ArgumentException($"the prompt's {promptIds.Count} tokens leave no room in the model's context of {Config.ContextLength}", nameof(promptIds));
+        }
+
+        foreach (int id in promptIds)
+        {
+            if (id < 0 || id >= Config.VocabSize)
+            {
+                throw new ArgumentException($"id {id} is outside the vocabulary (0 to {Config.VocabSize - 1})", nameof(promptIds));
+            }
+        }
+
+        ArgumentOutOfRangeException.ThrowIfNegative(settings.MaxNewTokens);
+        ArgumentOutOfRangeException.ThrowIfNegative(settings.Temperature);
+    }
+}

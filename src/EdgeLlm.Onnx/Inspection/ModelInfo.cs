@@ -1,0 +1,15 @@
+namespace EdgeLlm.Onnx.Inspection;
+
+/// <summary>What a model folder holds, as `edgellm model info` prints it.</summary>
+/// <param name="Parameters">Weights the model computes with, counting a quantized matrix by its logical size.</param>
+/// <param name="Bytes">Bytes of every file in the folder.</param>
+/// <param name="Quantization">fp32, fp16, int8 or int4 (MatMulNBits bits), or several joined by '+'.</param>
+public sealed record ModelInfo(
+    string Model,
+    string Type,
+    long Parameters,
+    long Bytes,
+    string Quantization,
+    int ContextLength,
+    int VocabSize,
+    int Layers);

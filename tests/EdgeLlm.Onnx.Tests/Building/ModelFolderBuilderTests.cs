@@ -1,0 +1,215 @@
+using System.Security.Cryptography;
+using System.Text.Json;
+using EdgeLlm.Onnx.Building;
+using EdgeLlm.Onnx.Checkpoints;
+using EdgeLlm.Onnx.Engine;
+using EdgeLlm.Onnx.Inspection;
+using EdgeLlm.Onnx.Tests.Checkpoints;
+using EdgeLlm.Tests;
+
+namespace EdgeLlm.Onnx.Tests.Building;
+
+public sealed class ModelFolderBuilderTests : IDisposable
+{
+    private readonly TempDirectory _temp = new();
+
+    [SharedModelFact]
+    public void Build_Stories260k_WritesTheGenAiLayout()
+    {
+        string folder = BuildStories(Quantization.Int4, "model");
+
+        Assert.Equal(
+            ["genai_config.json", "model.onnx", "tokenizer.json", "tokenizer_config.json"],
+            Directory.GetFiles(folder).Select(Path.GetFileName).Order(StringComparer.Ordinal));
+        var config = GenAiConfig.Read(folder);
+        Assert.Equal(("llama", 512, 512, 5, 4, 8), (config.ModelType, config.ContextLength, config.VocabSize, config.Layers, config.KvHeads, config.HeadSize));
+        Assert.Equal([2, 1], config.EosTokenIds);
+    }
+
+    [SharedModelFact]
+    public void Build_ExistingOutputWithoutForce_IsRefusedAndKeepsTheOldFolder()
+    {
+        string folder = _temp.Combine("model");
+        Directory.CreateDirectory(folder);
+        File.WriteAllText(Path.Combine(folder, "keep.txt"), "old");
+
+        var error = Assert.Throws<ModelFileException>(() => BuildStories(Quantization.Fp32, "model"));
+
+        Assert.Contains("already exists (pass --force to replace it)", error.Message);
+        Assert.Equal(["keep.txt"], Directory.GetFiles(folder).Select(Path.GetFileName));
+        AssertNoStagingLeft();
+    }
+
+    [SharedModelFact]
+    public void Build_ExistingOutputWithForce_ReplacesIt()
+    {
+        string folder = _temp.Combine("model");
+        Directory.CreateDirectory(folder);
+        File.WriteAllText(Path.Combine(folder, "stale.txt"), "old");
+
+        BuildStories(Quantization.Fp32, "model", force: true);
+
+        Assert.False(File.Exists(Path.Combine(folder, "stale.txt")));
+        Assert.True(File.Exists(Path.Combine(folder, "model.onnx")));
+        AssertNoStagingLeft();
+    }
+
+    [SharedModelFact]
+    public void Build_TokenizerOfAnotherSize_NamesItAndWritesNothing()
+    {
+        var vocabulary = Llama2cVocabulary.Read(SharedModels.Tokenizer, 512);
+
+        var error = Assert.Throws<ModelFileException>(() =>
+            ModelFolderBuilder.Build(new SyntheticWeights("stories15m", 1), vocabulary, Quantization.Int8, _temp.Combine("model"), force: false));
+
+        Assert.Equal(SharedModels.Tokenizer, error.FilePath);
+        Assert.Contains($"holds 512 tokens, but synthetic stories15m (seed 1) has a vocabulary of {Llama2cVocabulary.ByteVocabularySize}", error.Message);
+        Assert.Empty(Directory.GetFileSystemEntries(_temp.Path));
+    }
+
+    [Fact]
+    public void Build_FailingMidway_LeavesNoHalfWrittenFolder()
+    {
+        var weights = new FailingWeights(new SyntheticWeights("stories260k", 1), failAtLayer: 3);
+
+        Assert.Throws<ModelFileException>(() => ModelFolderBuilder.Build(weights, Llama2cVocabulary.Bytes(), Quantization.Int4, _temp.Combine("model"), force: false));
+
+        Assert.Empty(Directory.GetFileSystemEntries(_temp.Path));
+    }
+
+    [Fact]
+    public void Build_Cancelled_LeavesNoHalfWrittenFolder()
+    {
+        using var cancellation = new CancellationTokenSource();
+        cancellation.Cancel();
+
+        Assert.ThrowsAny<OperationCanceledException>(() =>
+            ModelFolderBuilder.Build(new SyntheticWeights("stories260k", 1), Llama2cVocabulary.Bytes(), Quantization.Int4, _temp.Combine("model"), force: false, cancellation.Token));
+
+        Assert.Empty(Directory.GetFileSystemEntries(_temp.Path));
+    }
+
+    [Fact]
+    public void Build_LargeWeights_GoToExternalDataThatLoads()
+    {
+        string folder = _temp.Combine("stories15m-fp32");
+
+        ModelFolderBuilder.Build(new SyntheticWeights("stories15m", 7), Llama2cVocabulary.Bytes(), Quantization.Fp32, folder, force: false);
+
+        var data = new FileInfo(Path.Combine(folder, ModelFolderBuilder.ExternalDataFile));
+        Assert.True(data.Exists);
+        Assert.True(data.Length > ModelFolderBuilder.InlineWeightLimitBytes);
+        Assert.True(new FileInfo(Path.Combine(folder, ModelFolderBuilder.ModelFile)).Length < 1 << 20);
+        using var model = LocalModel.Load(folder);
+        Assert.Equal(3, model.Generate(model.Encode("hi"), new GenerationSettings { MaxNewTokens = 3 }).TokenIds.Count);
+    }
+
+    [SharedModelFact]
+    public void Build_SmallWeights_StayInTheModelFile()
+    {
+        string folder = BuildStories(Quantization.Fp32, "model");
+
+        Assert.False(File.Exists(Path.Combine(folder, ModelFolderBuilder.ExternalDataFile)));
+    }
+
+    [Fact]
+    public void Build_SyntheticSeed_DeterminesTheWeights()
+    {
+        string Hash(string name, ulong seed)
+        {
+            string folder = _temp.Combine(name);
+            ModelFolderBuilder.Build(new SyntheticWeights("stories260k", seed), Llama2cVocabulary.Bytes(), Quantization.Int8, folder, force: false);
+            return Convert.ToHexString(SHA256.HashData(File.ReadAllBytes(Path.Combine(folder, ModelFolderBuilder.ModelFile))));
+        }
+
+        Assert.Equal(Hash("a", 5), Hash("b", 5));
+        Assert.NotEqual(Hash("c", 5), Hash("d", 6));
+    }
+
+    [Theory]
+    [InlineData("stories260k", 64, 172, 5, 8, 4)]
+    [InlineData("stories15m", 288, 768, 6, 6, 6)]
+    [InlineData("smollm2-135m", 576, 1536, 30, 9, 3)]
+    [InlineData("qwen2.5-0.5b", 896, 4864, 24, 14, 2)]
+    public void Build_SyntheticShape_HasTheRealDimensionsAndGenerates(string shapeName, int dim, int hidden, int layers, int heads, int kvHeads)
+    {
+        var weights = new SyntheticWeights(shapeName, 1);
+        string folder = _temp.Combine(shapeName);
+
+        ModelFolderBuilder.Build(weights, Llama2cVocabulary.Bytes(), Quantization.Int4, folder, force: false);
+
+        Assert.Equal((dim, hidden, layers, heads, kvHeads), (weights.Shape.Dim, weights.Shape.HiddenDim, weights.Shape.Layers, weights.Shape.Heads, weights.Shape.KvHeads));
+        Assert.Equal(weights.Shape.ParameterCount, ModelInspector.Inspect(folder).Parameters);
+        using var model = LocalModel.Load(folder, intraOpThreads: 1);
+        var result = model.Generate(model.Encode("The"), new GenerationSettings { MaxNewTokens = 2 });
+        Assert.Equal(2, result.TokenIds.Count);
+    }
+
+    [Fact]
+    public void SyntheticWeights_UnknownShape_ListsTheKnownOnes()
+    {
+        var error = Assert.Throws<ArgumentException>(() => new SyntheticWeights("gpt-5", 1));
+
+        Assert.Contains("unknown synthetic shape 'gpt-5' (known: stories260k, stories15m, smollm2-135m, qwen2.5-0.5b)", error.Message);
+    }
+
+    [SharedModelFact]
+    public void Build_SeparateClassifier_IsUsedForTheLogits()
+    {
+        using var shared = Llama2cCheckpoint.Open(SharedModels.Checkpoint);
+        string copyPath = _temp.Combine("copy.bin");
+        string negatedPath = _temp.Combine("negated.bin");
+        float[] embedding = shared.Read(LlamaTensor.TokenEmbedding, 0);
+        Llama2cFiles.WriteLegacy(shared, copyPath, embedding);
+        Llama2cFiles.WriteLegacy(shared, negatedPath, embedding.Select(v => -v).ToArray());
+        int[] input = SharedModels.Ids(SharedModels.Reference.GetProperty("teacher_forced").GetProperty("input_ids"));
+        int[] expected = SharedModels.Ids(SharedModels.Reference.GetProperty("teacher_forced").GetProperty("argmax_ids"));
+
+        IReadOnlyList<int> ArgMax(string checkpointPath, string name)
+        {
+            using var checkpoint = Llama2cCheckpoint.Open(checkpointPath);
+            string folder = _temp.Combine(name);
+            ModelFolderBuilder.Build(checkpoint, Llama2cVocabulary.Read(SharedModels.Tokenizer, 512), Quantization.Fp32, folder, force: false);
+            using var evaluator = new ModelEvaluator(folder);
+            return evaluator.Evaluate(input).ArgMax;
+        }
+
+        Assert.Equal(expected, ArgMax(copyPath, "copy"));
+        Assert.NotEqual(expected, ArgMax(negatedPath, "negated"));
+    }
+
+    [Fact]
+    public void Build_ConstantWeights_PredictTheChosenToken()
+    {
+        string folder = _temp.Combine("constant");
+        ModelFolderBuilder.Build(new ConstantWeights(predictedId: 42), Llama2cVocabulary.Bytes(), Quantization.Int4, folder, force: false);
+        using var evaluator = new ModelEvaluator(folder);
+
+        Assert.All(evaluator.Evaluate([1, 7, 9, 200]).ArgMax, id => Assert.Equal(42, id));
+    }
+
+    public void Dispose() => _temp.Dispose();
+
+    private string BuildStories(Quantization quantization, string name, bool force = false)
+    {
+        string folder = _temp.Combine(name);
+        using var checkpoint = Llama2cCheckpoint.Open(SharedModels.Checkpoint);
+        ModelFolderBuilder.Build(checkpoint, Llama2cVocabulary.Read(SharedModels.Tokenizer, 512), quantization, folder, force);
+        return folder;
+    }
+
+    private void AssertNoStagingLeft() =>
+        Assert.DoesNotContain(Directory.GetFileSystemEntries(_temp.Path), entry => Path.GetFileName(entry).StartsWith('.'));
+
+    private sealed class FailingWeights(ILlamaWeights inner, int failAtLayer) : ILlamaWeights
+    {
+        public LlamaShape Shape => inner.Shape;
+
+        public string Source => inner.Source;
+
+        public float[] Read(LlamaTensor tensor, int layer) =>
+            layer == failAtLayer && tensor == LlamaTensor.GateProjection
+                ? throw new ModelFileException("weights.bin", "unreadable")
+                : inner.Read(tensor, layer);
+    }
+}

@@ -1,0 +1,141 @@
+using EdgeLlm.Onnx.Building;
+using EdgeLlm.Onnx.Engine;
+using EdgeLlm.Tests;
+using Microsoft.Extensions.AI;
+using Microsoft.Extensions.Time.Testing;
+
+namespace EdgeLlm.Onnx.Tests.Engine;
+
+public sealed class LocalChatClientTests(Stories260kModels models) : IClassFixture<Stories260kModels>, IDisposable
+{
+    private readonly TempDirectory _temp = new();
+
+    [SharedModelFact]
+    public async Task GetResponse_CompletionModel_ContinuesTheUserText()
+    {
+        using var model = LocalModel.Load(models.Folder(Quantization.Int8));
+        using var client = new LocalChatClient(model, TimeProvider.System);
+
+        var response = await client.GetResponseAsync("Once upon a time", new ChatOptions { MaxOutputTokens = 20 });
+
+        var expected = model.Generate(model.Encode("Once upon a time"), new GenerationSettings { MaxNewTokens = 20 });
+        Assert.Equal(expected.Text, response.Text);
+        Assert.Equal(ChatFinishReason.Length, response.FinishReason);
+        Assert.Equal((5, 20), (response.Usage?.InputTokenCount, response.Usage?.OutputTokenCount));
+        Assert.Equal("stories260k-int8", response.ModelId);
+    }
+
+    [SharedModelFact]
+    public async Task GetStreamingResponse_UpdatesAddUpToTheResponse()
+    {
+        using var model = LocalModel.Load(models.Folder(Quantization.Int8));
+        using var client = new LocalChatClient(model, TimeProvider.System);
+        var updates = new List<ChatResponseUpdate>();
+
+        await foreach (var update in client.GetStreamingResponseAsync("Lily", new ChatOptions { MaxOutputTokens = 15 }))
+        {
+            updates.Add(update);
+        }
+
+        Assert.Equal(16, updates.Count);
+        Assert.Equal(ChatFinishReason.Length, updates[^1].FinishReason);
+        Assert.Equal((await client.GetResponseAsync("Lily", new ChatOptions { MaxOutputTokens = 15 })).Text, string.Concat(updates.Select(u => u.Text)));
+    }
+
+    [SharedModelFact]
+    public async Task GetResponse_ConcurrentCallers_TakeTurnsAndGetWholeAnswers()
+    {
+        using var model = LocalModel.Load(models.Folder(Quantization.Int8));
+        using var client = new LocalChatClient(model, TimeProvider.System);
+        string expected = model.Generate(model.Encode("The dog"), new GenerationSettings { MaxNewTokens = 30 }).Text;
+
+        var responses = await Task.WhenAll(Enumerable.Range(0, 6).Select(_ => client.GetResponseAsync("The dog", new ChatOptions { MaxOutputTokens = 30 })));
+
+        Assert.All(responses, r => Assert.Equal(expected, r.Text));
+    }
+
+    [SharedModelFact]
+    public async Task GetStreamingResponse_Cancelled_ThrowsAndFreesTheModel()
+    {
+        using var model = LocalModel.Load(models.Folder(Quantization.Int8));
+        using var client = new LocalChatClient(model, TimeProvider.System);
+        using var cancellation = new CancellationTokenSource();
+
+        await Assert.ThrowsAnyAsync<OperationCanceledException>(async () =>
+        {
+            await foreach (var update in client.GetStreamingResponseAsync("Once", new ChatOptions { MaxOutputTokens = 200 }, cancellation.Token))
+            {
+                await cancellation.CancelAsync();
+            }
+        });
+
+        var next = await client.GetResponseAsync("Once", new ChatOptions { MaxOutputTokens = 3 });
+        Assert.Equal(3, next.Usage?.OutputTokenCount);
+    }
+
+    [SharedModelFact]
+    public async Task GetStreamingResponse_AbandonedEarly_FreesTheModel()
+    {
+        using var model = LocalModel.Load(models.Folder(Quantization.Int8));
+        using var client = new LocalChatClient(model, TimeProvider.System);
+
+        await foreach (var update in client.GetStreamingResponseAsync("Once", new ChatOptions { MaxOutputTokens = 400 }))
+        {
+            break;
+        }
+
+        var next = await client.GetResponseAsync("Once", new ChatOptions { MaxOutputTokens = 3 }).WaitAsync(TimeSpan.FromSeconds(30));
+        Assert.Equal(3, next.Usage?.OutputTokenCount);
+    }
+
+    [SharedModelFact]
+    public async Task GetResponse_PastTheDeadline_FinishesWithDeadline()
+    {
+        using var model = LocalModel.Load(models.Folder(Quantization.Int8));
+        var time = new FakeTimeProvider { AutoAdvanceAmount = TimeSpan.FromMilliseconds(10) };
+        using var client = new LocalChatClient(model, time);
+        var options = new ChatOptions { MaxOutputTokens = 100, AdditionalProperties = new() { [LocalChatClient.DeadlineProperty] = time.GetUtcNow().AddMilliseconds(50) } };
+
+        var response = await client.GetResponseAsync("Once", options);
+
+        Assert.Equal(LocalChatClient.DeadlineFinishReason, response.FinishReason);
+        Assert.InRange(response.Usage?.OutputTokenCount ?? 0, 1, 10);
+    }
+
+    [SharedModelFact]
+    public async Task GetResponse_ModelWithChatTemplate_FormatsTheMessagesWithIt()
+    {
+        string folder = _temp.Combine("templated");
+        Directory.CreateDirectory(folder);
+        foreach (string file in Directory.GetFiles(models.Folder(Quantization.Int8)))
+        {
+            File.Copy(file, Path.Combine(folder, Path.GetFileName(file)));
+        }
+
+        File.WriteAllText(Path.Combine(folder, "tokenizer_config.json"), """
+            { "add_bos_token": true, "tokenizer_class": "LlamaTokenizer",
+              "chat_template": "{% for message in messages %}{{ message['role'] }}: {{ message['content'] }}\n{% endfor %}{% if add_generation_prompt %}assistant:{% endif %}" }
+            """);
+        using var model = LocalModel.Load(folder);
+        using var client = new LocalChatClient(model, TimeProvider.System);
+
+        var response = await client.GetResponseAsync([new ChatMessage(ChatRole.User, "Tell a story")], new ChatOptions { MaxOutputTokens = 10, Instructions = "Be kind" });
+
+        string formatted = "system: Be kind\nuser: Tell a story\nassistant:";
+        Assert.Equal(model.Generate(model.Encode(formatted), new GenerationSettings { MaxNewTokens = 10 }).Text, response.Text);
+        Assert.Equal(model.Encode(formatted).Count, response.Usage?.InputTokenCount);
+    }
+
+    [SharedModelFact]
+    public void GetService_ExposesMetadataAndTheModel()
+    {
+        using var model = LocalModel.Load(models.Folder(Quantization.Int4));
+        using var client = new LocalChatClient(model, TimeProvider.System);
+
+        Assert.Equal("stories260k-int4", client.GetService<ChatClientMetadata>()?.DefaultModelId);
+        Assert.Same(model, client.GetService<LocalModel>());
+        Assert.Null(client.GetService<LocalModel>("some key"));
+    }
+
+    public void Dispose() => _temp.Dispose();
+}

@@ -1,0 +1,210 @@
+using EdgeLlm.Onnx.Building;
+using EdgeLlm.Onnx.Checkpoints;
+using EdgeLlm.Onnx.Engine;
+using EdgeLlm.Onnx.Tests.Building;
+using EdgeLlm.Tests;
+using Microsoft.Extensions.Time.Testing;
+
+namespace EdgeLlm.Onnx.Tests.Engine;
+
+public sealed class LocalModelTests(Stories260kModels models) : IClassFixture<Stories260kModels>, IDisposable
+{
+    private readonly TempDirectory _temp = new();
+
+    [SharedModelFact]
+    public void Encode_Text_StartsWithBos()
+    {
+        using var model = LocalModel.Load(models.Folder(Quantization.Int8));
+
+        Assert.Equal([1, 403, 407, 261, 378], model.Encode("Once upon a time"));
+        Assert.Equal([1], model.Encode(""));
+    }
+
+    [SharedModelFact]
+    public void Generate_TextPrompt_ContinuesWithItsSpacing()
+    {
+        using var model = LocalModel.Load(models.Folder(Quantization.Fp32));
+
+        var result = model.Generate(model.Encode("Once upon a time"), new GenerationSettings { MaxNewTokens = 8 });
+
+        Assert.StartsWith(", there was a little girl", result.Text);
+        Assert.Equal(5, result.PromptTokens);
+    }
+
+    [SharedModelFact]
+    public void Generate_ReportsEachTokenAsItComes()
+    {
+        using var model = LocalModel.Load(models.Folder(Quantization.Int8));
+        var reported = new List<(int Id, string Piece)>();
+
+        var result = model.Generate([1], new GenerationSettings { MaxNewTokens = 12 }, (id, piece) => reported.Add((id, piece)));
+
+        Assert.Equal(result.TokenIds, reported.Select(r => r.Id));
+        Assert.Equal(result.Text, string.Concat(reported.Select(r => r.Piece)));
+        Assert.Equal("Once", reported[0].Piece);
+    }
+
+    [Fact]
+    public void Generate_EndToken_StopsWithoutEmittingIt()
+    {
+        using var model = BuildConstant(predictedId: Llama2cVocabulary.EosId);
+
+        var result = model.Generate([1, 70, 71], new GenerationSettings { MaxNewTokens = 10 });
+
+        Assert.Equal(FinishReason.Stop, result.FinishReason);
+        Assert.Empty(result.TokenIds);
+    }
+
+    [Fact]
+    public void Generate_Bos_EndsAStoryAsInLlama2c()
+    {
+        using var model = BuildConstant(predictedId: Llama2cVocabulary.BosId);
+
+        Assert.Equal(FinishReason.Stop, model.Generate([1, 70], new GenerationSettings { MaxNewTokens = 10 }).FinishReason);
+    }
+
+    [Fact]
+    public void Generate_ContextFull_FinishesWithLength()
+    {
+        using var model = BuildConstant(predictedId: 100);
+
+        var result = model.Generate([1, 70], new GenerationSettings { MaxNewTokens = 1000 });
+
+        Assert.Equal(FinishReason.Length, result.FinishReason);
+        Assert.Equal(64 - 2, result.TokenIds.Count);
+    }
+
+    [SharedModelFact]
+    public void Generate_Cancelled_ThrowsAfterTheTokensReported()
+    {
+        using var model = LocalModel.Load(models.Folder(Quantization.Int8));
+        using var cancellation = new CancellationTokenSource();
+        int reported = 0;
+
+        Assert.ThrowsAny<OperationCanceledException>(() => model.Generate([1], new GenerationSettings { MaxNewTokens = 100 }, (_, _) =>
+        {
+            if (++reported == 3)
+            {
+                cancellation.Cancel();
+            }
+        }, cancellation.Token));
+
+        Assert.Equal(3, reported);
+    }
+
+    [SharedModelFact]
+    public void Generate_PastTheDeadline_StopsWithWhatItHas()
+    {
+        using var model = LocalModel.Load(models.Folder(Quantization.Int8));
+        var time = new FakeTimeProvider { AutoAdvanceAmount = TimeSpan.FromMilliseconds(10) };
+        var settings = new GenerationSettings { MaxNewTokens = 100, Deadline = time.GetUtcNow().AddMilliseconds(45), TimeProvider = time };
+
+        var result = model.Generate([1], settings);
+
+        Assert.Equal(FinishReason.Deadline, result.FinishReason);
+        Assert.InRange(result.TokenIds.Count, 1, 5);
+    }
+
+    [SharedModelFact]
+    public void Generate_Sampling_RepeatsWithTheSameSeed()
+    {
+        using var model = LocalModel.Load(models.Folder(Quantization.Fp32));
+        IReadOnlyList<int> Sample(int seed) => model.Generate([1], new GenerationSettings { MaxNewTokens = 40, Temperature = 1.0f, Seed = seed }).TokenIds;
+
+        var greedy = model.Generate([1], new GenerationSettings { MaxNewTokens = 40 }).TokenIds;
+
+        Assert.Equal(Sample(42), Sample(42));
+        Assert.Contains(Enumerable.Range(1, 5), seed => !Sample(seed).SequenceEqual(greedy));
+        Assert.Contains(Enumerable.Range(1, 5), seed => !Sample(seed).SequenceEqual(Sample(seed + 100)));
+    }
+
+    [SharedModelFact]
+    public void Generate_PromptFillingTheContext_IsRefused()
+    {
+        using var model = LocalModel.Load(models.Folder(Quantization.Int8));
+
+        var error = Assert.Throws<ArgumentException>(() => model.Generate(Enumerable.Repeat(300, 512).ToArray(), new GenerationSettings()));
+
+        Assert.Contains("leave no room in the model's context of 512", error.Message);
+    }
+
+    [SharedModelFact]
+    public void Generate_IdOutsideTheVocabulary_IsRefused()
+    {
+        using var model = LocalModel.Load(models.Folder(Quantization.Int8));
+
+        var error = Assert.Throws<ArgumentException>(() => model.Generate([1, 512], new GenerationSettings()));
+
+        Assert.Contains("id 512 is outside the vocabulary (0 to 511)", error.Message);
+    }
+
+    [Fact]
+    public void Load_MissingFolder_SaysSo()
+    {
+        var error = Assert.Throws<ModelFileException>(() => LocalModel.Load(_temp.Combine("absent")));
+
+        Assert.Contains("no such model folder", error.Message);
+    }
+
+    [SharedModelFact]
+    public void Load_ModelFileTheRuntimeRejects_NamesTheFolder()
+    {
+        string folder = _temp.Combine("broken");
+        CopyFolder(models.Folder(Quantization.Int8), folder);
+        File.WriteAllBytes(Path.Combine(folder, "model.onnx"), [1, 2, 3]);
+
+        var error = Assert.Throws<ModelFileException>(() => LocalModel.Load(folder));
+
+        Assert.Equal(folder, error.FilePath);
+    }
+
+    [SharedModelFact]
+    public void Load_TokenizerTheRuntimeRejects_FailsWithoutTakingTheProcessDown()
+    {
+        string folder = _temp.Combine("bad-tokenizer");
+        CopyFolder(models.Folder(Quantization.Int8), folder);
+        File.WriteAllText(Path.Combine(folder, "tokenizer.json"), """{ "model": { "type": "Whatever" } }""");
+
+        Assert.Throws<ModelFileException>(() => LocalModel.Load(folder));
+        GC.Collect();
+        GC.WaitForPendingFinalizers();
+
+        using var model = LocalModel.Load(models.Folder(Quantization.Int8));
+        Assert.Equal(3, model.Generate([1], new GenerationSettings { MaxNewTokens = 3 }).TokenIds.Count);
+    }
+
+    [SharedModelFact]
+    public void Load_PublishedStyleFolder_FollowsItsTokenizerConfig()
+    {
+        // Published folders name one end token and may leave BOS to a chat template.
+        string folder = _temp.Combine("published");
+        CopyFolder(models.Folder(Quantization.Int8), folder);
+        string configPath = Path.Combine(folder, "genai_config.json");
+        File.WriteAllText(configPath, File.ReadAllText(configPath).Replace("\"eos_token_id\": [\n      2,\n      1\n    ]", "\"eos_token_id\": 2", StringComparison.Ordinal));
+        File.WriteAllText(Path.Combine(folder, "tokenizer_config.json"), """{ "add_bos_token": false, "tokenizer_class": "LlamaTokenizer" }""");
+
+        using var model = LocalModel.Load(folder);
+
+        Assert.Equal([2], model.Config.EosTokenIds);
+        Assert.False(model.TokenizerFacts.AddsBos);
+        Assert.Equal([403, 407], model.Encode("Once upon"));
+    }
+
+    public void Dispose() => _temp.Dispose();
+
+    private LocalModel BuildConstant(int predictedId)
+    {
+        string folder = _temp.Combine($"constant-{predictedId}");
+        ModelFolderBuilder.Build(new ConstantWeights(predictedId), Llama2cVocabulary.Bytes(), Quantization.Fp32, folder, force: false);
+        return LocalModel.Load(folder);
+    }
+
+    private static void CopyFolder(string source, string destination)
+    {
+        Directory.CreateDirectory(destination);
+        foreach (string file in Directory.GetFiles(source))
+        {
+            File.Copy(file, Path.Combine(destination, Path.GetFileName(file)));
+        }
+    }
+}
