@@ -13,6 +13,19 @@ public sealed class TempDirectory : IDisposable
 
     public string Combine(params string[] parts) => System.IO.Path.Combine([Path, .. parts]);
 
+    /// <summary>Copies the files of <paramref name="source"/> into a new folder <paramref name="name"/> here, to alter a copy.</summary>
+    public string CopyFolder(string source, string name)
+    {
+        string destination = Combine(name);
+        Directory.CreateDirectory(destination);
+        foreach (string file in Directory.GetFiles(source))
+        {
+            File.Copy(file, System.IO.Path.Combine(destination, System.IO.Path.GetFileName(file)));
+        }
+
+        return destination;
+    }
+
     public void Dispose()
     {
         if (Directory.Exists(Path))

@@ -1,4 +1,5 @@
 using EdgeLlm.Onnx.Checkpoints;
+using EdgeLlm.Onnx.Engine;
 using EdgeLlm.Onnx.Ir;
 using static EdgeLlm.Onnx.Building.OnnxGraphWriter;
 using DataType = EdgeLlm.Onnx.Ir.TensorProto.Types.DataType;
@@ -56,11 +57,11 @@ internal static class LlamaGraphBuilder
 
             string[] attention = graph.Node(
                 "GroupQueryAttention",
-                [query, key, value, PastKeyFormat.Replace("%d", $"{layer}"), PastValueFormat.Replace("%d", $"{layer}"), seqLensK, totalLength],
+                [query, key, value, GenAiConfig.LayerName(PastKeyFormat, layer), GenAiConfig.LayerName(PastValueFormat, layer), seqLensK, totalLength],
                 $"{prefix}/attn/GroupQueryAttention", 3, MicrosoftDomain,
                 Attribute("num_heads", (long)shape.Heads), Attribute("kv_num_heads", (long)shape.KvHeads));
-            graph.NodeWithOutputs("Identity", [attention[1]], [PresentKeyFormat.Replace("%d", $"{layer}")], $"{prefix}/attn/present_key", "");
-            graph.NodeWithOutputs("Identity", [attention[2]], [PresentValueFormat.Replace("%d", $"{layer}")], $"{prefix}/attn/present_value", "");
+            graph.NodeWithOutputs("Identity", [attention[1]], [GenAiConfig.LayerName(PresentKeyFormat, layer)], $"{prefix}/attn/present_key", "");
+            graph.NodeWithOutputs("Identity", [attention[2]], [GenAiConfig.LayerName(PresentValueFormat, layer)], $"{prefix}/attn/present_value", "");
             string attentionOutput = Projection(graph, weights, layer, attention[0], quantization, $"{name}.attn.o_proj", $"{prefix}/attn/o_proj", LlamaTensor.OutputProjection)[0];
             hidden = graph.Node("Add", [hidden, attentionOutput], $"{prefix}/attn/residual");
 
@@ -88,15 +89,15 @@ internal static class LlamaGraphBuilder
         graph.Input(PositionIds, DataType.Int64, "batch_size", "sequence_length");
         for (int layer = 0; layer < shape.Layers; layer++)
         {
-            graph.Input(PastKeyFormat.Replace("%d", $"{layer}"), DataType.Float, "batch_size", shape.KvHeads, "past_sequence_length", shape.HeadSize);
-            graph.Input(PastValueFormat.Replace("%d", $"{layer}"), DataType.Float, "batch_size", shape.KvHeads, "past_sequence_length", shape.HeadSize);
+            graph.Input(GenAiConfig.LayerName(PastKeyFormat, layer), DataType.Float, "batch_size", shape.KvHeads, "past_sequence_length", shape.HeadSize);
+            graph.Input(GenAiConfig.LayerName(PastValueFormat, layer), DataType.Float, "batch_size", shape.KvHeads, "past_sequence_length", shape.HeadSize);
         }
 
         graph.Output(Logits, DataType.Float, "batch_size", "sequence_length", shape.VocabSize);
         for (int layer = 0; layer < shape.Layers; layer++)
         {
-            graph.Output(PresentKeyFormat.Replace("%d", $"{layer}"), DataType.Float, "batch_size", shape.KvHeads, "total_sequence_length", shape.HeadSize);
-            graph.Output(PresentValueFormat.Replace("%d", $"{layer}"), DataType.Float, "batch_size", shape.KvHeads, "total_sequence_length", shape.HeadSize);
+            graph.Output(GenAiConfig.LayerName(PresentKeyFormat, layer), DataType.Float, "batch_size", shape.KvHeads, "total_sequence_length", shape.HeadSize);
+            graph.Output(GenAiConfig.LayerName(PresentValueFormat, layer), DataType.Float, "batch_size", shape.KvHeads, "total_sequence_length", shape.HeadSize);
         }
     }
 

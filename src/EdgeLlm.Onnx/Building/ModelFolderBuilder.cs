@@ -53,7 +53,7 @@ public static class ModelFolderBuilder
     /// <summary>Bytes the weights take once stored with <paramref name="quantization"/>.</summary>
     public static long StoredWeightBytes(LlamaShape shape, Quantization quantization)
     {
-        long projections = shape.Layers * ((long)shape.Dim * shape.Dim * 2 + (long)shape.KvDim * shape.Dim * 2 + (long)shape.HiddenDim * shape.Dim * 3);
+        long projections = shape.ProjectionParameterCount;
         long others = shape.ParameterCount - projections;
         long projectionBytes = quantization.Bits() is int bits
             ? projections * bits / 8 + projections / BlockQuantizer.BlockSize * sizeof(float)

@@ -23,17 +23,20 @@ public sealed record LlamaShape(
 
     public int KvDim => KvHeads * HeadSize;
 
+    /// <summary>Parameters of the attention and feed-forward matrices, the ones quantization compresses.</summary>
+    public long ProjectionParameterCount =>
+        Layers * ((long)Dim * Dim * 2              // wq, wo
+            + (long)KvDim * Dim * 2                 // wk, wv
+            + (long)HiddenDim * Dim * 3);           // w1, w2, w3
+
     /// <summary>Parameters of every tensor, counting a shared classifier once.</summary>
     public long ParameterCount
     {
         get
         {
-            long perLayer = 2L * Dim                       // attention and feed-forward norms
-                + (long)Dim * Dim * 2                       // wq, wo
-                + (long)KvDim * Dim * 2                     // wk, wv
-                + (long)HiddenDim * Dim * 3;                // w1, w2, w3
             long embedding = (long)VocabSize * Dim;
-            return embedding + perLayer * Layers + Dim + (SharedClassifier ? 0 : embedding);
+            long norms = (2L * Layers + 1) * Dim;
+            return ProjectionParameterCount + embedding + norms + (SharedClassifier ? 0 : embedding);
         }
     }
 

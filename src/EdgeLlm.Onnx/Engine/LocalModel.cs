@@ -68,13 +68,15 @@ public sealed class LocalModel : IDisposable
     public IReadOnlyList<int> Encode(string text)
     {
         using var sequences = _tokenizer.Encode(text);
-        var ids = new List<int>(sequences[0].Length + 1);
-        if (TokenizerFacts.AddsBos && Config.BosTokenId is int bos)
+        var encoded = sequences[0];
+        var ids = new List<int>(encoded.Length + 1);
+        // A chat template may have written BOS into the text already.
+        if (TokenizerFacts.AddsBos && Config.BosTokenId is int bos && (encoded.IsEmpty || encoded[0] != bos))
         {
             ids.Add(bos);
         }
 
-        ids.AddRange(sequences[0].ToArray());
+        ids.AddRange(encoded.ToArray());
         return ids;
     }
 

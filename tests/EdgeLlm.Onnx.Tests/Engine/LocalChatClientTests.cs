@@ -105,12 +105,7 @@ public sealed class LocalChatClientTests(Stories260kModels models) : IClassFixtu
     [SharedModelFact]
     public async Task GetResponse_ModelWithChatTemplate_FormatsTheMessagesWithIt()
     {
-        string folder = _temp.Combine("templated");
-        Directory.CreateDirectory(folder);
-        foreach (string file in Directory.GetFiles(models.Folder(Quantization.Int8)))
-        {
-            File.Copy(file, Path.Combine(folder, Path.GetFileName(file)));
-        }
+        string folder = _temp.CopyFolder(models.Folder(Quantization.Int8), "templated");
 
         File.WriteAllText(Path.Combine(folder, "tokenizer_config.json"), """
             { "add_bos_token": true, "tokenizer_class": "LlamaTokenizer",

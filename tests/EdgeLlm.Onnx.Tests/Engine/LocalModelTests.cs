@@ -21,6 +21,14 @@ public sealed class LocalModelTests(Stories260kModels models) : IClassFixture<St
     }
 
     [SharedModelFact]
+    public void Encode_TextThatWritesBos_GetsItOnce()
+    {
+        using var model = LocalModel.Load(models.Folder(Quantization.Int8));
+
+        Assert.Equal([1, 403, 407], model.Encode("<s>Once upon"));
+    }
+
+    [SharedModelFact]
     public void Generate_TextPrompt_ContinuesWithItsSpacing()
     {
         using var model = LocalModel.Load(models.Folder(Quantization.Fp32));
@@ -149,8 +157,7 @@ public sealed class LocalModelTests(Stories260kModels models) : IClassFixture<St
     [SharedModelFact]
     public void Load_ModelFileTheRuntimeRejects_NamesTheFolder()
     {
-        string folder = _temp.Combine("broken");
-        CopyFolder(models.Folder(Quantization.Int8), folder);
+        string folder = _temp.CopyFolder(models.Folder(Quantization.Int8), "broken");
         File.WriteAllBytes(Path.Combine(folder, "model.onnx"), [1, 2, 3]);
 
         var error = Assert.Throws<ModelFileException>(() => LocalModel.Load(folder));
@@ -161,8 +168,7 @@ public sealed class LocalModelTests(Stories260kModels models) : IClassFixture<St
     [SharedModelFact]
     public void Load_TokenizerTheRuntimeRejects_FailsWithoutTakingTheProcessDown()
     {
-        string folder = _temp.Combine("bad-tokenizer");
-        CopyFolder(models.Folder(Quantization.Int8), folder);
+        string folder = _temp.CopyFolder(models.Folder(Quantization.Int8), "bad-tokenizer");
         File.WriteAllText(Path.Combine(folder, "tokenizer.json"), """{ "model": { "type": "Whatever" } }""");
 
         Assert.Throws<ModelFileException>(() => LocalModel.Load(folder));
@@ -177,8 +183,7 @@ public sealed class LocalModelTests(Stories260kModels models) : IClassFixture<St
     public void Load_PublishedStyleFolder_FollowsItsTokenizerConfig()
     {
         // Published folders name one end token and may leave BOS to a chat template.
-        string folder = _temp.Combine("published");
-        CopyFolder(models.Folder(Quantization.Int8), folder);
+        string folder = _temp.CopyFolder(models.Folder(Quantization.Int8), "published");
         string configPath = Path.Combine(folder, "genai_config.json");
         File.WriteAllText(configPath, File.ReadAllText(configPath).Replace("\"eos_token_id\": [\n      2,\n      1\n    ]", "\"eos_token_id\": 2", StringComparison.Ordinal));
         File.WriteAllText(Path.Combine(folder, "tokenizer_config.json"), """{ "add_bos_token": false, "tokenizer_class": "LlamaTokenizer" }""");
@@ -197,14 +202,5 @@ public sealed class LocalModelTests(Stories260kModels models) : IClassFixture<St
         string folder = _temp.Combine($"constant-{predictedId}");
         ModelFolderBuilder.Build(new ConstantWeights(predictedId), Llama2cVocabulary.Bytes(), Quantization.Fp32, folder, force: false);
         return LocalModel.Load(folder);
-    }
-
-    private static void CopyFolder(string source, string destination)
-    {
-        Directory.CreateDirectory(destination);
-        foreach (string file in Directory.GetFiles(source))
-        {
-            File.Copy(file, Path.Combine(destination, Path.GetFileName(file)));
-        }
     }
 }
