@@ -55,14 +55,14 @@ internal static class LlamaGraphBuilder
             string key = Rotary(graph, qkv[1], shape, cosCache, sinCache, $"{prefix}/attn/k_rotary");
             string value = qkv[2];
 
-            string[] attention = graph.Node(
+            string attention = $"{prefix}/attn/GroupQueryAttention/output_0";
+            graph.NodeWithOutputs(
                 "GroupQueryAttention",
                 [query, key, value, GenAiConfig.LayerName(PastKeyFormat, layer), GenAiConfig.LayerName(PastValueFormat, layer), seqLensK, totalLength],
-                $"{prefix}/attn/GroupQueryAttention", 3, MicrosoftDomain,
+                [attention, GenAiConfig.LayerName(PresentKeyFormat, layer), GenAiConfig.LayerName(PresentValueFormat, layer)],
+                $"{prefix}/attn/GroupQueryAttention", MicrosoftDomain,
                 Attribute("num_heads", (long)shape.Heads), Attribute("kv_num_heads", (long)shape.KvHeads));
-            graph.NodeWithOutputs("Identity", [attention[1]], [GenAiConfig.LayerName(PresentKeyFormat, layer)], $"{prefix}/attn/present_key", "");
-            graph.NodeWithOutputs("Identity", [attention[2]], [GenAiConfig.LayerName(PresentValueFormat, layer)], $"{prefix}/attn/present_value", "");
-            string attentionOutput = Projection(graph, weights, layer, attention[0], quantization, $"{name}.attn.o_proj", $"{prefix}/attn/o_proj", LlamaTensor.OutputProjection)[0];
+            string attentionOutput = Projection(graph, weights, layer, attention, quantization, $"{name}.attn.o_proj", $"{prefix}/attn/o_proj", LlamaTensor.OutputProjection)[0];
             hidden = graph.Node("Add", [hidden, attentionOutput], $"{prefix}/attn/residual");
 
             string mlpInput = Norm(graph, hidden, graph.Initializer($"{name}.post_attention_layernorm.weight", weights.Read(LlamaTensor.FeedForwardNorm, layer), shape.Dim), shape, $"{prefix}/post_attention_layernorm");
