@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Runs every test project of EdgeLlm and ends with the line "N passed, N failed[, N skipped]".
-# Installs what the tests need when it is missing (nothing beyond the .NET 10 SDK yet). Exits non-zero on any
-# failure. Tests that need ../shared/models skip with a message when it is absent.
+# Installs what the tests need when it is missing (Mosquitto and its clients, from Debian/Ubuntu packages).
+# Exits non-zero on any failure. Tests that need ../shared/models skip with a message when it is absent.
 set -uo pipefail
 cd "$(dirname "$0")/.."
 
@@ -10,12 +10,27 @@ if ! command -v dotnet >/dev/null 2>&1; then
   exit 1
 fi
 
+# The MQTT tests start their own Mosquitto brokers on free ports and talk to them with Mosquitto's clients.
+if [ ! -x /usr/sbin/mosquitto ] || ! command -v mosquitto_rr >/dev/null 2>&1; then
+  sudo=""
+  [ "$(id -u)" -ne 0 ] && sudo="sudo"
+  echo "tests/run.sh: installing mosquitto and mosquitto-clients" >&2
+  $sudo apt-get update -qq && $sudo env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq mosquitto mosquitto-clients >/dev/null
+  # The package starts a system broker on port 1883, the node's default embedded port; the tests need none.
+  if command -v systemctl >/dev/null 2>&1 && systemctl is-active --quiet mosquitto 2>/dev/null; then
+    $sudo systemctl disable --now mosquitto
+  fi
+fi
+
 results=$(mktemp -d)
 trap 'rm -rf "$results"' EXIT
 
 status=0
 dotnet build EdgeLlm.sln -c Release --nologo -v quiet || { echo "0 passed, 1 failed"; exit 1; }
-dotnet test EdgeLlm.sln -c Release --no-build --nologo --logger "trx" --results-directory "$results" || status=$?
+# One test project after another: the node tests are timing-sensitive, and this machine may have two cores.
+for project in tests/*.Tests/*.Tests.csproj; do
+  dotnet test "$project" -c Release --no-build --nologo --logger "trx" --results-directory "$results" || status=$?
+done
 
 passed=0; failed=0; skipped=0; reports=0
 for trx in "$results"/*.trx; do

@@ -1,6 +1,7 @@
 using System.CommandLine;
 using System.Reflection;
 using System.CommandLine.Invocation;
+using EdgeLlm.Core.Processing;
 using EdgeLlm.Onnx;
 using EdgeLlm.Worker.Commands;
 using Microsoft.ML.OnnxRuntime;
@@ -20,9 +21,12 @@ internal static class EdgeLlmCli
     {
         var root = new RootCommand("EdgeLlm: language models on small Linux boards, local when they fit and escalated when they do not.")
         {
+            ServeCommand.Create(),
+            AskCommand.Create(),
             GenerateCommand.Create(),
             ModelCommand.Create(),
         };
+        root.SetAction(ServeCommand.RunAsync);
 
         // The default prints the entry assembly's version, which is a test host's under test.
         root.Options.OfType<VersionOption>().Single().Action = new PrintVersion();
@@ -45,7 +49,7 @@ internal static class EdgeLlmCli
             error.WriteLine("edgellm: interrupted");
             return Interrupted;
         }
-        catch (Exception e) when (e is ModelFileException or IOException or UnauthorizedAccessException or ArgumentException or OnnxRuntimeGenAIException or OnnxRuntimeException)
+        catch (Exception e) when (e is ModelFileException or PromptTooLongException or IOException or UnauthorizedAccessException or ArgumentException or OnnxRuntimeGenAIException or OnnxRuntimeException)
         {
             error.WriteLine($"edgellm: {OneLine(e.Message)}");
             return Failure;

@@ -2,6 +2,7 @@ using System.Runtime.CompilerServices;
 using System.Text;
 using System.Text.Json;
 using System.Threading.Channels;
+using EdgeLlm.Core.Processing;
 using Microsoft.Extensions.AI;
 
 namespace EdgeLlm.Onnx.Engine;
@@ -12,15 +13,12 @@ namespace EdgeLlm.Onnx.Engine;
 /// </summary>
 /// <remarks>
 /// Besides <see cref="ChatOptions.MaxOutputTokens"/>, <see cref="ChatOptions.Temperature"/> and
-/// <see cref="ChatOptions.Seed"/>, a deadline may be given as a <see cref="DateTimeOffset"/> under
-/// <see cref="DeadlineProperty"/> in <see cref="ChatOptions.AdditionalProperties"/>: generation then stops at
-/// it with what it has, and the finish reason is <see cref="DeadlineFinishReason"/>.
+/// <see cref="ChatOptions.Seed"/>, it honours a <see cref="ChatDeadline"/>: generation stops there with what
+/// it has, and the finish reason is <see cref="ChatDeadline.FinishReason"/>.
 /// </remarks>
 public sealed class LocalChatClient : IChatClient
 {
-    public const string DeadlineProperty = "edgellm.deadline";
     public const int DefaultMaxOutputTokens = 128;
-    public static readonly ChatFinishReason DeadlineFinishReason = new("deadline");
 
     private readonly LocalModel _model;
     private readonly TimeProvider _timeProvider;
@@ -47,7 +45,7 @@ public sealed class LocalChatClient : IChatClient
             MaxNewTokens = options?.MaxOutputTokens ?? DefaultMaxOutputTokens,
             Temperature = options?.Temperature ?? 0f,
             Seed = options?.Seed is long seed ? unchecked((int)seed) : null,
-            Deadline = options?.AdditionalProperties?.TryGetValue(DeadlineProperty, out DateTimeOffset deadline) is true ? deadline : null,
+            Deadline = ChatDeadline.Of(options),
             TimeProvider = _timeProvider,
         };
 
@@ -113,7 +111,7 @@ public sealed class LocalChatClient : IChatClient
             {
                 FinishReason.Stop => ChatFinishReason.Stop,
                 FinishReason.Length => ChatFinishReason.Length,
-                _ => DeadlineFinishReason,
+                _ => ChatDeadline.FinishReason,
             },
             Contents = [new UsageContent(new UsageDetails
             {

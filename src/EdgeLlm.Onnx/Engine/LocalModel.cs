@@ -1,5 +1,6 @@
 using System.Text;
 using System.Text.Json.Nodes;
+using EdgeLlm.Core.Processing;
 using Microsoft.ML.OnnxRuntimeGenAI;
 
 namespace EdgeLlm.Onnx.Engine;
@@ -89,6 +90,7 @@ public sealed class LocalModel : IDisposable
     /// or the deadline; reports each token with its text as it comes.
     /// </summary>
     /// <exception cref="OperationCanceledException">The token was cancelled; the tokens reported so far stand.</exception>
+    /// <exception cref="PromptTooLongException">The prompt fills the model's context.</exception>
     public GenerationResult Generate(IReadOnlyList<int> promptIds, GenerationSettings settings, Action<int, string>? onToken = null, CancellationToken cancellationToken = default)
     {
         ValidatePrompt(promptIds, settings);
@@ -170,7 +172,7 @@ public sealed class LocalModel : IDisposable
 
         if (promptIds.Count >= Config.ContextLength)
         {
-            throw new ArgumentException($"the prompt's {promptIds.Count} tokens leave no room in the model's context of {Config.ContextLength}", nameof(promptIds));
+            throw new PromptTooLongException($"the prompt's {promptIds.Count} tokens leave no room in the model's context of {Config.ContextLength}");
         }
 
         foreach (int id in promptIds)

@@ -1,3 +1,4 @@
+using EdgeLlm.Core.Processing;
 using EdgeLlm.Onnx.Building;
 using EdgeLlm.Onnx.Engine;
 using EdgeLlm.Tests;
@@ -94,11 +95,11 @@ public sealed class LocalChatClientTests(Stories260kModels models) : IClassFixtu
         using var model = LocalModel.Load(models.Folder(Quantization.Int8));
         var time = new FakeTimeProvider { AutoAdvanceAmount = TimeSpan.FromMilliseconds(10) };
         using var client = new LocalChatClient(model, time);
-        var options = new ChatOptions { MaxOutputTokens = 100, AdditionalProperties = new() { [LocalChatClient.DeadlineProperty] = time.GetUtcNow().AddMilliseconds(50) } };
+        var options = new ChatOptions { MaxOutputTokens = 100, AdditionalProperties = new() { [ChatDeadline.Property] = time.GetUtcNow().AddMilliseconds(50) } };
 
         var response = await client.GetResponseAsync("Once", options);
 
-        Assert.Equal(LocalChatClient.DeadlineFinishReason, response.FinishReason);
+        Assert.Equal(ChatDeadline.FinishReason, response.FinishReason);
         Assert.InRange(response.Usage?.OutputTokenCount ?? 0, 1, 10);
     }
 

@@ -1,3 +1,4 @@
+using EdgeLlm.Core.Processing;
 using EdgeLlm.Onnx.Building;
 using EdgeLlm.Onnx.Checkpoints;
 using EdgeLlm.Onnx.Engine;
@@ -131,7 +132,7 @@ public sealed class LocalModelTests(Stories260kModels models) : IClassFixture<St
     {
         using var model = LocalModel.Load(models.Folder(Quantization.Int8));
 
-        var error = Assert.Throws<ArgumentException>(() => model.Generate(Enumerable.Repeat(300, 512).ToArray(), new GenerationSettings()));
+        var error = Assert.Throws<PromptTooLongException>(() => model.Generate(Enumerable.Repeat(300, 512).ToArray(), new GenerationSettings()));
 
         Assert.Contains("leave no room in the model's context of 512", error.Message);
     }

@@ -1,0 +1,29 @@
+using EdgeLlm.Core.Replies;
+
+namespace EdgeLlm.Core.Processing;
+
+/// <summary>Replies sent since start, answers and errors by code, for the status advertisement.</summary>
+public sealed class NodeCounters
+{
+    private readonly long[] _errors = new long[ErrorCodeNames.All.Count];
+    private long _answers;
+
+    public long Answers => Interlocked.Read(ref _answers);
+
+    public void Count(Reply reply)
+    {
+        if (reply is Failure failure)
+        {
+            Interlocked.Increment(ref _errors[(int)failure.Code]);
+        }
+        else
+        {
+            Interlocked.Increment(ref _answers);
+        }
+    }
+
+    /// <summary>Errors by wire code; codes never seen are left out.</summary>
+    public IReadOnlyDictionary<string, long> Errors() =>
+        ErrorCodeNames.All.Where(code => Interlocked.Read(ref _errors[(int)code]) > 0)
+            .ToDictionary(code => code.ToWireName(), code => Interlocked.Read(ref _errors[(int)code]));
+}

@@ -1,0 +1,33 @@
+namespace EdgeLlm.Core.Replies;
+
+/// <summary>Why a request got an error reply (DESIGN.md §3).</summary>
+public enum ErrorCode
+{
+    BadRequest,
+    TooLarge,
+    Busy,
+    Timeout,
+    NoModel,
+    UpstreamUnavailable,
+    RejectedPrivacy,
+    Internal,
+}
+
+public static class ErrorCodeNames
+{
+    public static IReadOnlyList<ErrorCode> All { get; } = Enum.GetValues<ErrorCode>();
+
+    /// <summary>The code as it goes on the wire, e.g. "bad-request".</summary>
+    public static string ToWireName(this ErrorCode code) => code switch
+    {
+        ErrorCode.BadRequest => "bad-request",
+        ErrorCode.TooLarge => "too-large",
+        ErrorCode.Busy => "busy",
+        ErrorCode.Timeout => "timeout",
+        ErrorCode.NoModel => "no-model",
+        ErrorCode.UpstreamUnavailable => "upstream-unavailable",
+        ErrorCode.RejectedPrivacy => "rejected-privacy",
+        ErrorCode.Internal => "internal",
+        _ => throw new ArgumentOutOfRangeException(nameof(code), code, null),
+    };
+}

@@ -1,0 +1,40 @@
+using EdgeLlm.Core.Options;
+using EdgeLlm.Core.Processing;
+using Microsoft.Extensions.Configuration;
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.DependencyInjection.Extensions;
+using Microsoft.Extensions.Options;
+
+namespace EdgeLlm.Core;
+
+public static class ServiceCollectionExtensions
+{
+    /// <summary>The node's identity, admission and request pipeline; an <see cref="IModelProvider"/> and reply targets come from other projects.</summary>
+    public static IServiceCollection AddEdgeCore(this IServiceCollection services, IConfiguration configuration)
+    {
+        services.AddOptions<NodeOptions>().Bind(configuration.GetSection(NodeOptions.Section)).ValidateOnStart();
+        services.PostConfigure<NodeOptions>(options =>
+        {
+            if (options.Id.Length == 0)
+            {
+                options.Id = DefaultNodeId();
+            }
+        });
+        services.TryAddEnumerable(ServiceDescriptor.Singleton<IValidateOptions<NodeOptions>, NodeOptionsValidator>());
+        services.AddOptions<AdmissionOptions>().Bind(configuration.GetSection(AdmissionOptions.Section)).ValidateOnStart();
+        services.TryAddEnumerable(ServiceDescriptor.Singleton<IValidateOptions<AdmissionOptions>, AdmissionOptionsValidator>());
+
+        services.TryAddSingleton(TimeProvider.System);
+        services.TryAddSingleton<NodeCounters>();
+        services.TryAddSingleton<RequestPipeline>();
+        services.AddHostedService(provider => provider.GetRequiredService<RequestPipeline>());
+        return services;
+    }
+
+    // The host name, cut to what a topic level may hold (Node:Id's own rule).
+    private static string DefaultNodeId()
+    {
+        string name = new(Environment.MachineName.Where(c => char.IsAsciiLetterOrDigit(c) || c is '.' or '_' or '-').Take(64).ToArray());
+        return name.Length > 0 ? name : "edgellm";
+    }
+}

@@ -1,0 +1,341 @@
+using System.Security.Cryptography.X509Certificates;
+using System.Threading.Channels;
+using EdgeLlm.Core.Options;
+using Microsoft.Extensions.Logging;
+using Microsoft.Extensions.Options;
+using MQTTnet;
+using MQTTnet.Exceptions;
+using MQTTnet.Packets;
+using MQTTnet.Protocol;
+
+namespace EdgeLlm.Mqtt;
+
+/// <summary>
+/// The node's one MQTT 5 connection: a persistent session (clean start off, a session expiry) so that QoS 1
+/// requests sent while the node is away wait for it; reconnection with backoff; subscriptions restored when
+/// the broker lost the session; and an outbox, so that a reply made while the broker is down goes out once
+/// it is back, in order.
+/// </summary>
+public sealed partial class MqttConnection : IAsyncDisposable
+{
+    private static readonly TimeSpan FirstRetry = TimeSpan.FromMilliseconds(500);
+    private static readonly TimeSpan LastRetry = TimeSpan.FromSeconds(30);
+
+    private readonly MqttOptions _options;
+    private readonly NodeOptions _node;
+    private readonly TimeProvider _time;
+    private readonly ILogger<MqttConnection> _logger;
+    private readonly IMqttClient _client;
+    private readonly Channel<MqttApplicationMessage> _outbox = Channel.CreateUnbounded<MqttApplicationMessage>(new UnboundedChannelOptions { SingleReader = true });
+    private readonly List<MqttTopicFilter> _subscriptions = [];
+    private readonly Lock _lock = new();
+    private readonly CancellationTokenSource _closing = new();
+    private TaskCompletionSource _connected = new(TaskCreationOptions.RunContinuationsAsynchronously);
+    private Task? _connectLoop;
+    private Task? _publishLoop;
+    private int _inFlight;
+    private int _disposed;
+
+    public MqttConnection(IOptions<MqttOptions> options, IOptions<NodeOptions> node, TimeProvider time, ILogger<MqttConnection> logger)
+    {
+        _options = options.Value;
+        _node = node.Value;
+        _time = time;
+        _logger = logger;
+        _client = new MqttClientFactory().CreateMqttClient();
+        _client.DisconnectedAsync += OnDisconnectedAsync;
+        _client.ApplicationMessageReceivedAsync += e => MessageReceived?.Invoke(e) ?? Task.CompletedTask;
+    }
+
+    /// <summary>A message arrived; the broker gets its acknowledgement when the handler returns.</summary>
+    public event Func<MqttApplicationMessageReceivedEventArgs, Task>? MessageReceived;
+
+    /// <summary>The connection came up (first time or again); the session may or may not have survived.</summary>
+    public event Func<Task>? Connected;
+
+    /// <summary>The client id, stable per node so that the broker keeps its session.</summary>
+    public string ClientId => $"edgellm-{_node.Id}";
+
+    public bool IsConnected => _client.IsConnected;
+
+    /// <summary>Starts connecting in the background; the first <see cref="SubscribeAsync"/> waits for the connection.</summary>
+    public void Start()
+    {
+        _connectLoop = Task.Run(() => ConnectLoopAsync(_closing.Token));
+        _publishLoop = Task.Run(PublishLoopAsync);
+    }
+
+    /// <summary>Subscribes once connected, and again after any reconnection that lost the session.</summary>
+    public async Task SubscribeAsync(MqttTopicFilter filter, CancellationToken cancellationToken)
+    {
+        lock (_lock)
+        {
+            _subscriptions.Add(filter);
+        }
+
+        Task connected;
+        lock (_lock)
+        {
+            connected = _connected.Task;
+        }
+
+        await connected.WaitAsync(cancellationToken).ConfigureAwait(false);
+        await _client.SubscribeAsync(new MqttClientSubscribeOptions { TopicFilters = [filter] }, cancellationToken).ConfigureAwait(false);
+    }
+
+    public async Task UnsubscribeAsync(string topic, CancellationToken cancellationToken)
+    {
+        lock (_lock)
+        {
+            _subscriptions.RemoveAll(f => f.Topic == topic);
+        }
+
+        if (_client.IsConnected)
+        {
+            await _client.UnsubscribeAsync(new MqttClientUnsubscribeOptionsBuilder().WithTopicFilter(topic).Build(), cancellationToken).ConfigureAwait(false);
+        }
+    }
+
+    /// <summary>Queues a message; it is published, in order, as soon as the broker can take it.</summary>
+    public void Publish(MqttApplicationMessage message)
+    {
+        Interlocked.Increment(ref _inFlight);
+        if (!_outbox.Writer.TryWrite(message))
+        {
+            Interlocked.Decrement(ref _inFlight);
+            Log.DroppedAfterClose(_logger, message.Topic);
+        }
+    }
+
+    /// <summary>
+    /// Sends what is queued (waiting at most <paramref name="cancellationToken"/>), then disconnects asking the
+    /// broker to publish the will, so that the node's status says offline at once.
+    /// </summary>
+    public async Task CloseAsync(CancellationToken cancellationToken)
+    {
+        _outbox.Writer.TryComplete();
+        try
+        {
+            while (Volatile.Read(ref _inFlight) > 0 && _client.IsConnected)
+            {
+                await Task.Delay(TimeSpan.FromMilliseconds(10), _time, cancellationToken).ConfigureAwait(false);
+            }
+        }
+        catch (OperationCanceledException)
+        {
+            Log.UnsentAtClose(_logger, Volatile.Read(ref _inFlight));
+        }
+
+        await _closing.CancelAsync().ConfigureAwait(false);
+        if (_client.IsConnected)
+        {
+            var disconnect = new MqttClientDisconnectOptionsBuilder().WithReason(MqttClientDisconnectOptionsReason.DisconnectWithWillMessage).Build();
+            await _client.DisconnectAsync(disconnect, CancellationToken.None).ConfigureAwait(false);
+        }
+    }
+
+    public async ValueTask DisposeAsync()
+    {
+        if (Interlocked.Exchange(ref _disposed, 1) == 1)
+        {
+            return;
+        }
+
+        await _closing.CancelAsync().ConfigureAwait(false);
+        _outbox.Writer.TryComplete();
+        foreach (var loop in new[] { _connectLoop, _publishLoop })
+        {
+            if (loop is not null)
+            {
+                await loop.ConfigureAwait(ConfigureAwaitOptions.SuppressThrowing);
+            }
+        }
+
+        _client.Dispose();
+        _closing.Dispose();
+    }
+
+    private async Task ConnectLoopAsync(CancellationToken cancellationToken)
+    {
+        var delay = FirstRetry;
+        while (!cancellationToken.IsCancellationRequested)
+        {
+            if (_client.IsConnected)
+            {
+                await Task.Delay(TimeSpan.FromMilliseconds(200), _time, cancellationToken).ConfigureAwait(ConfigureAwaitOptions.SuppressThrowing);
+                continue;
+            }
+
+            try
+            {
+                var result = await _client.ConnectAsync(BuildClientOptions(), cancellationToken).ConfigureAwait(false);
+                Log.ConnectedToBroker(_logger, Endpoint, result.IsSessionPresent);
+                if (!result.IsSessionPresent)
+                {
+                    await RestoreSubscriptionsAsync(cancellationToken).ConfigureAwait(false);
+                }
+
+                delay = FirstRetry;
+                lock (_lock)
+                {
+                    _connected.TrySetResult();
+                }
+
+                if (Connected is { } connected)
+                {
+                    await connected().ConfigureAwait(false);
+                }
+            }
+            catch (OperationCanceledException) when (cancellationToken.IsCancellationRequested)
+            {
+                return;
+            }
+            catch (Exception e) when (e is MqttCommunicationException or InvalidOperationException or IOException or System.Net.Sockets.SocketException or OperationCanceledException)
+            {
+                Log.ConnectFailed(_logger, Endpoint, e.Message, delay.TotalSeconds);
+                await Task.Delay(Jittered(delay), _time, cancellationToken).ConfigureAwait(ConfigureAwaitOptions.SuppressThrowing);
+                delay = TimeSpan.FromTicks(Math.Min(delay.Ticks * 2, LastRetry.Ticks));
+            }
+        }
+    }
+
+    private Task OnDisconnectedAsync(MqttClientDisconnectedEventArgs e)
+    {
+        if (e.ClientWasConnected)
+        {
+            lock (_lock)
+            {
+                _connected = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+            }
+
+            if (!_closing.IsCancellationRequested)
+            {
+                Log.Disconnected(_logger, Endpoint, e.Reason.ToString(), e.Exception?.Message ?? "");
+            }
+        }
+
+        return Task.CompletedTask;
+    }
+
+    private async Task RestoreSubscriptionsAsync(CancellationToken cancellationToken)
+    {
+        MqttTopicFilter[] filters;
+        lock (_lock)
+        {
+            filters = [.. _subscriptions];
+        }
+
+        if (filters.Length > 0)
+        {
+            await _client.SubscribeAsync(new MqttClientSubscribeOptions { TopicFilters = [.. filters] }, cancellationToken).ConfigureAwait(false);
+        }
+    }
+
+    // One message at a time, in order; a message that fails waits for the connection and goes again.
+    private async Task PublishLoopAsync()
+    {
+        await foreach (var message in _outbox.Reader.ReadAllAsync().ConfigureAwait(false))
+        {
+            while (true)
+            {
+                try
+                {
+                    Task connected;
+                    lock (_lock)
+                    {
+                        connected = _connected.Task;
+                    }
+
+                    await connected.WaitAsync(_closing.Token).ConfigureAwait(false);
+                    await _client.PublishAsync(message, _closing.Token).ConfigureAwait(false);
+                    break;
+                }
+                catch (OperationCanceledException) when (_closing.IsCancellationRequested)
+                {
+                    Log.DroppedAfterClose(_logger, message.Topic);
+                    break;
+                }
+                catch (Exception e) when (e is MqttCommunicationException or OperationCanceledException or InvalidOperationException)
+                {
+                    await Task.Delay(TimeSpan.FromMilliseconds(50), _time, _closing.Token).ConfigureAwait(ConfigureAwaitOptions.SuppressThrowing);
+                }
+            }
+
+            Interlocked.Decrement(ref _inFlight);
+        }
+    }
+
+    private string Endpoint => _options.Server.Length > 0 ? _options.Server : $"embedded broker on port {_options.EmbeddedPort}";
+
+    private MqttClientOptions BuildClientOptions()
+    {
+        var (host, port) = BrokerEndpoint.Of(_options);
+        var builder = new MqttClientOptionsBuilder()
+            .WithTcpServer(host, port)
+            .WithProtocolVersion(MQTTnet.Formatter.MqttProtocolVersion.V500)
+            .WithClientId(ClientId)
+            .WithCleanStart(false)
+            .WithSessionExpiryInterval((uint)_options.SessionExpirySeconds)
+            .WithKeepAlivePeriod(TimeSpan.FromSeconds(15))
+            .WithTimeout(TimeSpan.FromSeconds(10))
+            .WithWillTopic(_options.StatusTopic(_node.Id))
+            .WithWillPayload(NodeStatusFormatter.Offline(_node))
+            .WithWillRetain(true)
+            .WithWillQualityOfServiceLevel(MqttQualityOfServiceLevel.AtLeastOnce)
+            .WithWillContentType("application/json");
+        if (_options.Username.Length > 0)
+        {
+            string password = _options.PasswordFile.Length > 0 ? File.ReadLines(_options.PasswordFile).FirstOrDefault() ?? "" : "";
+            builder.WithCredentials(_options.Username, password);
+        }
+
+        if (_options.UseTls)
+        {
+            builder.WithTlsOptions(BuildTlsOptions(host));
+        }
+
+        return builder.Build();
+    }
+
+    private MqttClientTlsOptions BuildTlsOptions(string host)
+    {
+        var tls = new MqttClientTlsOptionsBuilder().UseTls(true).WithTargetHost(host);
+        if (_options.CaFile.Length > 0)
+        {
+            var authorities = new X509Certificate2Collection();
+            authorities.ImportFromPemFile(_options.CaFile);
+            tls.WithTrustChain(authorities);
+        }
+
+        if (_options.ClientCertFile.Length > 0)
+        {
+            string extension = Path.GetExtension(_options.ClientCertFile).ToLowerInvariant();
+            var certificate = extension is ".pfx" or ".p12"
+                ? X509CertificateLoader.LoadPkcs12FromFile(_options.ClientCertFile, password: null)
+                : X509Certificate2.CreateFromPemFile(_options.ClientCertFile);
+            tls.WithClientCertificates([certificate]);
+        }
+
+        return tls.Build();
+    }
+
+    private static TimeSpan Jittered(TimeSpan delay) => delay * (0.8 + Random.Shared.NextDouble() * 0.4);
+
+    private static partial class Log
+    {
+        [LoggerMessage(3001, LogLevel.Information, "Connected to {Endpoint} (session kept: {SessionPresent})")]
+        public static partial void ConnectedToBroker(ILogger logger, string endpoint, bool sessionPresent);
+
+        [LoggerMessage(3002, LogLevel.Warning, "Cannot connect to {Endpoint}: {Problem}; retrying in about {DelaySeconds} s")]
+        public static partial void ConnectFailed(ILogger logger, string endpoint, string problem, double delaySeconds);
+
+        [LoggerMessage(3003, LogLevel.Warning, "Disconnected from {Endpoint} ({Reason}) {Problem}; reconnecting")]
+        public static partial void Disconnected(ILogger logger, string endpoint, string reason, string problem);
+
+        [LoggerMessage(3004, LogLevel.Error, "A message to {Topic} was not sent: the connection is closed")]
+        public static partial void DroppedAfterClose(ILogger logger, string topic);
+
+        [LoggerMessage(3005, LogLevel.Error, "{Count} messages were still unsent when the connection closed")]
+        public static partial void UnsentAtClose(ILogger logger, int count);
+    }
+}

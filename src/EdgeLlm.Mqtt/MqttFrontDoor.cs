@@ -1,0 +1,130 @@
+using EdgeLlm.Core.Options;
+using EdgeLlm.Core.Processing;
+using EdgeLlm.Core.Replies;
+using EdgeLlm.Core.Requests;
+using Microsoft.Extensions.Hosting;
+using Microsoft.Extensions.Logging;
+using Microsoft.Extensions.Options;
+using MQTTnet;
+using MQTTnet.Packets;
+using MQTTnet.Protocol;
+
+namespace EdgeLlm.Mqtt;
+
+/// <summary>
+/// The node's MQTT side (DESIGN.md §3): starts the embedded broker when no fleet broker is configured,
+/// connects, subscribes to the request filter and hands each request to the pipeline. It starts first and
+/// stops last, so that the pipeline's final replies still go out; on stopping, requests that arrive are left
+/// unacknowledged for the broker to deliver again when the node is back.
+/// </summary>
+public sealed partial class MqttFrontDoor : IHostedService
+{
+    private readonly MqttOptions _options;
+    private readonly MqttConnection _connection;
+    private readonly RequestPipeline _pipeline;
+    private readonly AdmissionOptions _admission;
+    private readonly TimeProvider _time;
+    private readonly ILogger<MqttFrontDoor> _logger;
+    private readonly EmbeddedBroker? _broker;
+    private volatile bool _stopping;
+
+    public MqttFrontDoor(IOptions<MqttOptions> options, MqttConnection connection, RequestPipeline pipeline, IOptions<AdmissionOptions> admission, TimeProvider time, ILogger<MqttFrontDoor> logger)
+    {
+        _options = options.Value;
+        _connection = connection;
+        _pipeline = pipeline;
+        _admission = admission.Value;
+        _time = time;
+        _logger = logger;
+        _broker = _options.Server.Length == 0 ? new EmbeddedBroker(_options, logger) : null;
+    }
+
+    /// <summary>Returns once the request filter is subscribed, so that a service manager hears "ready" only then.</summary>
+    public async Task StartAsync(CancellationToken cancellationToken)
+    {
+        if (_broker is not null)
+        {
+            await _broker.StartAsync().ConfigureAwait(false);
+        }
+
+        _connection.MessageReceived += OnMessageAsync;
+        _connection.Start();
+        string filter = _options.EffectiveRequestTopic;
+        // MQTT 5 forbids NoLocal on shared subscriptions; there the answer property alone tells answers apart.
+        var subscription = new MqttTopicFilterBuilder()
+            .WithTopic(filter)
+            .WithQualityOfServiceLevel(MqttQualityOfServiceLevel.AtLeastOnce)
+            .WithNoLocal(!TopicFilters.IsShared(filter))
+            .WithRetainHandling(MqttRetainHandling.DoNotSendOnSubscribe)
+            .Build();
+        await _connection.SubscribeAsync(subscription, cancellationToken).ConfigureAwait(false);
+        Log.Listening(_logger, filter);
+    }
+
+    /// <summary>Keeps the subscription in the broker's session (requests wait there for the next start), sends what is queued, and goes.</summary>
+    public async Task StopAsync(CancellationToken cancellationToken)
+    {
+        _stopping = true;
+        await _connection.CloseAsync(cancellationToken).ConfigureAwait(false);
+        if (_broker is not null)
+        {
+            await _broker.DisposeAsync().ConfigureAwait(false);
+        }
+    }
+
+    private async Task OnMessageAsync(MqttApplicationMessageReceivedEventArgs e)
+    {
+        var message = e.ApplicationMessage;
+        if (IsAnswer(message))
+        {
+            return;
+        }
+
+        if (_stopping)
+        {
+            e.AutoAcknowledge = false;
+            return;
+        }
+
+        var receivedAt = _time.GetUtcNow();
+        var parsed = RequestParser.Parse(message.Payload, _admission.MaxPromptBytes);
+        string replyTopic = string.IsNullOrEmpty(message.ResponseTopic) ? message.Topic : message.ResponseTopic;
+        var replyTo = new MqttReplyTarget(_connection, replyTopic, message.CorrelationData, parsed.Format);
+        try
+        {
+            if (parsed.Request is not Request request)
+            {
+                await _pipeline.RejectAsync(parsed.Failure!, replyTo, CancellationToken.None).ConfigureAwait(false);
+                return;
+            }
+
+            await _pipeline.SubmitAsync(new Submission(request, receivedAt, Deadline(request, message, receivedAt), replyTo), CancellationToken.None).ConfigureAwait(false);
+        }
+        catch (Exception exception)
+        {
+            // A request that breaks the door still gets its one reply, and the door stays open.
+            Log.HandlingFailed(_logger, exception, message.Topic);
+            await replyTo.SendAsync(new Failure(parsed.Request?.Id, ErrorCode.Internal, "the node failed to take the request"), CancellationToken.None).ConfigureAwait(false);
+        }
+    }
+
+    private static bool IsAnswer(MqttApplicationMessage message) =>
+        message.UserProperties?.Exists(p => p.Name == MqttReplyTarget.TypeProperty && p.ValueBuffer.Span.SequenceEqual(MqttReplyTarget.AnswerTypeBytes.Span)) is true;
+
+    // The earlier of the request's maxLatencyMs and what is left of the message's expiry interval.
+    private static DateTimeOffset? Deadline(Request request, MqttApplicationMessage message, DateTimeOffset receivedAt)
+    {
+        DateTimeOffset? byLatency = request.MaxLatencyMs is int ms ? receivedAt.AddMilliseconds(ms) : null;
+        DateTimeOffset? byExpiry = message.MessageExpiryInterval > 0 ? receivedAt.AddSeconds(message.MessageExpiryInterval) : null;
+        return byLatency is null ? byExpiry : byExpiry is null ? byLatency : byLatency < byExpiry ? byLatency : byExpiry;
+    }
+
+    private static partial class Log
+    {
+        [LoggerMessage(3201, LogLevel.Information, "Listening for requests on {Filter}")]
+        public static partial void Listening(ILogger logger, string filter);
+
+        [LoggerMessage(3202, LogLevel.Error, "A request on {Topic} could not be handled")]
+        public static partial void HandlingFailed(ILogger logger, Exception exception, string topic);
+    }
+}

@@ -1,0 +1,25 @@
+using Microsoft.Extensions.Configuration;
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.DependencyInjection.Extensions;
+using Microsoft.Extensions.Options;
+
+namespace EdgeLlm.Mqtt;
+
+public static class ServiceCollectionExtensions
+{
+    /// <summary>
+    /// The MQTT front door and status advertisement. Register it before the request pipeline: hosted
+    /// services stop in reverse order, and the front door must outlive the pipeline's last replies.
+    /// </summary>
+    public static IServiceCollection AddEdgeMqtt(this IServiceCollection services, IConfiguration configuration)
+    {
+        services.AddOptions<MqttOptions>().Bind(configuration.GetSection(MqttOptions.Section)).ValidateOnStart();
+        services.TryAddEnumerable(ServiceDescriptor.Singleton<IValidateOptions<MqttOptions>, MqttOptionsValidator>());
+        services.TryAddSingleton(TimeProvider.System);
+        services.TryAddSingleton<MqttConnection>();
+        services.TryAddSingleton<MqttFrontDoor>();
+        services.AddHostedService(provider => provider.GetRequiredService<MqttFrontDoor>());
+        services.AddHostedService<StatusPublisher>();
+        return services;
+    }
+}

@@ -1,0 +1,47 @@
+namespace EdgeLlm.Mqtt;
+
+/// <summary>MQTT topic filter rules (MQTT 5 §4.7, §4.8.2).</summary>
+internal static class TopicFilters
+{
+    private const string SharePrefix = "$share/";
+
+    /// <summary>True for a shared subscription "$share/{group}/{filter}", on which MQTT 5 forbids NoLocal.</summary>
+    public static bool IsShared(string filter) => filter.StartsWith(SharePrefix, StringComparison.Ordinal);
+
+    /// <summary>'#' only as the last level, '+' only as a whole level, a shared filter with a group and a filter.</summary>
+    public static bool IsValidFilter(string filter)
+    {
+        if (IsShared(filter))
+        {
+            int groupEnd = filter.IndexOf('/', SharePrefix.Length);
+            if (groupEnd <= SharePrefix.Length || filter.AsSpan(SharePrefix.Length, groupEnd - SharePrefix.Length).IndexOfAny("#+") >= 0)
+            {
+                return false;
+            }
+
+            filter = filter[(groupEnd + 1)..];
+        }
+
+        if (filter.Length == 0)
+        {
+            return false;
+        }
+
+        string[] levels = filter.Split('/');
+        for (int i = 0; i < levels.Length; i++)
+        {
+            string level = levels[i];
+            if (level.Contains('#') && (level != "#" || i != levels.Length - 1))
+            {
+                return false;
+            }
+
+            if (level.Contains('+') && level != "+")
+            {
+                return false;
+            }
+        }
+
+        return true;
+    }
+}

@@ -1,0 +1,44 @@
+using System.CommandLine;
+using EdgeLlm.Worker.Hosting;
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Hosting;
+using Microsoft.Extensions.Options;
+
+namespace EdgeLlm.Worker.Commands;
+
+/// <summary>`edgellm serve` (and `edgellm` alone): the node, until SIGTERM or Ctrl-C.</summary>
+internal static class ServeCommand
+{
+    public const string ConfigDirectoryVariable = "EDGELLM_CONFIG_DIR";
+
+    public static Command Create()
+    {
+        var command = new Command("serve", "Run the node: answer requests over MQTT (the default command). Configuration may follow as --Section:Key=value.")
+        {
+            TreatUnmatchedTokensAsErrors = false,
+        };
+        command.SetAction((parse, cancellationToken) => RunAsync(parse, cancellationToken));
+        return command;
+    }
+
+    public static async Task<int> RunAsync(ParseResult parse, CancellationToken cancellationToken)
+    {
+        string configDirectory = Environment.GetEnvironmentVariable(ConfigDirectoryVariable) is { Length: > 0 } directory ? directory : NodeHost.DefaultConfigDirectory;
+        using var host = NodeHost.Build(parse.UnmatchedTokens, configDirectory);
+        try
+        {
+            // Every section at once, before anything starts: one message lists all that is wrong.
+            host.Services.GetRequiredService<IStartupValidator>().Validate();
+        }
+        catch (Exception e) when (e is OptionsValidationException or AggregateException { InnerExceptions: [OptionsValidationException, ..] })
+        {
+            // Several sections wrong come as an AggregateException of one OptionsValidationException each.
+            var failures = (e is AggregateException all ? all.InnerExceptions : [e]).OfType<OptionsValidationException>().SelectMany(v => v.Failures);
+            await parse.InvocationConfiguration.Error.WriteLineAsync($"edgellm: configuration: {string.Join("; ", failures)}").ConfigureAwait(false);
+            return EdgeLlmCli.UsageError;
+        }
+
+        await host.RunAsync(cancellationToken).ConfigureAwait(false);
+        return EdgeLlmCli.Success;
+    }
+}

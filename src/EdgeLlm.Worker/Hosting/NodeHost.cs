@@ -1,0 +1,74 @@
+using EdgeLlm.Core;
+using EdgeLlm.Core.Options;
+using EdgeLlm.Mqtt;
+using EdgeLlm.Onnx;
+using Microsoft.Extensions.Configuration;
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Hosting;
+using Microsoft.Extensions.Hosting.Systemd;
+using Microsoft.Extensions.Logging;
+
+namespace EdgeLlm.Worker.Hosting;
+
+/// <summary>The `edgellm serve` host: configuration, logging, systemd integration and the node's services in data-flow order.</summary>
+internal static class NodeHost
+{
+    public const string DefaultConfigDirectory = "/etc/edgellm";
+    public const string EnvironmentPrefix = "EDGELLM__";
+
+    /// <param name="args">Configuration from the command line, e.g. --Mqtt:Server=broker:1883.</param>
+    /// <param name="configDirectory">Where the fleet's *.json configuration lives (read in name order).</param>
+    public static IHost Build(IReadOnlyList<string> args, string configDirectory)
+    {
+        var builder = Host.CreateEmptyApplicationBuilder(new HostApplicationBuilderSettings { ContentRootPath = AppContext.BaseDirectory, ApplicationName = "edgellm" });
+        AddConfiguration(builder.Configuration, args, configDirectory);
+
+        builder.Logging.AddConfiguration(builder.Configuration.GetSection("Logging"));
+        builder.Logging.AddSimpleConsole(options =>
+        {
+            options.SingleLine = true;
+            options.TimestampFormat = "HH:mm:ss.fff ";
+        });
+
+        // Under systemd: journald-style log lines, READY=1 once every service has started (the front door
+        // returns only once subscribed), STOPPING=1 on the way down. NOTIFY_SOCKET alone also turns the
+        // notifications on, for a node started through a wrapper script rather than by systemd itself.
+        builder.Services.AddSystemd();
+        if (!string.IsNullOrEmpty(Environment.GetEnvironmentVariable("NOTIFY_SOCKET")) && !SystemdHelpers.IsSystemdService())
+        {
+            builder.Services.AddSingleton<ISystemdNotifier, SystemdNotifier>();
+            builder.Services.AddSingleton<IHostLifetime, SystemdLifetime>();
+        }
+
+        int grace = builder.Configuration.GetValue($"{AdmissionOptions.Section}:{nameof(AdmissionOptions.ShutdownGraceSeconds)}", new AdmissionOptions().ShutdownGraceSeconds);
+        builder.Services.Configure<HostOptions>(options => options.ShutdownTimeout = TimeSpan.FromSeconds(Math.Clamp(grace, 0, 600) + 15));
+
+        // Services start in this order and stop in the reverse one: the MQTT front door comes up first
+        // (broker, connection, subscription) and goes last, after the pipeline has sent its final replies.
+        builder.Services
+            .AddEdgeMqtt(builder.Configuration)
+            .AddEdgeCore(builder.Configuration)
+            .AddEdgeOnnx(builder.Configuration);
+        if (!string.IsNullOrEmpty(Environment.GetEnvironmentVariable("NOTIFY_SOCKET")))
+        {
+            builder.Services.AddHostedService<SystemdWatchdog>();
+        }
+
+        return builder.Build();
+    }
+
+    private static void AddConfiguration(ConfigurationManager configuration, IReadOnlyList<string> args, string configDirectory)
+    {
+        configuration.AddJsonFile(Path.Combine(AppContext.BaseDirectory, "appsettings.json"), optional: true, reloadOnChange: false);
+        if (Directory.Exists(configDirectory))
+        {
+            foreach (string file in Directory.GetFiles(configDirectory, "*.json").Order(StringComparer.Ordinal))
+            {
+                configuration.AddJsonFile(file, optional: false, reloadOnChange: false);
+            }
+        }
+
+        configuration.AddEnvironmentVariables(EnvironmentPrefix);
+        configuration.AddCommandLine([.. args]);
+    }
+}

@@ -1,0 +1,52 @@
+using System.Globalization;
+using Microsoft.Extensions.Hosting;
+using Microsoft.Extensions.Hosting.Systemd;
+
+namespace EdgeLlm.Worker.Hosting;
+
+/// <summary>
+/// Sends WATCHDOG=1 every WATCHDOG_USEC/2 when systemd asks for it (WatchdogSec=), which
+/// Microsoft.Extensions.Hosting.Systemd does not do. A node whose thread pool stops turning stops pinging,
+/// and systemd restarts it.
+/// </summary>
+internal sealed class SystemdWatchdog(ISystemdNotifier notifier, TimeProvider time) : BackgroundService
+{
+    private static readonly ServiceState Ping = new("WATCHDOG=1");
+
+    /// <summary>The ping interval systemd asked for, or null when it asked for none (or asked another process).</summary>
+    public static TimeSpan? Interval(Func<string, string?> environment, int processId)
+    {
+        if (!long.TryParse(environment("WATCHDOG_USEC"), NumberStyles.None, CultureInfo.InvariantCulture, out long microseconds) || microseconds <= 0)
+        {
+            return null;
+        }
+
+        if (environment("WATCHDOG_PID") is string pid && pid != processId.ToString(CultureInfo.InvariantCulture))
+        {
+            return null;
+        }
+
+        return TimeSpan.FromMicroseconds(microseconds / 2);
+    }
+
+    protected override async Task ExecuteAsync(CancellationToken stoppingToken)
+    {
+        if (Interval(Environment.GetEnvironmentVariable, Environment.ProcessId) is not TimeSpan interval)
+        {
+            return;
+        }
+
+        using var timer = new PeriodicTimer(interval, time);
+        try
+        {
+            do
+            {
+                notifier.Notify(Ping);
+            }
+            while (await timer.WaitForNextTickAsync(stoppingToken).ConfigureAwait(false));
+        }
+        catch (OperationCanceledException) when (stoppingToken.IsCancellationRequested)
+        {
+        }
+    }
+}

@@ -1,0 +1,41 @@
+using EdgeLlm.Core.Options;
+
+namespace EdgeLlm.Core.Tests.Options;
+
+public sealed class OptionsValidatorTests
+{
+    [Fact]
+    public void Admission_Defaults_AreValid()
+    {
+        Assert.True(new AdmissionOptionsValidator().Validate(null, new AdmissionOptions()).Succeeded);
+        Assert.True(new NodeOptionsValidator().Validate(null, new NodeOptions { Id = "pi-07.floor_2" }).Succeeded);
+    }
+
+    [Fact]
+    public void Admission_EveryBadValue_IsNamedByItsKey()
+    {
+        var result = new AdmissionOptionsValidator().Validate(null, new AdmissionOptions { QueueCapacity = 0, MaxPromptBytes = 1 << 21, DefaultMaxTokens = 0, DuplicateWindowSeconds = 0, ShutdownGraceSeconds = -1 });
+
+        Assert.Equal(
+            [
+                "Admission:QueueCapacity must be from 1 to 1024, not 0",
+                "Admission:MaxPromptBytes must be from 64 to 1048576, not 2097152",
+                "Admission:DefaultMaxTokens must be from 1 to 65536, not 0",
+                "Admission:DuplicateWindowSeconds must be from 1 to 86400, not 0",
+                "Admission:ShutdownGraceSeconds must be from 0 to 600, not -1",
+            ],
+            result.Failures);
+    }
+
+    [Theory]
+    [InlineData("pi/07")]
+    [InlineData("pi 07")]
+    [InlineData("pi+")]
+    [InlineData("a-very-long-node-identifier-that-goes-on-and-on-well-past-the-limit-of-64")]
+    public void Node_IdThatCannotBeATopicLevel_IsRefused(string id)
+    {
+        var result = new NodeOptionsValidator().Validate(null, new NodeOptions { Id = id });
+
+        Assert.StartsWith("Node:Id must be up to 64 letters", Assert.Single(result.Failures!));
+    }
+}

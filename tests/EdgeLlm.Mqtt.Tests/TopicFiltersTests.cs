@@ -1,0 +1,31 @@
+namespace EdgeLlm.Mqtt.Tests;
+
+public sealed class TopicFiltersTests
+{
+    [Theory]
+    [InlineData("edgellm/ask/#", true)]
+    [InlineData("edgellm/+/ask", true)]
+    [InlineData("edgellm/pi-07/ask/#", true)]
+    [InlineData("$share/edgellm-tier1/edgellm/tier/1/ask", true)]
+    [InlineData("#", true)]
+    [InlineData("edgellm/#/ask", false)]
+    [InlineData("edgellm/ask#", false)]
+    [InlineData("edgellm/a+/ask", false)]
+    [InlineData("$share//edgellm/ask", false)]
+    [InlineData("$share/group+/edgellm/ask", false)]
+    [InlineData("$share/group/", false)]
+    [InlineData("", false)]
+    public void IsValidFilter_FollowsMqttRules(string filter, bool valid)
+    {
+        Assert.Equal(valid, TopicFilters.IsValidFilter(filter));
+    }
+
+    [Theory]
+    [InlineData("$share/edgellm-tier1/edgellm/ask/#", true)]
+    [InlineData("edgellm/ask/#", false)]
+    [InlineData("share/edgellm/ask", false)]
+    public void IsShared_RecognisesSharedSubscriptions(string filter, bool shared)
+    {
+        Assert.Equal(shared, TopicFilters.IsShared(filter));
+    }
+}

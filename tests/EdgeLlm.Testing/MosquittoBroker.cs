@@ -1,0 +1,146 @@
+using System.Diagnostics;
+using System.Net;
+using System.Net.Sockets;
+using Xunit;
+
+namespace EdgeLlm.Tests;
+
+/// <summary>
+/// A real Mosquitto broker on a free loopback port, with persistence, so that a test can restart it and
+/// find sessions and queued messages as a fleet broker would keep them.
+/// </summary>
+public sealed class MosquittoBroker : IAsyncDisposable
+{
+    public const string Executable = "/usr/sbin/mosquitto";
+
+    private readonly TempDirectory _directory = new();
+    private Process? _process;
+
+    private MosquittoBroker(int port)
+    {
+        Port = port;
+    }
+
+    public static bool Available => File.Exists(Executable) && File.Exists("/usr/bin/mosquitto_rr");
+
+    public static string SkipReason => "Mosquitto is not installed: tests/run.sh installs mosquitto and mosquitto-clients";
+
+    public int Port { get; }
+
+    public string Server => $"127.0.0.1:{Port}";
+
+    public static async Task<MosquittoBroker> StartAsync()
+    {
+        var broker = new MosquittoBroker(FreePort.Next());
+        await broker.RunAsync();
+        return broker;
+    }
+
+    /// <summary>Stops the broker as a service manager would (SIGTERM: it saves its state), then starts it on the same port.</summary>
+    public async Task RestartAsync(TimeSpan? downtime = null)
+    {
+        await StopAsync();
+        if (downtime is TimeSpan pause)
+        {
+            await Task.Delay(pause);
+        }
+
+        await RunAsync();
+    }
+
+    public async Task StopAsync()
+    {
+        if (_process is { HasExited: false } process)
+        {
+            Signals.Terminate(process);
+            await process.WaitForExitAsync().WaitAsync(TimeSpan.FromSeconds(10));
+        }
+
+        _process?.Dispose();
+        _process = null;
+    }
+
+    public async ValueTask DisposeAsync()
+    {
+        if (_process is { HasExited: false } process)
+        {
+            process.Kill();
+            await process.WaitForExitAsync();
+        }
+
+        _process?.Dispose();
+        _directory.Dispose();
+    }
+
+    private async Task RunAsync()
+    {
+        string config = _directory.Combine("mosquitto.conf");
+        await File.WriteAllTextAsync(config, $"""
+            listener {Port} 127.0.0.1
+            allow_anonymous true
+            persistence true
+            persistence_location {_directory.Path}/
+            max_queued_messages 100000
+            max_inflight_messages 100
+            log_dest file {_directory.Combine("mosquitto.log")}
+            user root
+            """);
+        _process = Process.Start(new ProcessStartInfo(Executable, ["-c", config]) { RedirectStandardError = true, RedirectStandardOutput = true })
+            ?? throw new InvalidOperationException("mosquitto did not start");
+        await FreePort.WaitUntilListeningAsync(Port, TimeSpan.FromSeconds(10));
+    }
+
+}
+
+/// <summary>A fact that needs Mosquitto; skipped with the reason when it is not installed.</summary>
+public sealed class MosquittoFactAttribute : FactAttribute
+{
+    public MosquittoFactAttribute()
+    {
+        if (!MosquittoBroker.Available)
+        {
+            Skip = MosquittoBroker.SkipReason;
+        }
+    }
+}
+
+/// <summary>A theory that needs Mosquitto; skipped with the reason when it is not installed.</summary>
+public sealed class MosquittoTheoryAttribute : TheoryAttribute
+{
+    public MosquittoTheoryAttribute()
+    {
+        if (!MosquittoBroker.Available)
+        {
+            Skip = MosquittoBroker.SkipReason;
+        }
+    }
+}
+
+public static class FreePort
+{
+    /// <summary>A loopback port nobody listens on now.</summary>
+    public static int Next()
+    {
+        using var listener = new TcpListener(IPAddress.Loopback, 0);
+        listener.Start();
+        return ((IPEndPoint)listener.LocalEndpoint).Port;
+    }
+
+    public static async Task WaitUntilListeningAsync(int port, TimeSpan timeout)
+    {
+        var clock = Stopwatch.StartNew();
+        while (true)
+        {
+            try
+            {
+                using var client = new TcpClient();
+                await client.ConnectAsync(IPAddress.Loopback, port);
+                return;
+            }
+            catch (SocketException) when (clock.Elapsed < timeout)
+            {
+                await Task.Delay(50);
+            }
+        }
+    }
+}

@@ -1,0 +1,99 @@
+using System.Diagnostics;
+using System.Text;
+using EdgeLlm.Tests;
+
+namespace EdgeLlm.Worker.Tests.Node;
+
+/// <summary>`edgellm serve` as its own process, configured through EDGELLM__ environment variables, as systemd runs it.</summary>
+internal sealed class NodeProcess : IAsyncDisposable
+{
+    private readonly Process _process;
+    private readonly StringBuilder _log = new();
+    private readonly TaskCompletionSource _listening = new(TaskCreationOptions.RunContinuationsAsynchronously);
+
+    private NodeProcess(Process process)
+    {
+        _process = process;
+        process.OutputDataReceived += (_, e) => Record(e.Data);
+        process.ErrorDataReceived += (_, e) => Record(e.Data);
+        process.BeginOutputReadLine();
+        process.BeginErrorReadLine();
+    }
+
+    public string Log
+    {
+        get
+        {
+            lock (_log)
+            {
+                return _log.ToString();
+            }
+        }
+    }
+
+    public int ExitCode => _process.ExitCode;
+
+    /// <param name="settings">Configuration as "Section:Key=value", passed as EDGELLM__Section__Key.</param>
+    public static NodeProcess Start(IEnumerable<string> settings, IReadOnlyDictionary<string, string>? environment = null)
+    {
+        var start = new ProcessStartInfo(Path.Combine(AppContext.BaseDirectory, "edgellm"), ["serve"])
+        {
+            RedirectStandardOutput = true,
+            RedirectStandardError = true,
+        };
+        start.Environment["EDGELLM_CONFIG_DIR"] = "/nonexistent/edgellm-test-config";
+        start.Environment["EDGELLM__Logging__LogLevel__Default"] = "Information";
+        foreach (string setting in settings)
+        {
+            int equals = setting.IndexOf('=');
+            start.Environment[$"EDGELLM__{setting[..equals].Replace(":", "__", StringComparison.Ordinal)}"] = setting[(equals + 1)..];
+        }
+
+        foreach (var (name, value) in environment ?? new Dictionary<string, string>())
+        {
+            start.Environment[name] = value;
+        }
+
+        return new NodeProcess(Process.Start(start) ?? throw new InvalidOperationException("edgellm did not start"));
+    }
+
+    /// <summary>Waits for the node to log that it listens for requests.</summary>
+    public Task WaitUntilListeningAsync() => _listening.Task.WaitAsync(TimeSpan.FromSeconds(30));
+
+    public void Terminate() => Signals.Terminate(_process);
+
+    public async Task<int> WaitForExitAsync(TimeSpan timeout)
+    {
+        await _process.WaitForExitAsync().WaitAsync(timeout);
+        return _process.ExitCode;
+    }
+
+    public async ValueTask DisposeAsync()
+    {
+        if (!_process.HasExited)
+        {
+            _process.Kill(entireProcessTree: true);
+            await _process.WaitForExitAsync();
+        }
+
+        _process.Dispose();
+    }
+
+    private void Record(string? line)
+    {
+        if (line is null)
+        {
+            return;
+        }
+
+        lock (_log)
+        {
+            _log.AppendLine(line);
+        }
+
+        if (line.Contains("Listening for requests", StringComparison.Ordinal))
+        {
+            _listening.TrySetResult();
+        }
+    }
+}

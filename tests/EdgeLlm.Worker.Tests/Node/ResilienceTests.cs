@@ -1,0 +1,130 @@
+using System.Net.Sockets;
+using System.Text;
+using EdgeLlm.Tests;
+
+namespace EdgeLlm.Worker.Tests.Node;
+
+/// <summary>What happens when the broker or the node goes away: no accepted request is lost or answered twice.</summary>
+public sealed class ResilienceTests(NodeModels models) : IClassFixture<NodeModels>, IDisposable
+{
+    private readonly TempDirectory _temp = new();
+
+    [MosquittoFact]
+    public async Task BrokerRestart_WithRequestsQueued_AnswersEachAcceptedRequestOnce()
+    {
+        await using var broker = await MosquittoBroker.StartAsync();
+        await using var node = await RunningNode.StartAsync($"Mqtt:Server={broker.Server}", $"Models:Local={models.Slow}");
+        await using var requester = await TestRequester.ConnectAsync(broker.Server, persistentSession: true);
+        for (int i = 0; i < 6; i++)
+        {
+            await requester.PublishAsync("edgellm/ask/restart", $$"""{"id": "r{{i}}", "prompt": "hello", "maxTokens": 120}""", correlation: $"r{i}");
+        }
+
+        // Once the first answer is out, the others are taken and waiting for the model.
+        await requester.WaitForAsync(r => r.Correlation == "r0", TimeSpan.FromSeconds(30));
+        await broker.RestartAsync(downtime: TimeSpan.FromSeconds(1));
+        await ReconnectAsync(requester);
+
+        var replies = await requester.WaitForCountAsync(6, TimeSpan.FromSeconds(60), settle: TimeSpan.FromSeconds(2));
+        Assert.Equal(Enumerable.Range(0, 6).Select(i => $"r{i}"), replies.Select(r => r.Correlation).Order());
+        Assert.All(replies, r => Assert.Null(r.Error));
+    }
+
+    [MosquittoFact]
+    public async Task SigtermDuringAGeneration_SendsTheTimeoutBeforeExiting()
+    {
+        await using var broker = await MosquittoBroker.StartAsync();
+        await using var node = NodeProcess.Start([$"Mqtt:Server={broker.Server}", $"Models:Local={models.Slow}", "Admission:ShutdownGraceSeconds=1"]);
+        await node.WaitUntilListeningAsync();
+        await using var requester = await TestRequester.ConnectAsync(broker.Server);
+
+        await requester.PublishAsync("edgellm/ask/term", """{"id": "long", "prompt": "hello", "maxTokens": 20000}""", correlation: "long");
+        await Task.Delay(TimeSpan.FromSeconds(1));
+        node.Terminate();
+
+        Assert.Equal(0, await node.WaitForExitAsync(TimeSpan.FromSeconds(30)));
+        var replies = await requester.WaitForCountAsync(1, TimeSpan.FromSeconds(5), settle: TimeSpan.FromSeconds(1));
+        var reply = Assert.Single(replies);
+        Assert.Equal("timeout", reply.Error);
+        Assert.Contains("shut down", reply.Text);
+    }
+
+    [MosquittoFact]
+    public async Task SigtermDuringAGeneration_FinishesItWithinTheGrace()
+    {
+        await using var broker = await MosquittoBroker.StartAsync();
+        await using var node = NodeProcess.Start([$"Mqtt:Server={broker.Server}", $"Models:Local={models.Slow}", "Admission:ShutdownGraceSeconds=30"]);
+        await node.WaitUntilListeningAsync();
+        await using var requester = await TestRequester.ConnectAsync(broker.Server);
+
+        await requester.PublishAsync("edgellm/ask/term", """{"id": "short", "prompt": "hello", "maxTokens": 300}""", correlation: "short");
+        await Task.Delay(TimeSpan.FromMilliseconds(300));
+        node.Terminate();
+
+        Assert.Equal(0, await node.WaitForExitAsync(TimeSpan.FromSeconds(60)));
+        var reply = Assert.Single(await requester.WaitForCountAsync(1, TimeSpan.FromSeconds(5), settle: TimeSpan.FromSeconds(1)));
+        Assert.Null(reply.Error);
+    }
+
+    [MosquittoFact]
+    public async Task Systemd_HearsReadyOnceSubscribedThenWatchdogPingsThenStopping()
+    {
+        await using var broker = await MosquittoBroker.StartAsync();
+        string socketPath = _temp.Combine("notify.sock");
+        using var socket = new Socket(AddressFamily.Unix, SocketType.Dgram, ProtocolType.Unspecified);
+        socket.Bind(new UnixDomainSocketEndPoint(socketPath));
+        var received = new List<string>();
+        var listening = Task.Run(async () =>
+        {
+            var buffer = new byte[256];
+            while (true)
+            {
+                int length = await socket.ReceiveAsync(buffer, SocketFlags.None);
+                string message = Encoding.ASCII.GetString(buffer, 0, length).Trim();
+                lock (received)
+                {
+                    received.Add(message);
+                }
+
+                if (message.Contains("STOPPING=1", StringComparison.Ordinal))
+                {
+                    return;
+                }
+            }
+        });
+
+        await using var node = NodeProcess.Start(
+            [$"Mqtt:Server={broker.Server}", $"Models:Local={models.Stories}"],
+            new Dictionary<string, string> { ["NOTIFY_SOCKET"] = socketPath, ["WATCHDOG_USEC"] = "400000" });
+        await node.WaitUntilListeningAsync();
+        await Task.Delay(TimeSpan.FromSeconds(1.5));
+        node.Terminate();
+        await node.WaitForExitAsync(TimeSpan.FromSeconds(30));
+        await listening.WaitAsync(TimeSpan.FromSeconds(5));
+
+        string[] messages = [.. received];
+        Assert.Equal("READY=1", messages[0]);
+        Assert.Contains("STOPPING=1", messages[^1]);
+        // WATCHDOG_USEC/2 is 200 ms: about seven pings in the 1.5 s the node ran after READY.
+        Assert.InRange(messages.Count(m => m == "WATCHDOG=1"), 4, 12);
+        Assert.Contains("Listening for requests", node.Log);
+    }
+
+    public void Dispose() => _temp.Dispose();
+
+    private static async Task ReconnectAsync(TestRequester requester)
+    {
+        for (int attempt = 0; ; attempt++)
+        {
+            try
+            {
+                await requester.ConnectAsync();
+                return;
+            }
+            catch (Exception) when (attempt < 20)
+            {
+                await Task.Delay(250);
+            }
+        }
+    }
+}

@@ -1,0 +1,52 @@
+using EdgeLlm.Worker.Hosting;
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Hosting;
+
+namespace EdgeLlm.Worker.Tests.Node;
+
+/// <summary>An `edgellm serve` host in this process, configured as the command line would configure it.</summary>
+internal sealed class RunningNode : IAsyncDisposable
+{
+    private readonly IHost _host;
+    private bool _stopped;
+
+    private RunningNode(IHost host, string nodeId)
+    {
+        _host = host;
+        NodeId = nodeId;
+    }
+
+    public string NodeId { get; }
+
+    public T Service<T>() where T : notnull => _host.Services.GetRequiredService<T>();
+
+    /// <param name="settings">Configuration as "Section:Key=value".</param>
+    public static async Task<RunningNode> StartAsync(params string[] settings)
+    {
+        string nodeId = settings.FirstOrDefault(s => s.StartsWith("Node:Id=", StringComparison.Ordinal))?["Node:Id=".Length..] ?? $"test-{Guid.NewGuid():N}"[..16];
+        string[] args =
+        [
+            $"--Node:Id={nodeId}",
+            "--Logging:LogLevel:Default=Warning",
+            .. settings.Where(s => !s.StartsWith("Node:Id=", StringComparison.Ordinal)).Select(s => $"--{s}"),
+        ];
+        var host = NodeHost.Build(args, configDirectory: "/nonexistent/edgellm-test-config");
+        await host.StartAsync().WaitAsync(TimeSpan.FromSeconds(30));
+        return new RunningNode(host, nodeId);
+    }
+
+    public async Task StopAsync()
+    {
+        if (!_stopped)
+        {
+            _stopped = true;
+            await _host.StopAsync().WaitAsync(TimeSpan.FromSeconds(60));
+        }
+    }
+
+    public async ValueTask DisposeAsync()
+    {
+        await StopAsync();
+        _host.Dispose();
+    }
+}
