@@ -49,6 +49,13 @@ internal sealed record GenerationMeasurement(double LoadMs, double TimeToFirstTo
         return new GenerationMeasurement(loadMs, firstTokenMs, decodeRate, ReadPeakRssMb());
     }
 
+    /// <summary>The child process's side: measure, print the figures for the parent, exit.</summary>
+    public static int RunInChild(string folder, int threads)
+    {
+        Console.WriteLine(Run(folder, threads).ToJson());
+        return 0;
+    }
+
     public string ToJson() => JsonSerializer.Serialize(new[] { LoadMs, TimeToFirstTokenMs, DecodeTokensPerSecond, PeakRssMb });
 
     public static GenerationMeasurement FromJson(string json)

@@ -78,6 +78,7 @@ public sealed class MosquittoBroker : IAsyncDisposable
         await File.WriteAllTextAsync(config, $"""
             listener {Port} 127.0.0.1
             allow_anonymous true
+            set_tcp_nodelay true
             persistence true
             persistence_location {_directory.Path}/
             max_queued_messages 100000
