@@ -31,6 +31,7 @@ public sealed partial class MqttConnection : IAsyncDisposable
     private readonly Lock _lock = new();
     private readonly CancellationTokenSource _closing = new();
     private TaskCompletionSource _connected = new(TaskCreationOptions.RunContinuationsAsynchronously);
+    private TaskCompletionSource? _lost;
     private Task? _connectLoop;
     private Task? _publishLoop;
     private int _inFlight;
@@ -160,14 +161,10 @@ public sealed partial class MqttConnection : IAsyncDisposable
         var delay = FirstRetry;
         while (!cancellationToken.IsCancellationRequested)
         {
-            if (_client.IsConnected)
-            {
-                await Task.Delay(TimeSpan.FromMilliseconds(200), _time, cancellationToken).ConfigureAwait(ConfigureAwaitOptions.SuppressThrowing);
-                continue;
-            }
-
             try
             {
+                var lost = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+                Volatile.Write(ref _lost, lost);
                 var result = await _client.ConnectAsync(BuildClientOptions(), cancellationToken).ConfigureAwait(false);
                 Log.ConnectedToBroker(_logger, Endpoint, result.IsSessionPresent);
                 if (!result.IsSessionPresent)
@@ -185,6 +182,9 @@ public sealed partial class MqttConnection : IAsyncDisposable
                 {
                     await connected().ConfigureAwait(false);
                 }
+
+                // Nothing to do until the connection drops.
+                await lost.Task.WaitAsync(cancellationToken).ConfigureAwait(ConfigureAwaitOptions.SuppressThrowing);
             }
             catch (OperationCanceledException) when (cancellationToken.IsCancellationRequested)
             {
@@ -201,6 +201,7 @@ public sealed partial class MqttConnection : IAsyncDisposable
 
     private Task OnDisconnectedAsync(MqttClientDisconnectedEventArgs e)
     {
+        Volatile.Read(ref _lost)?.TrySetResult();
         if (e.ClientWasConnected)
         {
             lock (_lock)
