@@ -1,5 +1,4 @@
-using System.Buffers;
-using System.Text.Json;
+using EdgeLlm.Core;
 using EdgeLlm.Core.Options;
 
 namespace EdgeLlm.Mqtt;
@@ -18,12 +17,8 @@ public sealed record NodeStatus(
 /// <summary>The status advertisement and the will message that replaces it when the node goes away.</summary>
 public static class NodeStatusFormatter
 {
-    private static readonly JsonWriterOptions WriterOptions = new() { Encoder = System.Text.Encodings.Web.JavaScriptEncoder.UnsafeRelaxedJsonEscaping };
 
-    public static byte[] Online(NodeStatus status)
-    {
-        var buffer = new ArrayBufferWriter<byte>(256);
-        using (var json = new Utf8JsonWriter(buffer, WriterOptions))
+    public static byte[] Online(NodeStatus status) => JsonPayload.Write(json =>
         {
             json.WriteStartObject();
             json.WriteString("node", status.Node);
@@ -50,23 +45,14 @@ public static class NodeStatusFormatter
             json.WriteEndObject();
             json.WriteEndObject();
             json.WriteEndObject();
-        }
+        });
 
-        return buffer.WrittenSpan.ToArray();
-    }
-
-    public static byte[] Offline(NodeOptions node)
-    {
-        var buffer = new ArrayBufferWriter<byte>(64);
-        using (var json = new Utf8JsonWriter(buffer, WriterOptions))
+    public static byte[] Offline(NodeOptions node) => JsonPayload.Write(json =>
         {
             json.WriteStartObject();
             json.WriteString("node", node.Id);
             json.WriteBoolean("online", false);
             json.WriteNumber("tier", node.Tier);
             json.WriteEndObject();
-        }
-
-        return buffer.WrittenSpan.ToArray();
-    }
+        });
 }

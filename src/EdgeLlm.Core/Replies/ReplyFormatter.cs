@@ -1,4 +1,3 @@
-using System.Buffers;
 using System.Text;
 using System.Text.Json;
 using EdgeLlm.Core.Requests;
@@ -11,8 +10,6 @@ namespace EdgeLlm.Core.Replies;
 /// </summary>
 public static class ReplyFormatter
 {
-    private static readonly JsonWriterOptions WriterOptions = new() { Encoder = System.Text.Encodings.Web.JavaScriptEncoder.UnsafeRelaxedJsonEscaping };
-
     public static byte[] Format(Reply reply, RequestFormat format) => format switch
     {
         RequestFormat.PlainText => Encoding.UTF8.GetBytes(reply switch
@@ -24,10 +21,7 @@ public static class ReplyFormatter
         _ => Envelope(reply),
     };
 
-    private static byte[] Envelope(Reply reply)
-    {
-        var buffer = new ArrayBufferWriter<byte>(256);
-        using (var json = new Utf8JsonWriter(buffer, WriterOptions))
+    private static byte[] Envelope(Reply reply) => JsonPayload.Write(json =>
         {
             json.WriteStartObject();
             if (reply.RequestId is null)
@@ -72,8 +66,5 @@ public static class ReplyFormatter
             }
 
             json.WriteEndObject();
-        }
-
-        return buffer.WrittenSpan.ToArray();
-    }
+        });
 }

@@ -2,6 +2,7 @@ using System.Runtime.CompilerServices;
 using System.Text;
 using System.Text.Json;
 using System.Threading.Channels;
+using EdgeLlm.Core;
 using EdgeLlm.Core.Processing;
 using Microsoft.Extensions.AI;
 
@@ -140,8 +141,7 @@ public sealed class LocalChatClient : IChatClient
     {
         if (_model.TokenizerFacts.HasChatTemplate)
         {
-            using var buffer = new MemoryStream();
-            using (var json = new Utf8JsonWriter(buffer))
+            byte[] messagesJson = JsonPayload.Write(json =>
             {
                 json.WriteStartArray();
                 if (options?.Instructions is string instructions)
@@ -155,9 +155,8 @@ public sealed class LocalChatClient : IChatClient
                 }
 
                 json.WriteEndArray();
-            }
-
-            return _model.ApplyChatTemplate(Encoding.UTF8.GetString(buffer.ToArray()));
+            });
+            return _model.ApplyChatTemplate(Encoding.UTF8.GetString(messagesJson));
         }
 
         var lines = new List<string>();

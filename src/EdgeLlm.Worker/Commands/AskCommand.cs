@@ -1,6 +1,6 @@
 using System.CommandLine;
 using System.Text;
-using System.Text.Json;
+using EdgeLlm.Core;
 using EdgeLlm.Mqtt;
 
 namespace EdgeLlm.Worker.Commands;
@@ -66,14 +66,11 @@ internal static class AskCommand
             return Encoding.UTF8.GetBytes(text);
         }
 
-        var buffer = new System.Buffers.ArrayBufferWriter<byte>();
-        using (var writer = new Utf8JsonWriter(buffer))
+        return JsonPayload.Write(json =>
         {
-            writer.WriteStartObject();
-            writer.WriteString("prompt", text);
-            writer.WriteEndObject();
-        }
-
-        return buffer.WrittenSpan.ToArray();
+            json.WriteStartObject();
+            json.WriteString("prompt", text);
+            json.WriteEndObject();
+        });
     }
 }

@@ -33,17 +33,9 @@ public sealed class ResilienceTests(NodeModels models) : IClassFixture<NodeModel
     [MosquittoFact]
     public async Task SigtermDuringAGeneration_SendsTheTimeoutBeforeExiting()
     {
-        await using var broker = await MosquittoBroker.StartAsync();
-        await using var node = NodeProcess.Start([$"Mqtt:Server={broker.Server}", $"Models:Local={models.Slow}", "Admission:ShutdownGraceSeconds=1"]);
-        await node.WaitUntilListeningAsync();
-        await using var requester = await TestRequester.ConnectAsync(broker.Server);
+        var (exitCode, replies) = await TerminateDuringAGenerationAsync(graceSeconds: 1, maxTokens: 20000, runFor: TimeSpan.FromSeconds(1));
 
-        await requester.PublishAsync("edgellm/ask/term", """{"id": "long", "prompt": "hello", "maxTokens": 20000}""", correlation: "long");
-        await Task.Delay(TimeSpan.FromSeconds(1));
-        node.Terminate();
-
-        Assert.Equal(0, await node.WaitForExitAsync(TimeSpan.FromSeconds(30)));
-        var replies = await requester.WaitForCountAsync(1, TimeSpan.FromSeconds(5), settle: TimeSpan.FromSeconds(1));
+        Assert.Equal(0, exitCode);
         var reply = Assert.Single(replies);
         Assert.Equal("timeout", reply.Error);
         Assert.Contains("shut down", reply.Text);
@@ -52,18 +44,10 @@ public sealed class ResilienceTests(NodeModels models) : IClassFixture<NodeModel
     [MosquittoFact]
     public async Task SigtermDuringAGeneration_FinishesItWithinTheGrace()
     {
-        await using var broker = await MosquittoBroker.StartAsync();
-        await using var node = NodeProcess.Start([$"Mqtt:Server={broker.Server}", $"Models:Local={models.Slow}", "Admission:ShutdownGraceSeconds=30"]);
-        await node.WaitUntilListeningAsync();
-        await using var requester = await TestRequester.ConnectAsync(broker.Server);
+        var (exitCode, replies) = await TerminateDuringAGenerationAsync(graceSeconds: 30, maxTokens: 300, runFor: TimeSpan.FromMilliseconds(300));
 
-        await requester.PublishAsync("edgellm/ask/term", """{"id": "short", "prompt": "hello", "maxTokens": 300}""", correlation: "short");
-        await Task.Delay(TimeSpan.FromMilliseconds(300));
-        node.Terminate();
-
-        Assert.Equal(0, await node.WaitForExitAsync(TimeSpan.FromSeconds(60)));
-        var reply = Assert.Single(await requester.WaitForCountAsync(1, TimeSpan.FromSeconds(5), settle: TimeSpan.FromSeconds(1)));
-        Assert.Null(reply.Error);
+        Assert.Equal(0, exitCode);
+        Assert.Null(Assert.Single(replies).Error);
     }
 
     [MosquittoFact]
@@ -111,6 +95,22 @@ public sealed class ResilienceTests(NodeModels models) : IClassFixture<NodeModel
     }
 
     public void Dispose() => _temp.Dispose();
+
+    // `edgellm serve` as systemd runs it, SIGTERM while it generates, and what the requester got by the exit.
+    private async Task<(int ExitCode, IReadOnlyList<Received> Replies)> TerminateDuringAGenerationAsync(int graceSeconds, int maxTokens, TimeSpan runFor)
+    {
+        await using var broker = await MosquittoBroker.StartAsync();
+        await using var node = NodeProcess.Start([$"Mqtt:Server={broker.Server}", $"Models:Local={models.Slow}", $"Admission:ShutdownGraceSeconds={graceSeconds}"]);
+        await node.WaitUntilListeningAsync();
+        await using var requester = await TestRequester.ConnectAsync(broker.Server);
+
+        await requester.PublishAsync("edgellm/ask/term", $$"""{"id": "g", "prompt": "hello", "maxTokens": {{maxTokens}}}""", correlation: "g");
+        await Task.Delay(runFor);
+        node.Terminate();
+
+        int exitCode = await node.WaitForExitAsync(TimeSpan.FromSeconds(graceSeconds + 30));
+        return (exitCode, await requester.WaitForCountAsync(1, TimeSpan.FromSeconds(5), settle: TimeSpan.FromSeconds(1)));
+    }
 
     private static async Task ReconnectAsync(TestRequester requester)
     {
