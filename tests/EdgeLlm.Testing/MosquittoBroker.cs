@@ -14,11 +14,13 @@ public sealed class MosquittoBroker : IAsyncDisposable
     public const string Executable = "/usr/sbin/mosquitto";
 
     private readonly TempDirectory _directory = new();
+    private readonly IReadOnlyList<string> _listenerSettings;
     private Process? _process;
 
-    private MosquittoBroker(int port)
+    private MosquittoBroker(int port, IReadOnlyList<string> listenerSettings)
     {
         Port = port;
+        _listenerSettings = listenerSettings;
     }
 
     public static bool Available => File.Exists(Executable) && File.Exists("/usr/bin/mosquitto_rr");
@@ -29,9 +31,14 @@ public sealed class MosquittoBroker : IAsyncDisposable
 
     public string Server => $"127.0.0.1:{Port}";
 
-    public static async Task<MosquittoBroker> StartAsync()
+    /// <summary>The folder of the broker's configuration and data, for files its settings name.</summary>
+    public string Folder => _directory.Path;
+
+    /// <param name="listenerSettings">Settings for the listener (default: anonymous access allowed); files they name may go in <see cref="Folder"/>.</param>
+    public static async Task<MosquittoBroker> StartAsync(IReadOnlyList<string>? listenerSettings = null, Action<string>? prepare = null)
     {
-        var broker = new MosquittoBroker(FreePort.Next());
+        var broker = new MosquittoBroker(FreePort.Next(), listenerSettings ?? ["allow_anonymous true"]);
+        prepare?.Invoke(broker.Folder);
         await broker.RunAsync();
         return broker;
     }
@@ -77,7 +84,7 @@ public sealed class MosquittoBroker : IAsyncDisposable
         string config = _directory.Combine("mosquitto.conf");
         await File.WriteAllTextAsync(config, $"""
             listener {Port} 127.0.0.1
-            allow_anonymous true
+            {string.Join('\n', _listenerSettings)}
             set_tcp_nodelay true
             persistence true
             persistence_location {_directory.Path}/

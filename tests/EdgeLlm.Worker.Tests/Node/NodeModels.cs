@@ -1,5 +1,6 @@
 using EdgeLlm.Onnx.Building;
 using EdgeLlm.Onnx.Checkpoints;
+using EdgeLlm.Onnx.Engine;
 using EdgeLlm.Tests;
 
 namespace EdgeLlm.Worker.Tests.Node;
@@ -27,6 +28,13 @@ public sealed class NodeModels : IDisposable
     public string Stories => _stories.Folder(Quantization.Int8);
 
     public string Slow => _slow.Value;
+
+    /// <summary>What stories260K int8 answers <paramref name="prompt"/> with, greedily, run directly.</summary>
+    public string StoriesContinuation(string prompt, int tokens)
+    {
+        using var model = LocalModel.Load(Stories);
+        return model.Generate(model.Encode(prompt), new GenerationSettings { MaxNewTokens = tokens }).Text;
+    }
 
     public void Dispose()
     {

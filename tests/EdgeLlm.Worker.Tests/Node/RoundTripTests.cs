@@ -1,5 +1,4 @@
 using System.Text.Json;
-using EdgeLlm.Onnx.Engine;
 using EdgeLlm.Tests;
 
 namespace EdgeLlm.Worker.Tests.Node;
@@ -129,9 +128,5 @@ public sealed class RoundTripTests(MosquittoFixture mosquitto, NodeModels models
     private Task<RunningNode> StartNodeAsync(params string[] settings) =>
         RunningNode.StartAsync([$"Mqtt:Server={mosquitto.Broker.Server}", $"Models:Local={models.Stories}", .. settings]);
 
-    private string Continuation(string prompt, int tokens)
-    {
-        using var model = LocalModel.Load(models.Stories);
-        return model.Generate(model.Encode(prompt), new GenerationSettings { MaxNewTokens = tokens }).Text;
-    }
+    private string Continuation(string prompt, int tokens) => models.StoriesContinuation(prompt, tokens);
 }

@@ -21,7 +21,10 @@ internal sealed class RunningNode : IAsyncDisposable
     public T Service<T>() where T : notnull => _host.Services.GetRequiredService<T>();
 
     /// <param name="settings">Configuration as "Section:Key=value".</param>
-    public static async Task<RunningNode> StartAsync(params string[] settings)
+    public static Task<RunningNode> StartAsync(params string[] settings) => StartAsync(TimeSpan.FromSeconds(30), settings);
+
+    /// <summary>Starts the node, or gives up after <paramref name="timeout"/> (OperationCanceledException) and cleans up.</summary>
+    public static async Task<RunningNode> StartAsync(TimeSpan timeout, params string[] settings)
     {
         string nodeId = settings.FirstOrDefault(s => s.StartsWith("Node:Id=", StringComparison.Ordinal))?["Node:Id=".Length..] ?? $"test-{Guid.NewGuid():N}"[..16];
         string[] args =
@@ -31,7 +34,18 @@ internal sealed class RunningNode : IAsyncDisposable
             .. settings.Where(s => !s.StartsWith("Node:Id=", StringComparison.Ordinal)).Select(s => $"--{s}"),
         ];
         var host = NodeHost.Build(args, configDirectory: "/nonexistent/edgellm-test-config");
-        await host.StartAsync().WaitAsync(TimeSpan.FromSeconds(30));
+        using var limit = new CancellationTokenSource(timeout);
+        try
+        {
+            await host.StartAsync(limit.Token);
+        }
+        catch
+        {
+            await host.StopAsync(CancellationToken.None);
+            host.Dispose();
+            throw;
+        }
+
         return new RunningNode(host, nodeId);
     }
 
