@@ -1,5 +1,7 @@
+using EdgeLlm.Core.Catalog;
 using EdgeLlm.Core.Options;
 using EdgeLlm.Core.Processing;
+using EdgeLlm.Core.Routing;
 using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.DependencyInjection.Extensions;
@@ -9,7 +11,10 @@ namespace EdgeLlm.Core;
 
 public static class ServiceCollectionExtensions
 {
-    /// <summary>The node's identity, admission and request pipeline; an <see cref="IModelProvider"/> and reply targets come from other projects.</summary>
+    /// <summary>
+    /// The node's identity, catalog, recommender, admission and request pipeline; an <see cref="IModelProvider"/>,
+    /// an <see cref="Resources.IResourceSnapshotSource"/> and reply targets come from other projects.
+    /// </summary>
     public static IServiceCollection AddEdgeCore(this IServiceCollection services, IConfiguration configuration)
     {
         services.AddOptions<NodeOptions>().Bind(configuration.GetSection(NodeOptions.Section)).ValidateOnStart();
@@ -23,6 +28,16 @@ public static class ServiceCollectionExtensions
         services.TryAddEnumerable(ServiceDescriptor.Singleton<IValidateOptions<NodeOptions>, NodeOptionsValidator>());
         services.AddOptions<AdmissionOptions>().Bind(configuration.GetSection(AdmissionOptions.Section)).ValidateOnStart();
         services.TryAddEnumerable(ServiceDescriptor.Singleton<IValidateOptions<AdmissionOptions>, AdmissionOptionsValidator>());
+        services.AddOptions<ModelsOptions>().Bind(configuration.GetSection(ModelsOptions.Section)).ValidateOnStart();
+        services.TryAddEnumerable(ServiceDescriptor.Singleton<IValidateOptions<ModelsOptions>, ModelsOptionsValidator>());
+        services.AddOptions<RoutingOptions>().Bind(configuration.GetSection(RoutingOptions.Section)).ValidateOnStart();
+        services.TryAddEnumerable(ServiceDescriptor.Singleton<IValidateOptions<RoutingOptions>, RoutingOptionsValidator>());
+
+        // The catalog is read once, at start; a bad one stops the start (CatalogException names the entry and field).
+        services.TryAddSingleton(provider => provider.GetRequiredService<IOptions<ModelsOptions>>().Value.CatalogPath is { Length: > 0 } path
+            ? CatalogReader.Read(path)
+            : ModelCatalog.Empty);
+        services.TryAddSingleton<RequestRouter>();
 
         services.TryAddSingleton(TimeProvider.System);
         services.TryAddSingleton<NodeCounters>();

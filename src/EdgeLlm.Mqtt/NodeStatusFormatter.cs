@@ -1,18 +1,23 @@
+using System.Text.Json;
 using EdgeLlm.Core;
+using EdgeLlm.Core.Catalog;
 using EdgeLlm.Core.Options;
+using EdgeLlm.Core.Resources;
 
 namespace EdgeLlm.Mqtt;
 
 /// <summary>What a node advertises on edgellm/node/{nodeId}/status (retained).</summary>
+/// <param name="Models">The models it answers with, with their domains as its catalog describes them.</param>
 public sealed record NodeStatus(
     string Node,
     int Tier,
     string Version,
-    IReadOnlyList<string> Models,
+    IReadOnlyList<CatalogModel> Models,
     int QueueDepth,
     long UptimeSeconds,
     long Answers,
-    IReadOnlyDictionary<string, long> Errors);
+    IReadOnlyDictionary<string, long> Errors,
+    ResourceSnapshot Resources);
 
 /// <summary>The status advertisement and the will message that replaces it when the node goes away.</summary>
 public static class NodeStatusFormatter
@@ -26,9 +31,14 @@ public static class NodeStatusFormatter
             json.WriteNumber("tier", status.Tier);
             json.WriteString("version", status.Version);
             json.WriteStartArray("models");
-            foreach (string model in status.Models)
+            foreach (var model in status.Models)
             {
-                json.WriteStringValue(model);
+                json.WriteStartObject();
+                json.WriteString("id", model.Id);
+                WriteQualities(json, "domains", model.Domains);
+                WriteQualities(json, "subdomains", model.Subdomains);
+                json.WriteBoolean("thirdParty", model.ThirdParty);
+                json.WriteEndObject();
             }
 
             json.WriteEndArray();
@@ -44,6 +54,8 @@ public static class NodeStatusFormatter
 
             json.WriteEndObject();
             json.WriteEndObject();
+            json.WritePropertyName("resources");
+            ResourceSnapshotJson.Write(json, status.Resources);
             json.WriteEndObject();
         });
 
@@ -55,4 +67,15 @@ public static class NodeStatusFormatter
             json.WriteNumber("tier", node.Tier);
             json.WriteEndObject();
         });
+
+    private static void WriteQualities(Utf8JsonWriter json, string name, IReadOnlyDictionary<string, double> qualities)
+    {
+        json.WriteStartObject(name);
+        foreach (var (domain, quality) in qualities)
+        {
+            json.WriteNumber(domain, quality);
+        }
+
+        json.WriteEndObject();
+    }
 }

@@ -1,6 +1,8 @@
 using System.Reflection;
+using EdgeLlm.Core.Catalog;
 using EdgeLlm.Core.Options;
 using EdgeLlm.Core.Processing;
+using EdgeLlm.Core.Resources;
 using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Options;
 using MQTTnet;
@@ -23,11 +25,15 @@ public sealed class StatusPublisher : BackgroundService
     private readonly RequestPipeline _pipeline;
     private readonly NodeCounters _counters;
     private readonly IModelProvider _models;
+    private readonly ModelCatalog _catalog;
+    private readonly IResourceSnapshotSource _resources;
     private readonly TimeProvider _time;
     private readonly DateTimeOffset _startedAt;
 
-    public StatusPublisher(IOptions<MqttOptions> options, IOptions<NodeOptions> node, MqttConnection connection, RequestPipeline pipeline, NodeCounters counters, IModelProvider models, TimeProvider time)
+    public StatusPublisher(IOptions<MqttOptions> options, IOptions<NodeOptions> node, MqttConnection connection, RequestPipeline pipeline, NodeCounters counters, IModelProvider models, ModelCatalog catalog, IResourceSnapshotSource resources, TimeProvider time)
     {
+        _catalog = catalog;
+        _resources = resources;
         _options = options.Value;
         _node = node.Value;
         _connection = connection;
@@ -48,11 +54,13 @@ public sealed class StatusPublisher : BackgroundService
         _node.Id,
         _node.Tier,
         Version,
-        _models.LoadedModelIds,
+        // A model outside the catalog is advertised without domains: upstream nodes then know only its id.
+        [.. _models.LoadedModelIds.Select(id => _catalog.Find(id) ?? new CatalogModel { Id = id, Tier = _node.Tier, Format = ModelFormats.OnnxGenAi })],
         _pipeline.QueueDepth,
         (long)(_time.GetUtcNow() - _startedAt).TotalSeconds,
         _counters.Answers,
-        _counters.Errors());
+        _counters.Errors(),
+        _resources.Latest);
 
     protected override async Task ExecuteAsync(CancellationToken stoppingToken)
     {

@@ -1,6 +1,5 @@
 using EdgeLlm.Core.Processing;
 using EdgeLlm.Onnx.Hosting;
-using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.DependencyInjection.Extensions;
 
@@ -8,10 +7,9 @@ namespace EdgeLlm.Onnx;
 
 public static class ServiceCollectionExtensions
 {
-    /// <summary>The local engine: the model of Models:Local, loaded at start, as the node's <see cref="IModelProvider"/>.</summary>
-    public static IServiceCollection AddEdgeOnnx(this IServiceCollection services, IConfiguration configuration)
+    /// <summary>The local engine: the model of Models:Local (bound by AddEdgeCore), loaded at start, as the node's <see cref="IModelProvider"/>.</summary>
+    public static IServiceCollection AddEdgeOnnx(this IServiceCollection services)
     {
-        services.AddOptions<ModelsOptions>().Bind(configuration.GetSection(ModelsOptions.Section));
         services.TryAddSingleton(TimeProvider.System);
         services.TryAddSingleton<ConfiguredModelProvider>();
         services.TryAddSingleton<IModelProvider>(provider => provider.GetRequiredService<ConfiguredModelProvider>());

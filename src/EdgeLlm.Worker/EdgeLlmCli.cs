@@ -23,6 +23,8 @@ internal static class EdgeLlmCli
         {
             ServeCommand.Create(),
             AskCommand.Create(),
+            StatusCommand.Create(),
+            RecommendCommand.Create(),
             GenerateCommand.Create(),
             ModelCommand.Create(),
         };
@@ -43,6 +45,11 @@ internal static class EdgeLlmCli
         try
         {
             return await parsed.InvokeAsync(invocation, cancellationToken).ConfigureAwait(false);
+        }
+        catch (UsageException e)
+        {
+            error.WriteLine($"edgellm: {OneLine(e.Message)} (see 'edgellm --help')");
+            return UsageError;
         }
         catch (OperationCanceledException)
         {

@@ -5,17 +5,19 @@ using EdgeLlm.Benchmarks;
 //
 //   dotnet run -c Release --project tests/EdgeLlm.Benchmarks -- local-tier [--rounds N] [--models DIR]
 //   dotnet run -c Release --project tests/EdgeLlm.Benchmarks -- mqtt [--requests N]
+//   dotnet run -c Release --project tests/EdgeLlm.Benchmarks -- routing         (BenchmarkDotNet)
 var arguments = new BenchmarkArguments(args);
 return args switch
 {
     [LocalTierBenchmark.ChildArgument, string folder, string threads] => GenerationMeasurement.RunInChild(folder, int.Parse(threads, CultureInfo.InvariantCulture)),
     ["local-tier", ..] => LocalTierBenchmark.Run(arguments),
     ["mqtt", ..] => await MqttBenchmark.RunAsync(arguments),
+    ["routing", ..] => RoutingBenchmarks.Run(),
     _ => Usage(),
 };
 
 static int Usage()
 {
-    Console.Error.WriteLine("usage: EdgeLlm.Benchmarks local-tier [--rounds N] [--models DIR] | mqtt [--requests N]");
+    Console.Error.WriteLine("usage: EdgeLlm.Benchmarks local-tier [--rounds N] [--models DIR] | mqtt [--requests N] | routing");
     return 2;
 }

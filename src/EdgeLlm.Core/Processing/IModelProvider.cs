@@ -8,10 +8,10 @@ public sealed record LoadedModel(string Id, IChatClient Client);
 /// <summary>The local models of the node, as the pipeline sees them.</summary>
 public interface IModelProvider
 {
-    /// <summary>False once it is known that no model can be had: requests then get no-model at once.</summary>
-    bool MayHaveModel { get; }
+    /// <summary>Ids of the models this node can answer with: loaded, or still loading. Empty once it is known there are none.</summary>
+    IReadOnlyList<string> AvailableModelIds { get; }
 
-    /// <summary>Ids of the models that are loaded, for the status advertisement.</summary>
+    /// <summary>Ids of the models already in memory.</summary>
     IReadOnlyList<string> LoadedModelIds { get; }
 
     /// <summary>The model to answer with, waiting while it loads; null when there is none.</summary>

@@ -1,6 +1,7 @@
 using System.Threading.Channels;
 using EdgeLlm.Core.Options;
 using EdgeLlm.Core.Replies;
+using EdgeLlm.Core.Routing;
 using Microsoft.Extensions.AI;
 using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Logging;
@@ -18,25 +19,27 @@ public sealed partial class RequestPipeline : BackgroundService
     private const int RememberedIds = 10_000;
 
     private readonly IModelProvider _models;
+    private readonly RequestRouter _router;
     private readonly NodeCounters _counters;
     private readonly AdmissionOptions _admission;
     private readonly NodeOptions _node;
     private readonly TimeProvider _time;
     private readonly ILogger<RequestPipeline> _logger;
-    private readonly Channel<Submission> _queue;
+    private readonly Channel<Admitted> _queue;
     private readonly RecentRequestIds _recentIds;
     private readonly CancellationTokenSource _abort;
     private volatile bool _closed;
 
-    public RequestPipeline(IModelProvider models, NodeCounters counters, IOptions<AdmissionOptions> admission, IOptions<NodeOptions> node, TimeProvider time, ILogger<RequestPipeline> logger)
+    public RequestPipeline(IModelProvider models, RequestRouter router, NodeCounters counters, IOptions<AdmissionOptions> admission, IOptions<NodeOptions> node, TimeProvider time, ILogger<RequestPipeline> logger)
     {
         _models = models;
+        _router = router;
         _counters = counters;
         _admission = admission.Value;
         _node = node.Value;
         _time = time;
         _logger = logger;
-        _queue = Channel.CreateBounded<Submission>(new BoundedChannelOptions(_admission.QueueCapacity) { SingleReader = true });
+        _queue = Channel.CreateBounded<Admitted>(new BoundedChannelOptions(_admission.QueueCapacity) { SingleReader = true });
         _recentIds = new RecentRequestIds(TimeSpan.FromSeconds(_admission.DuplicateWindowSeconds), RememberedIds, time);
         _abort = new CancellationTokenSource(Timeout.InfiniteTimeSpan, time);
     }
@@ -54,11 +57,18 @@ public sealed partial class RequestPipeline : BackgroundService
             return SubmitOutcome.Duplicate;
         }
 
+        var decision = _closed ? null : _router.Route(request, QueueDepth);
+        if (decision is not null)
+        {
+            Log.Routed(_logger, request.Id ?? "(no id)", decision.OutcomeName, decision.Model ?? "-", decision.Domain, string.Join(",", decision.Reasons), decision.Predicted.LatencyMs ?? -1);
+        }
+
         Failure? refusal =
-            _closed ? new Failure(request.Id, ErrorCode.Busy, "the node is shutting down")
-            : !_models.MayHaveModel ? new Failure(request.Id, ErrorCode.NoModel, "this node has no model to answer with")
+            decision is null ? new Failure(request.Id, ErrorCode.Busy, "the node is shutting down")
+            : decision.Outcome == RouteOutcome.Reject ? new Failure(request.Id, decision.RejectCode ?? ErrorCode.NoModel, Describe(decision))
+            : decision.Outcome == RouteOutcome.Escalate ? new Failure(request.Id, ErrorCode.UpstreamUnavailable, $"tier {decision.Tier} would answer it ({string.Join(", ", decision.Reasons)}), but this node cannot escalate")
             : submission.Deadline <= _time.GetUtcNow() ? new Failure(request.Id, ErrorCode.Timeout, "the request expired before it arrived")
-            : !_queue.Writer.TryWrite(submission) ? new Failure(request.Id, ErrorCode.Busy, $"the queue is full ({_admission.QueueCapacity} requests waiting)")
+            : !_queue.Writer.TryWrite(new Admitted(submission, decision)) ? new Failure(request.Id, ErrorCode.Busy, $"the queue is full ({_admission.QueueCapacity} requests waiting)")
             : null;
 
         if (refusal is null)
@@ -98,14 +108,14 @@ public sealed partial class RequestPipeline : BackgroundService
     // Runs until the queue is closed and drained; stopping is StopAsync's business, not the token's.
     protected override async Task ExecuteAsync(CancellationToken stoppingToken)
     {
-        await foreach (var submission in _queue.Reader.ReadAllAsync(CancellationToken.None).ConfigureAwait(false))
+        await foreach (var (submission, decision) in _queue.Reader.ReadAllAsync(CancellationToken.None).ConfigureAwait(false))
         {
-            var reply = await RunAsync(submission).ConfigureAwait(false);
+            var reply = await RunAsync(submission, decision).ConfigureAwait(false);
             await SendAsync(submission.ReplyTo, reply, CancellationToken.None).ConfigureAwait(false);
         }
     }
 
-    private async Task<Reply> RunAsync(Submission submission)
+    private async Task<Reply> RunAsync(Submission submission, Decision decision)
     {
         var request = submission.Request;
         var now = _time.GetUtcNow();
@@ -150,7 +160,7 @@ public sealed partial class RequestPipeline : BackgroundService
                 _node.Id,
                 _node.Tier,
                 model.Id,
-                new Route("local", ["fits-local"]),
+                new Route("local", decision.Reasons, decision.Predicted, decision.Degraded),
                 new Usage((int)(response.Usage?.InputTokenCount ?? 0), (int)(response.Usage?.OutputTokenCount ?? 0)),
                 (long)(_time.GetUtcNow() - submission.ReceivedAt).TotalMilliseconds);
         }
@@ -169,6 +179,28 @@ public sealed partial class RequestPipeline : BackgroundService
         }
     }
 
+    private string Describe(Decision decision)
+    {
+        string lead = decision.RejectCode == ErrorCode.RejectedPrivacy ? "privacy is local and no model here can answer it" : "no model can answer it now";
+        return $"{lead}: {string.Join("; ", decision.Reasons.Select(Explain))}";
+    }
+
+    private string Explain(string reason) => reason switch
+    {
+        Reasons.Queue => $"the queue is full ({_admission.QueueCapacity} requests waiting)",
+        Reasons.Thermal => "the board is too hot",
+        Reasons.Power => "the board is short of power (under-voltage or a low battery)",
+        Reasons.Memory => "no model fits in the memory left",
+        Reasons.Domain => "no model here covers the domain",
+        Reasons.Quality => "no model here reaches the quality asked for",
+        Reasons.Latency => "no model here answers within the deadline",
+        Reasons.Cost => "no model here is within the cost asked for",
+        Reasons.Privacy => "privacy keeps it from the tiers that could",
+        Reasons.NoUpstream => "no upstream is reachable",
+        Reasons.NoLocalModel => "this node has no local model",
+        _ => reason,
+    };
+
     private async ValueTask SendAsync(IReplyTarget replyTo, Reply reply, CancellationToken cancellationToken)
     {
         _counters.Count(reply);
@@ -184,8 +216,14 @@ public sealed partial class RequestPipeline : BackgroundService
         await replyTo.SendAsync(reply, cancellationToken).ConfigureAwait(false);
     }
 
+    // A request taken into the queue, with the route the recommender chose for it.
+    private sealed record Admitted(Submission Submission, Decision Decision);
+
     private static partial class Log
     {
+        [LoggerMessage(1005, LogLevel.Information, "Request {RequestId} routed {Decision} to {Model} for domain {Domain} ({Reasons}); predicted {LatencyMs} ms")]
+        public static partial void Routed(ILogger logger, string requestId, string decision, string model, string domain, string reasons, double latencyMs);
+
         [LoggerMessage(1001, LogLevel.Information, "Request {RequestId} answered by {Model}: {Tokens} tokens in {LatencyMs} ms")]
         public static partial void Answered(ILogger logger, string requestId, string model, int tokens, long latencyMs);
 

@@ -50,6 +50,16 @@ public static class ReplyFormatter
                     }
 
                     json.WriteEndArray();
+                    if (answer.Route.Predicted is { } predicted)
+                    {
+                        json.WriteStartObject("predicted");
+                        WriteNumberOrNull(json, "latencyMs", predicted.LatencyMs);
+                        WriteNumberOrNull(json, "quality", predicted.Quality);
+                        WriteNumberOrNull(json, "cost", predicted.Cost);
+                        json.WriteEndObject();
+                    }
+
+                    json.WriteBoolean("degraded", answer.Route.Degraded);
                     json.WriteEndObject();
                     json.WriteStartObject("usage");
                     json.WriteNumber("promptTokens", answer.Usage.PromptTokens);
@@ -67,4 +77,16 @@ public static class ReplyFormatter
 
             json.WriteEndObject();
         });
+
+    public static void WriteNumberOrNull(Utf8JsonWriter json, string name, double? value)
+    {
+        if (value is double number)
+        {
+            json.WriteNumber(name, number);
+        }
+        else
+        {
+            json.WriteNull(name);
+        }
+    }
 }

@@ -18,7 +18,7 @@ public sealed class LocalModel : IDisposable
     private LocalModel(string folder, GenAiConfig config, TokenizerFacts tokenizerFacts, Model model, Tokenizer tokenizer)
     {
         Folder = folder;
-        Id = Path.GetFileName(Path.TrimEndingDirectorySeparator(Path.GetFullPath(folder)));
+        Id = IdOf(folder);
         Config = config;
         TokenizerFacts = tokenizerFacts;
         _model = model;
@@ -27,6 +27,9 @@ public sealed class LocalModel : IDisposable
     }
 
     public string Folder { get; }
+
+    /// <summary>The id a model folder is known by: its name.</summary>
+    public static string IdOf(string folder) => Path.GetFileName(Path.TrimEndingDirectorySeparator(Path.GetFullPath(folder)));
 
     /// <summary>The folder's name, which names the model in answers and logs.</summary>
     public string Id { get; }

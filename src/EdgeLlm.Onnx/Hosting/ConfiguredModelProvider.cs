@@ -1,4 +1,5 @@
 using System.Diagnostics;
+using EdgeLlm.Core.Options;
 using EdgeLlm.Core.Processing;
 using EdgeLlm.Onnx.Engine;
 using Microsoft.Extensions.Hosting;
@@ -19,7 +20,9 @@ public sealed partial class ConfiguredModelProvider(IOptions<ModelsOptions> opti
     private LocalModel? _model;
     private LocalChatClient? _client;
 
-    public bool MayHaveModel => !_loaded.Task.IsCompleted || _loaded.Task.Result is not null;
+    /// <summary>The configured model while it loads and once it has loaded, under its folder's name.</summary>
+    public IReadOnlyList<string> AvailableModelIds =>
+        options.Value.Local.Length > 0 && (!_loaded.Task.IsCompleted || _loaded.Task.Result is not null) ? [LocalModel.IdOf(options.Value.Local)] : [];
 
     public IReadOnlyList<string> LoadedModelIds => _loaded.Task.IsCompletedSuccessfully && _loaded.Task.Result is LoadedModel model ? [model.Id] : [];
 

@@ -29,8 +29,7 @@ public static class ModelInspector
 
         var (parameters, quantization) = CountParameters(graph);
         long bytes = new DirectoryInfo(folder).EnumerateFiles("*", SearchOption.AllDirectories).Sum(f => f.Length);
-        string name = Path.GetFileName(Path.TrimEndingDirectorySeparator(Path.GetFullPath(folder)));
-        return new ModelInfo(name, config.ModelType, parameters, bytes, quantization, config.ContextLength, config.VocabSize, config.Layers);
+        return new ModelInfo(LocalModel.IdOf(folder), config.ModelType, parameters, bytes, quantization, config.ContextLength, config.VocabSize, config.Layers);
     }
 
     private static (long Parameters, string Quantization) CountParameters(GraphProto graph)

@@ -1,4 +1,5 @@
 using System.CommandLine;
+using EdgeLlm.Core.Catalog;
 using EdgeLlm.Worker.Hosting;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Hosting;
@@ -9,8 +10,6 @@ namespace EdgeLlm.Worker.Commands;
 /// <summary>`edgellm serve` (and `edgellm` alone): the node, until SIGTERM or Ctrl-C.</summary>
 internal static class ServeCommand
 {
-    public const string ConfigDirectoryVariable = "EDGELLM_CONFIG_DIR";
-
     public static Command Create()
     {
         var command = new Command("serve", "Run the node: answer requests over MQTT (the default command). Configuration may follow as --Section:Key=value.")
@@ -23,12 +22,17 @@ internal static class ServeCommand
 
     public static async Task<int> RunAsync(ParseResult parse, CancellationToken cancellationToken)
     {
-        string configDirectory = Environment.GetEnvironmentVariable(ConfigDirectoryVariable) is { Length: > 0 } directory ? directory : NodeHost.DefaultConfigDirectory;
-        using var host = NodeHost.Build(parse.UnmatchedTokens, configDirectory);
+        using var host = NodeHost.Build(parse.UnmatchedTokens, NodeConfiguration.Directory);
         try
         {
             // Every section at once, before anything starts: one message lists all that is wrong.
             host.Services.GetRequiredService<IStartupValidator>().Validate();
+            host.Services.GetRequiredService<ModelCatalog>();
+        }
+        catch (CatalogException e)
+        {
+            await parse.InvocationConfiguration.Error.WriteLineAsync($"edgellm: catalog: {e.Message}").ConfigureAwait(false);
+            return EdgeLlmCli.UsageError;
         }
         catch (Exception e) when (e is OptionsValidationException or AggregateException { InnerExceptions: [OptionsValidationException, ..] })
         {

@@ -1,5 +1,6 @@
 using EdgeLlm.Core;
 using EdgeLlm.Core.Options;
+using EdgeLlm.Device;
 using EdgeLlm.Mqtt;
 using EdgeLlm.Onnx;
 using Microsoft.Extensions.Configuration;
@@ -13,15 +14,12 @@ namespace EdgeLlm.Worker.Hosting;
 /// <summary>The `edgellm serve` host: configuration, logging, systemd integration and the node's services in data-flow order.</summary>
 internal static class NodeHost
 {
-    public const string DefaultConfigDirectory = "/etc/edgellm";
-    public const string EnvironmentPrefix = "EDGELLM__";
-
     /// <param name="args">Configuration from the command line, e.g. --Mqtt:Server=broker:1883.</param>
     /// <param name="configDirectory">Where the fleet's *.json configuration lives (read in name order).</param>
     public static IHost Build(IReadOnlyList<string> args, string configDirectory)
     {
         var builder = Host.CreateEmptyApplicationBuilder(new HostApplicationBuilderSettings { ContentRootPath = AppContext.BaseDirectory, ApplicationName = "edgellm" });
-        AddConfiguration(builder.Configuration, args, configDirectory);
+        NodeConfiguration.AddSources(builder.Configuration, args, configDirectory);
 
         builder.Logging.AddConfiguration(builder.Configuration.GetSection("Logging"));
         builder.Logging.AddSimpleConsole(options =>
@@ -47,8 +45,10 @@ internal static class NodeHost
         // (broker, connection, subscription) and goes last, after the pipeline has sent its final replies.
         builder.Services
             .AddEdgeMqtt(builder.Configuration)
+            .AddEdgeDevice(builder.Configuration)
             .AddEdgeCore(builder.Configuration)
-            .AddEdgeOnnx(builder.Configuration);
+            .AddEdgeOnnx();
+        builder.Services.PostConfigure<ModelsOptions>(options => options.CatalogPath = NodeConfiguration.CatalogPath(options.CatalogPath, configDirectory));
         if (!string.IsNullOrEmpty(Environment.GetEnvironmentVariable("NOTIFY_SOCKET")))
         {
             builder.Services.AddHostedService<SystemdWatchdog>();
@@ -57,18 +57,4 @@ internal static class NodeHost
         return builder.Build();
     }
 
-    private static void AddConfiguration(ConfigurationManager configuration, IReadOnlyList<string> args, string configDirectory)
-    {
-        configuration.AddJsonFile(Path.Combine(AppContext.BaseDirectory, "appsettings.json"), optional: true, reloadOnChange: false);
-        if (Directory.Exists(configDirectory))
-        {
-            foreach (string file in Directory.GetFiles(configDirectory, "*.json").Order(StringComparer.Ordinal))
-            {
-                configuration.AddJsonFile(file, optional: false, reloadOnChange: false);
-            }
-        }
-
-        configuration.AddEnvironmentVariables(EnvironmentPrefix);
-        configuration.AddCommandLine([.. args]);
-    }
 }

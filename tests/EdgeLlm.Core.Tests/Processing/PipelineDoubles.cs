@@ -2,6 +2,7 @@ using System.Collections.Concurrent;
 using System.Threading.Channels;
 using EdgeLlm.Core.Processing;
 using EdgeLlm.Core.Replies;
+using EdgeLlm.Core.Resources;
 using Microsoft.Extensions.AI;
 
 namespace EdgeLlm.Core.Tests.Processing;
@@ -62,12 +63,18 @@ internal sealed class ScriptedChatClient : IChatClient
 
 internal sealed class ScriptedModels(IChatClient? client) : IModelProvider
 {
-    public bool MayHaveModel { get; init; } = client is not null;
+    public IReadOnlyList<string> AvailableModelIds => LoadedModelIds;
 
     public IReadOnlyList<string> LoadedModelIds => client is null ? [] : ["scripted"];
 
     public ValueTask<LoadedModel?> GetAsync(CancellationToken cancellationToken) =>
         new(client is null ? null : new LoadedModel("scripted", client));
+}
+
+/// <summary>A board in a known state, for the recommender.</summary>
+internal sealed class FixedResources(ResourceSnapshot snapshot) : IResourceSnapshotSource
+{
+    public ResourceSnapshot Latest => snapshot;
 }
 
 /// <summary>A requester's reply route that records what it is sent.</summary>

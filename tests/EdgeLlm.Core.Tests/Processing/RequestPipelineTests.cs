@@ -1,7 +1,10 @@
+using EdgeLlm.Core.Catalog;
 using EdgeLlm.Core.Options;
 using EdgeLlm.Core.Processing;
 using EdgeLlm.Core.Replies;
 using EdgeLlm.Core.Requests;
+using EdgeLlm.Core.Resources;
+using EdgeLlm.Core.Routing;
 using Microsoft.Extensions.AI;
 using Microsoft.Extensions.Logging.Abstractions;
 using Microsoft.Extensions.Time.Testing;
@@ -47,7 +50,7 @@ public sealed class RequestPipelineTests
         Assert.Equal(SubmitOutcome.Refused, outcome);
         var busy = Assert.IsType<Failure>(Assert.Single(refused.Sent));
         Assert.Equal(ErrorCode.Busy, busy.Code);
-        Assert.Equal("the queue is full (1 requests waiting)", busy.Message);
+        Assert.Equal("no model can answer it now: the queue is full (1 requests waiting); no upstream is reachable", busy.Message);
         call.SetResult();
         await client.ReleaseNextAsync();
         Assert.IsType<Answer>(await running.NextAsync());
@@ -135,7 +138,7 @@ public sealed class RequestPipelineTests
         var outcome = await pipeline.SubmitAsync(Submit("hi", target, id: "n"), CancellationToken.None);
 
         Assert.Equal(SubmitOutcome.Refused, outcome);
-        Assert.Equal(new Failure("n", ErrorCode.NoModel, "this node has no model to answer with"), Assert.Single(target.Sent));
+        Assert.Equal(new Failure("n", ErrorCode.NoModel, "no model can answer it now: this node has no local model; no upstream is reachable"), Assert.Single(target.Sent));
     }
 
     [Fact]
@@ -193,13 +196,13 @@ public sealed class RequestPipelineTests
 
     private async Task<RequestPipeline> StartAsync(IChatClient? client, int queueCapacity = 16, int graceSeconds = 10)
     {
-        var pipeline = new RequestPipeline(
-            new ScriptedModels(client),
-            _counters,
-            Microsoft.Extensions.Options.Options.Create(new AdmissionOptions { QueueCapacity = queueCapacity, ShutdownGraceSeconds = graceSeconds }),
-            Microsoft.Extensions.Options.Options.Create(new NodeOptions { Id = "pi-07", Tier = 0 }),
-            _time,
-            NullLogger<RequestPipeline>.Instance);
+        var models = new ScriptedModels(client);
+        var admission = Microsoft.Extensions.Options.Options.Create(new AdmissionOptions { QueueCapacity = queueCapacity, ShutdownGraceSeconds = graceSeconds });
+        var node = Microsoft.Extensions.Options.Options.Create(new NodeOptions { Id = "pi-07", Tier = 0 });
+        var router = new RequestRouter(
+            ModelCatalog.Empty, new FixedResources(new ResourceSnapshot()), models, node,
+            Microsoft.Extensions.Options.Options.Create(new RoutingOptions()), Microsoft.Extensions.Options.Options.Create(new ModelsOptions()), admission);
+        var pipeline = new RequestPipeline(models, router, _counters, admission, node, _time, NullLogger<RequestPipeline>.Instance);
         await pipeline.StartAsync(CancellationToken.None);
         return pipeline;
     }

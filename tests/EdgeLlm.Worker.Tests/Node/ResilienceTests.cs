@@ -17,11 +17,14 @@ public sealed class ResilienceTests(NodeModels models) : IClassFixture<NodeModel
         await using var requester = await TestRequester.ConnectAsync(broker.Server, persistentSession: true);
         for (int i = 0; i < 6; i++)
         {
-            await requester.PublishAsync("edgellm/ask/restart", $$"""{"id": "r{{i}}", "prompt": "hello", "maxTokens": 120}""", correlation: $"r{i}");
+            await requester.PublishAsync("edgellm/ask/restart", $$"""{"id": "r{{i}}", "prompt": "hello", "maxTokens": 300}""", correlation: $"r{i}");
         }
 
-        // Once the first answer is out, the others are taken and waiting for the model.
+        // Once the first answer is out, the others are taken and waiting for the model. The restart comes while
+        // the next one is generated: a reply caught on the wire at the very moment the broker stops could arrive
+        // twice (QoS 1, see docs/mqtt-front-door.md), and that moment is not what this test is about.
         await requester.WaitForAsync(r => r.Correlation == "r0", TimeSpan.FromSeconds(30));
+        await Task.Delay(TimeSpan.FromMilliseconds(200));
         await broker.RestartAsync(downtime: TimeSpan.FromSeconds(1));
         await ReconnectAsync(requester);
 

@@ -43,6 +43,24 @@ public sealed class RoundTripTests(MosquittoFixture mosquitto, NodeModels models
     }
 
     [MosquittoFact]
+    public async Task Answer_CarriesTheRecommendersRoute()
+    {
+        await using var node = await StartNodeAsync();
+        await using var requester = await TestRequester.ConnectAsync(mosquitto.Broker.Server);
+
+        var story = JsonDocument.Parse((await requester.AskAsync("edgellm/ask/route", """{"prompt": "Once upon a time", "maxTokens": 4}""")).Payload).RootElement.GetProperty("route");
+        var medical = JsonDocument.Parse((await requester.AskAsync("edgellm/ask/route", """{"prompt": "My child has a fever", "maxTokens": 4}""")).Payload).RootElement.GetProperty("route");
+
+        Assert.Equal(("local", false), (story.GetProperty("decision").GetString(), story.GetProperty("degraded").GetBoolean()));
+        Assert.Equal(["fits-local"], story.GetProperty("reasons").EnumerateArray().Select(r => r.GetString()));
+        Assert.Equal(0.3, story.GetProperty("predicted").GetProperty("quality").GetDouble());
+        Assert.True(story.GetProperty("predicted").GetProperty("latencyMs").GetDouble() > 0);
+        // No model here knows medicine and no upstream is reachable: the best local answer, marked degraded.
+        Assert.Equal(("local", true), (medical.GetProperty("decision").GetString(), medical.GetProperty("degraded").GetBoolean()));
+        Assert.Equal(["domain", "no-upstream"], medical.GetProperty("reasons").EnumerateArray().Select(r => r.GetString()));
+    }
+
+    [MosquittoFact]
     public async Task MosquittoPubSub_Mqtt311_AnswersOnTheRequestTopic()
     {
         await using var node = await StartNodeAsync();

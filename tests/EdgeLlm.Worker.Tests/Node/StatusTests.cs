@@ -21,7 +21,10 @@ public sealed class StatusTests(MosquittoFixture mosquitto, NodeModels models) :
         Assert.True(status.GetProperty("online").GetBoolean());
         Assert.Equal(node.NodeId, status.GetProperty("node").GetString());
         Assert.Equal(1, status.GetProperty("tier").GetInt32());
-        Assert.Equal(["stories260k-int8"], status.GetProperty("models").EnumerateArray().Select(m => m.GetString()));
+        var model = Assert.Single(status.GetProperty("models").EnumerateArray());
+        Assert.Equal("stories260k-int8", model.GetProperty("id").GetString());
+        Assert.Equal(0.3, model.GetProperty("domains").GetProperty("stories").GetDouble());
+        Assert.True(status.GetProperty("resources").GetProperty("memory").GetProperty("availableBytes").GetInt64() > 0);
         Assert.Equal(0, status.GetProperty("queueDepth").GetInt32());
         Assert.True(status.GetProperty("uptimeSeconds").GetInt64() >= 1);
         Assert.Equal(1, status.GetProperty("counters").GetProperty("answers").GetInt64());

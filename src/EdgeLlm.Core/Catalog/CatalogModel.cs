@@ -1,0 +1,94 @@
+namespace EdgeLlm.Core.Catalog;
+
+/// <summary>How a catalog model is stored or reached.</summary>
+public static class ModelFormats
+{
+    /// <summary>A model folder in the ONNX Runtime GenAI layout.</summary>
+    public const string OnnxGenAi = "onnx-genai";
+
+    /// <summary>A llama2.c checkpoint and tokenizer, converted to a model folder on arrival.</summary>
+    public const string Llama2c = "llama2c";
+
+    /// <summary>An OpenAI-compatible HTTP endpoint (vLLM, Ollama, llama.cpp server, a hosted API).</summary>
+    public const string OpenAi = "openai";
+
+    public static IReadOnlyList<string> All { get; } = [OnnxGenAi, Llama2c, OpenAi];
+}
+
+/// <summary>Measured generation speed on one class of board.</summary>
+public sealed record ModelRate(double DecodeTokensPerSecond, double PrefillTokensPerSecond);
+
+/// <summary>Where a model's files come from, with their sha256; a llama2.c model names its tokenizer too.</summary>
+public sealed record ModelSource(string Url, string Sha256, ModelSource? Tokenizer = null);
+
+/// <summary>One model a node may use (DESIGN.md §6).</summary>
+public sealed record CatalogModel
+{
+    public required string Id { get; init; }
+
+    public int Tier { get; init; }
+
+    public string Family { get; init; } = "";
+
+    public required string Format { get; init; }
+
+    public long Parameters { get; init; }
+
+    public string Quantization { get; init; } = "";
+
+    /// <summary>Bytes on disk.</summary>
+    public long Bytes { get; init; }
+
+    /// <summary>RAM to load it, weights and runtime, before any key/value cache.</summary>
+    public long RamBytes { get; init; }
+
+    /// <summary>Key/value cache per token of context (2 × layers × kv heads × head size × 4 bytes for float32).</summary>
+    public long KvBytesPerToken { get; init; }
+
+    public int ContextLength { get; init; }
+
+    /// <summary>Quality 0 to 1 for each domain the model covers.</summary>
+    public IReadOnlyDictionary<string, double> Domains { get; init; } = new Dictionary<string, double>();
+
+    /// <summary>Quality 0 to 1 for subdomains, where better or worse than its domain.</summary>
+    public IReadOnlyDictionary<string, double> Subdomains { get; init; } = new Dictionary<string, double>();
+
+    /// <summary>Measured rates by board class ("pi4", "pi5", "x64", "server"…).</summary>
+    public IReadOnlyDictionary<string, ModelRate> Rates { get; init; } = new Dictionary<string, ModelRate>();
+
+    /// <summary>Price per 1,000 tokens (prompt and answer) for paid endpoints; 0 for own hardware.</summary>
+    public double CostPer1kTokens { get; init; }
+
+    public string Licence { get; init; } = "";
+
+    public IReadOnlyList<ModelSource> Sources { get; init; } = [];
+
+    /// <summary>Run by someone outside the fleet (a hosted API): `privacy: fleet` never goes there.</summary>
+    public bool ThirdParty { get; init; }
+
+    /// <summary>The base address of an OpenAI-compatible endpoint (format "openai").</summary>
+    public string? Endpoint { get; init; }
+
+    /// <summary>The quality for a domain and subdomain: the subdomain's when listed, else the domain's; null when not covered.</summary>
+    public double? QualityFor(string domain, string? subdomain)
+    {
+        if (!Domains.TryGetValue(domain, out double quality))
+        {
+            return null;
+        }
+
+        return subdomain is not null && Subdomains.TryGetValue(subdomain, out double special) ? special : quality;
+    }
+
+    /// <summary>The rate on <paramref name="boardClass"/>, else the slowest rate listed (a board not measured is assumed slow).</summary>
+    public ModelRate? RateOn(string boardClass) =>
+        Rates.TryGetValue(boardClass, out var rate) ? rate : Rates.Values.MinBy(r => r.DecodeTokensPerSecond);
+}
+
+/// <summary>The models a node may use, and the keywords that tell a prompt's domain.</summary>
+public sealed record ModelCatalog(IReadOnlyList<CatalogModel> Models, IReadOnlyDictionary<string, IReadOnlyList<string>> DomainKeywords)
+{
+    public static ModelCatalog Empty { get; } = new([], new Dictionary<string, IReadOnlyList<string>>());
+
+    public CatalogModel? Find(string id) => Models.FirstOrDefault(m => m.Id == id);
+}

@@ -1,0 +1,48 @@
+using System.Text.Json;
+using EdgeLlm.Core.Catalog;
+
+namespace EdgeLlm.Core.Routing;
+
+/// <summary>Reads status advertisements as nodes publish them on {prefix}/node/+/status (see NodeStatusFormatter).</summary>
+public static class AdvertisementReader
+{
+    /// <exception cref="FormatException">The JSON is not an advertisement; the message says which field is wrong.</exception>
+    public static UpstreamAdvertisement Read(JsonElement status)
+    {
+        if (status.ValueKind != JsonValueKind.Object)
+        {
+            throw new FormatException("an advertisement must be a JSON object");
+        }
+
+        string node = status.TryGetProperty("node", out var id) && id.ValueKind == JsonValueKind.String ? id.GetString()! : throw new FormatException("\"node\" is missing");
+        int tier = status.TryGetProperty("tier", out var t) && t.TryGetInt32(out int value) ? value : throw new FormatException($"advertisement of {node}: \"tier\" is missing");
+        bool online = status.TryGetProperty("online", out var o) && o.ValueKind == JsonValueKind.True;
+        int queue = status.TryGetProperty("queueDepth", out var q) && q.TryGetInt32(out int depth) ? depth : 0;
+        double? roundTrip = status.TryGetProperty("roundTripMs", out var r) && r.ValueKind == JsonValueKind.Number ? r.GetDouble() : null;
+        var models = new List<CatalogModel>();
+        if (status.TryGetProperty("models", out var list) && list.ValueKind == JsonValueKind.Array)
+        {
+            foreach (var model in list.EnumerateArray())
+            {
+                models.Add(model.ValueKind == JsonValueKind.String
+                    ? new CatalogModel { Id = model.GetString()!, Tier = tier, Format = ModelFormats.OnnxGenAi }
+                    : new CatalogModel
+                    {
+                        Id = model.TryGetProperty("id", out var modelId) && modelId.ValueKind == JsonValueKind.String ? modelId.GetString()! : throw new FormatException($"advertisement of {node}: a model has no \"id\""),
+                        Tier = tier,
+                        Format = ModelFormats.OnnxGenAi,
+                        Domains = Qualities(model, "domains"),
+                        Subdomains = Qualities(model, "subdomains"),
+                        ThirdParty = model.TryGetProperty("thirdParty", out var third) && third.ValueKind == JsonValueKind.True,
+                    });
+            }
+        }
+
+        return new UpstreamAdvertisement(node, tier, online, models, queue, roundTrip);
+    }
+
+    private static Dictionary<string, double> Qualities(JsonElement model, string name) =>
+        model.TryGetProperty(name, out var map) && map.ValueKind == JsonValueKind.Object
+            ? map.EnumerateObject().Where(p => p.Value.ValueKind == JsonValueKind.Number).ToDictionary(p => p.Name, p => p.Value.GetDouble())
+            : [];
+}

@@ -1,0 +1,54 @@
+using EdgeLlm.Core.Replies;
+
+namespace EdgeLlm.Core.Routing;
+
+/// <summary>The reason codes a decision gives (DESIGN.md §7).</summary>
+public static class Reasons
+{
+    public const string FitsLocal = "fits-local";
+    public const string Quality = "quality";
+    public const string Domain = "domain";
+    public const string Memory = "memory";
+    public const string Thermal = "thermal";
+    public const string Power = "power";
+    public const string Latency = "latency";
+    public const string Cost = "cost";
+    public const string Privacy = "privacy";
+    public const string Queue = "queue";
+    public const string NoUpstream = "no-upstream";
+
+    /// <summary>Not in DESIGN.md's list: the node has no local model at all (none configured, none that loads).</summary>
+    public const string NoLocalModel = "no-local-model";
+}
+
+public enum RouteOutcome
+{
+    Local,
+    Escalate,
+    Reject,
+}
+
+/// <summary>What the recommender predicts for the model it chose; null where it cannot tell.</summary>
+public sealed record Prediction(double? LatencyMs, double? Quality, double? Cost);
+
+/// <summary>The recommender's choice for one request, and why.</summary>
+/// <param name="Domain">The request's domain, as given or as the keyword classifier found it.</param>
+/// <param name="Degraded">The choice misses some requirement; it is the best that could be had.</param>
+/// <param name="RejectCode">For <see cref="RouteOutcome.Reject"/>: the error to answer with.</param>
+public sealed record Decision(
+    RouteOutcome Outcome,
+    string Domain,
+    string? Model,
+    int? Tier,
+    IReadOnlyList<string> Reasons,
+    Prediction Predicted,
+    bool Degraded,
+    ErrorCode? RejectCode = null)
+{
+    public string OutcomeName => Outcome switch
+    {
+        RouteOutcome.Local => "local",
+        RouteOutcome.Escalate => "escalate",
+        _ => "reject",
+    };
+}

@@ -1,0 +1,161 @@
+using System.Buffers;
+using System.CommandLine;
+using System.Text;
+using System.Text.Json;
+using EdgeLlm.Core;
+using EdgeLlm.Core.Catalog;
+using EdgeLlm.Core.Options;
+using EdgeLlm.Core.Replies;
+using EdgeLlm.Core.Requests;
+using EdgeLlm.Core.Resources;
+using EdgeLlm.Core.Routing;
+using EdgeLlm.Device;
+using EdgeLlm.Device.Sampling;
+using EdgeLlm.Worker.Hosting;
+using Microsoft.Extensions.Configuration;
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Options;
+
+namespace EdgeLlm.Worker.Commands;
+
+/// <summary>
+/// `edgellm recommend`: the recommender's decision for a request, as the configured node would decide it
+/// (its tier, catalog and limits), counting every catalog model of its tier as local. Exit 1 on a reject.
+/// </summary>
+internal static class RecommendCommand
+{
+    public static Command Create()
+    {
+        var request = new Option<string>("--request") { Description = "The request: a JSON envelope (or plain text), as an MQTT payload", Required = true, HelpName = "JSON" };
+        var snapshot = new Option<FileInfo>("--snapshot") { Description = "A snapshot as `edgellm status` prints it (default: read the board now)", HelpName = "FILE" };
+        var catalog = new Option<FileInfo>("--catalog") { Description = "The catalog (default: Models:CatalogPath, /etc/edgellm/catalog.json, or the one beside the executable)", HelpName = "FILE" };
+        var upstreams = new Option<FileInfo>("--upstreams") { Description = "A JSON array of status advertisements as published on edgellm/node/+/status", HelpName = "FILE" };
+        var command = new Command("recommend", "Print the recommender's decision for a request, and its reasons, as JSON") { request, snapshot, catalog, upstreams };
+        command.SetAction(parse =>
+        {
+            var configuration = NodeConfiguration.Build([], NodeConfiguration.Directory);
+            var parsed = RequestParser.Parse(new ReadOnlySequence<byte>(Encoding.UTF8.GetBytes(parse.GetRequiredValue(request))), Options<AdmissionOptions>(configuration, AdmissionOptions.Section, new AdmissionOptionsValidator()).MaxPromptBytes);
+            if (parsed.Request is not Request routed)
+            {
+                throw new UsageException($"--request: {parsed.Failure!.Message}");
+            }
+
+            var board = parse.GetValue(snapshot) is FileInfo file ? ReadSnapshot(file) : SampleBoard(configuration);
+            var decision = Recommender.Recommend(new RoutingInput(
+                routed,
+                board,
+                ReadCatalog(parse.GetValue(catalog), configuration),
+                NodeRouting(configuration, board.Board),
+                LocalModels: null,
+                LoadedModels: [],
+                QueueDepth: 0,
+                QueueCapacity: Options<AdmissionOptions>(configuration, AdmissionOptions.Section, new AdmissionOptionsValidator()).QueueCapacity,
+                parse.GetValue(upstreams) is FileInfo list ? ReadUpstreams(list) : []));
+            parse.InvocationConfiguration.Output.WriteLine(Encoding.UTF8.GetString(Write(decision)));
+            return decision.Outcome == RouteOutcome.Reject ? EdgeLlmCli.Failure : EdgeLlmCli.Success;
+        });
+        return command;
+    }
+
+    public static byte[] Write(Decision decision) => JsonPayload.Write(json =>
+    {
+        json.WriteStartObject();
+        json.WriteString("decision", decision.OutcomeName);
+        json.WriteString("domain", decision.Domain);
+        json.WriteString("model", decision.Model);
+        if (decision.Tier is int tier)
+        {
+            json.WriteNumber("tier", tier);
+        }
+        else
+        {
+            json.WriteNull("tier");
+        }
+
+        json.WriteStartArray("reasons");
+        foreach (string reason in decision.Reasons)
+        {
+            json.WriteStringValue(reason);
+        }
+
+        json.WriteEndArray();
+        json.WriteStartObject("predicted");
+        ReplyFormatter.WriteNumberOrNull(json, "latencyMs", decision.Predicted.LatencyMs);
+        ReplyFormatter.WriteNumberOrNull(json, "quality", decision.Predicted.Quality);
+        ReplyFormatter.WriteNumberOrNull(json, "cost", decision.Predicted.Cost);
+        json.WriteEndObject();
+        json.WriteBoolean("degraded", decision.Degraded);
+        json.WriteString("error", decision.RejectCode?.ToWireName());
+        json.WriteEndObject();
+    });
+
+    private static NodeRouting NodeRouting(IConfiguration configuration, string? board)
+    {
+        var routing = Options<RoutingOptions>(configuration, RoutingOptions.Section, new RoutingOptionsValidator());
+        return new NodeRouting(
+            Options<NodeOptions>(configuration, NodeOptions.Section, new NodeOptionsValidator()).Tier,
+            BoardClasses.Of(routing.BoardClass, board),
+            (long)Options<ModelsOptions>(configuration, ModelsOptions.Section, new ModelsOptionsValidator()).MemoryReserveMb << 20,
+            routing.ThermalLimitCelsius,
+            routing.MinBatteryPercent,
+            Options<AdmissionOptions>(configuration, AdmissionOptions.Section, new AdmissionOptionsValidator()).DefaultMaxTokens);
+    }
+
+    // A section bound and checked as serve would check it; a bad value is a usage error naming its key.
+    private static T Options<T>(IConfiguration configuration, string section, IValidateOptions<T> validator)
+        where T : class, new()
+    {
+        var options = configuration.GetSection(section).Get<T>() ?? new T();
+        var result = validator.Validate(null, options);
+        return result.Failed ? throw new UsageException($"configuration: {result.FailureMessage}") : options;
+    }
+
+    private static ResourceSnapshot ReadSnapshot(FileInfo file)
+    {
+        try
+        {
+            return ResourceSnapshotJson.Deserialize(File.ReadAllBytes(file.FullName));
+        }
+        catch (JsonException e)
+        {
+            throw new IOException($"{file.FullName}: not a snapshot as `edgellm status` prints it ({e.Message})", e);
+        }
+    }
+
+    private static ResourceSnapshot SampleBoard(IConfiguration configuration)
+    {
+        using var services = new ServiceCollection().AddEdgeDevice(configuration).BuildServiceProvider();
+        return services.GetRequiredService<ResourceSampler>().Sample();
+    }
+
+    private static ModelCatalog ReadCatalog(FileInfo? file, IConfiguration configuration)
+    {
+        string path = file?.FullName ?? NodeConfiguration.CatalogPath(configuration[$"{ModelsOptions.Section}:{nameof(ModelsOptions.CatalogPath)}"] ?? "", NodeConfiguration.Directory);
+        try
+        {
+            return path.Length > 0 ? CatalogReader.Read(path) : ModelCatalog.Empty;
+        }
+        catch (CatalogException e)
+        {
+            throw new IOException(e.Message, e);
+        }
+    }
+
+    private static IReadOnlyList<UpstreamAdvertisement> ReadUpstreams(FileInfo file)
+    {
+        try
+        {
+            using var document = JsonDocument.Parse(File.ReadAllBytes(file.FullName));
+            if (document.RootElement.ValueKind != JsonValueKind.Array)
+            {
+                throw new FormatException("expected a JSON array of status advertisements");
+            }
+
+            return [.. document.RootElement.EnumerateArray().Select(AdvertisementReader.Read)];
+        }
+        catch (Exception e) when (e is JsonException or FormatException)
+        {
+            throw new IOException($"{file.FullName}: {e.Message}", e);
+        }
+    }
+}

@@ -1,0 +1,110 @@
+using System.Text;
+using EdgeLlm.Core.Catalog;
+using EdgeLlm.Core.Routing;
+
+namespace EdgeLlm.Core.Tests.Catalog;
+
+public sealed class CatalogReaderTests
+{
+    private const string Tokenizer = """
+        , "tokenizer": { "url": "file:///models/tok512.bin", "sha256": "037cb335abb25d1fa9e8ecae30ed2a3a8ace9302862ebcdc05d51a6bbb10c312" }
+        """;
+
+    private static readonly string Stories = StoriesModel(Tokenizer);
+
+    [Fact]
+    public void Read_ShippedCatalog_DescribesStoriesAnUpperTierAndAHostedEndpoint()
+    {
+        var catalog = CatalogReader.Read(ShippedCatalog());
+
+        Assert.Equal(["stories260k-fp32", "stories260k-int8", "stories260k-int4"], catalog.Models.Where(m => m.Tier == 0).Select(m => m.Id));
+        Assert.All(catalog.Models.Where(m => m.Tier == 0), m =>
+        {
+            Assert.Equal(ModelFormats.Llama2c, m.Format);
+            Assert.Equal("b0a507e7ad0f626624f17112325e66691f9076d622e1d3274d103d00299f2696", m.Sources[0].Sha256);
+            Assert.Equal("037cb335abb25d1fa9e8ecae30ed2a3a8ace9302862ebcdc05d51a6bbb10c312", m.Sources[0].Tokenizer?.Sha256);
+            Assert.NotNull(m.RateOn("x64"));
+        });
+        Assert.Contains(catalog.Models, m => m.Tier == 1 && m.Format == ModelFormats.OpenAi && !m.ThirdParty);
+        Assert.Contains(catalog.Models, m => m.Tier == 2 && m.ThirdParty && m.CostPer1kTokens > 0);
+        Assert.Equal("medical", DomainClassifier.Classify("What dose for a child with a fever?", catalog));
+    }
+
+    [Fact]
+    public void Parse_ModelOfOneFormat_ReadsEveryField()
+    {
+        var catalog = Parse($$"""{ "models": [ {{Stories}} ] }""");
+
+        var model = Assert.Single(catalog.Models);
+        Assert.Equal((260032L, 456070L, 50000000L, 1280L, 512), (model.Parameters, model.Bytes, model.RamBytes, model.KvBytesPerToken, model.ContextLength));
+        Assert.Equal(new ModelRate(5306, 43357), model.Rates["x64"]);
+        Assert.Equal("file:///models/tok512.bin", model.Sources[0].Tokenizer?.Url);
+    }
+
+    [Theory]
+    [InlineData("{ \"models\": [ {", "catalog.json: not valid JSON")]
+    [InlineData("[ ]", "catalog.json: expected an object with a \"models\" array")]
+    [InlineData("""{ "models": [ { "tier": 0 } ] }""", "catalog.json: models[0]: \"id\" is required")]
+    [InlineData("""{ "models": [ { "id": "a", "format": "gguf" } ] }""", "catalog.json: models[0] \"a\": \"format\" must be one of onnx-genai, llama2c, openai")]
+    [InlineData("""{ "models": [ { "id": "a", "format": "onnx-genai", "tier": 12 } ] }""", "models[0] \"a\": \"tier\" must be a whole number from 0 to 9")]
+    [InlineData("""{ "models": [ { "id": "a", "format": "onnx-genai", "tier": 0, "parameters": 5, "bytes": 1, "ramBytes": -1 } ] }""", "models[0] \"a\": \"ramBytes\" must be a whole number at least 1")]
+    [InlineData("""{ "models": [ { "id": "a", "format": "openai", "tier": 2, "contextLength": 100, "domains": { "general": 1.5 } } ] }""", "models[0] \"a\": \"domains.general\" must be a quality from 0 to 1")]
+    [InlineData("""{ "models": [ { "id": "a", "format": "openai", "tier": 2, "contextLength": 100, "domains": { "general": 0.5 } } ] }""", "models[0] \"a\": \"endpoint\" must be the http(s) address")]
+    [InlineData("""{ "models": [ { "id": "a", "format": "openai", "tier": 2, "contextLength": 100, "domains": { "general": 0.5 }, "endpoint": "http://x/v1", "rates": { "gpu": { "decodeTokensPerSecond": 0, "prefillTokensPerSecond": 1 } } } ] }""", "models[0] \"a\" rates.gpu: \"decodeTokensPerSecond\" must be a number")]
+    [InlineData("""{ "models": [ { "id": "a", "format": "onnx-genai", "tier": 0, "parameters": 5, "bytes": 1, "ramBytes": 1, "contextLength": 8, "domains": { "general": 0.5 }, "sources": [ { "url": "ftp://x/a", "sha256": "00" } ] } ] }""", "models[0] \"a\" sources[0]: \"url\" must be an https, http or file URL")]
+    [InlineData("""{ "models": [ { "id": "a", "format": "onnx-genai", "tier": 0, "parameters": 5, "bytes": 1, "ramBytes": 1, "contextLength": 8, "domains": { "general": 0.5 }, "sources": [ { "url": "https://x/a", "sha256": "ABC" } ] } ] }""", "models[0] \"a\" sources[0]: \"sha256\" must be 64 lowercase hex digits")]
+    [InlineData("""{ "models": [], "domainKeywords": { "medical": "fever" } }""", "catalog.json: domainKeywords \"medical\" must be an array of non-empty strings")]
+    public void Parse_CorruptCatalog_NamesTheEntryAndField(string json, string message)
+    {
+        var error = Assert.Throws<CatalogException>(() => Parse(json));
+
+        Assert.Contains(message, error.Message);
+    }
+
+    [Fact]
+    public void Parse_Llama2cWithoutTokenizer_IsRefused()
+    {
+        var error = Assert.Throws<CatalogException>(() => Parse($$"""{ "models": [ {{StoriesModel(tokenizer: "")}} ] }"""));
+
+        Assert.Contains("\"stories260k-int8\": \"sources\" of a llama2c model must each name a \"tokenizer\" source", error.Message);
+    }
+
+    [Fact]
+    public void Parse_SameIdTwice_IsRefused()
+    {
+        var error = Assert.Throws<CatalogException>(() => Parse($$"""{ "models": [ {{Stories}}, {{Stories}} ] }"""));
+
+        Assert.Contains("models[1] \"stories260k-int8\": the id is used twice", error.Message);
+    }
+
+    [Fact]
+    public void Read_MissingFile_NamesIt()
+    {
+        var error = Assert.Throws<CatalogException>(() => CatalogReader.Read("/nonexistent/catalog.json"));
+
+        Assert.StartsWith("/nonexistent/catalog.json:", error.Message);
+    }
+
+    private static string StoriesModel(string tokenizer) => $$"""
+        { "id": "stories260k-int8", "tier": 0, "format": "llama2c", "parameters": 260032, "quantization": "int8", "bytes": 456070,
+          "ramBytes": 50000000, "kvBytesPerToken": 1280, "contextLength": 512, "domains": { "stories": 0.3 },
+          "rates": { "x64": { "decodeTokensPerSecond": 5306, "prefillTokensPerSecond": 43357 } },
+          "sources": [ { "url": "https://example.org/stories260K.bin", "sha256": "b0a507e7ad0f626624f17112325e66691f9076d622e1d3274d103d00299f2696" {{tokenizer}} } ] }
+        """;
+
+    private static ModelCatalog Parse(string json) => CatalogReader.Parse(Encoding.UTF8.GetBytes(json), "catalog.json");
+
+    private static string ShippedCatalog()
+    {
+        for (var directory = new DirectoryInfo(AppContext.BaseDirectory); directory is not null; directory = directory.Parent)
+        {
+            string candidate = Path.Combine(directory.FullName, "models", "catalog.json");
+            if (File.Exists(candidate))
+            {
+                return candidate;
+            }
+        }
+
+        throw new FileNotFoundException("models/catalog.json not found above the test folder");
+    }
+}

@@ -1,0 +1,38 @@
+using System.Text.Json;
+using EdgeLlm.Core.Catalog;
+using EdgeLlm.Core.Options;
+using EdgeLlm.Core.Resources;
+using EdgeLlm.Core.Routing;
+
+namespace EdgeLlm.Mqtt.Tests;
+
+public sealed class NodeStatusFormatterTests
+{
+    [Fact]
+    public void Online_IsReadBackAsAnUpstreamAdvertisement()
+    {
+        var model = new CatalogModel { Id = "gw-qwen", Tier = 1, Format = ModelFormats.OpenAi, Domains = new Dictionary<string, double> { ["medical"] = 0.6 }, Subdomains = new Dictionary<string, double> { ["pediatrics"] = 0.55 } };
+        var status = new NodeStatus("gw-1", 1, "0.1.0+abc", [model], QueueDepth: 3, UptimeSeconds: 42, Answers: 7, new Dictionary<string, long> { ["busy"] = 2 }, new ResourceSnapshot { Memory = new MemoryState(AvailableBytes: 123) });
+
+        using var json = JsonDocument.Parse(NodeStatusFormatter.Online(status));
+        var advertisement = AdvertisementReader.Read(json.RootElement);
+
+        Assert.Equal(("gw-1", 1, true, 3), (advertisement.Node, advertisement.Tier, advertisement.Online, advertisement.QueueDepth));
+        var advertised = Assert.Single(advertisement.Models);
+        Assert.Equal(0.55, advertised.QualityFor("medical", "pediatrics"));
+        Assert.Equal("0.1.0+abc", json.RootElement.GetProperty("version").GetString());
+        Assert.Equal(2, json.RootElement.GetProperty("counters").GetProperty("errors").GetProperty("busy").GetInt64());
+        Assert.Equal(123, json.RootElement.GetProperty("resources").GetProperty("memory").GetProperty("availableBytes").GetInt64());
+    }
+
+    [Fact]
+    public void Offline_IsAnOfflineAdvertisement()
+    {
+        using var json = JsonDocument.Parse(NodeStatusFormatter.Offline(new NodeOptions { Id = "pi-07", Tier = 0 }));
+
+        var advertisement = AdvertisementReader.Read(json.RootElement);
+
+        Assert.Equal(("pi-07", 0, false), (advertisement.Node, advertisement.Tier, advertisement.Online));
+        Assert.Empty(advertisement.Models);
+    }
+}
