@@ -41,11 +41,12 @@ internal static class NodeHost
         int grace = builder.Configuration.GetValue($"{AdmissionOptions.Section}:{nameof(AdmissionOptions.ShutdownGraceSeconds)}", new AdmissionOptions().ShutdownGraceSeconds);
         builder.Services.Configure<HostOptions>(options => options.ShutdownTimeout = TimeSpan.FromSeconds(Math.Clamp(grace, 0, 600) + 15));
 
-        // Services start in this order and stop in the reverse one: the MQTT front door comes up first
-        // (broker, connection, subscription) and goes last, after the pipeline has sent its final replies.
+        // Services start in this order and stop in the reverse one: the first snapshot of the board is taken
+        // before anything is advertised; the MQTT front door comes up next (broker, connection, subscription)
+        // and goes down after the pipeline has sent its final replies.
         builder.Services
-            .AddEdgeMqtt(builder.Configuration)
             .AddEdgeDevice(builder.Configuration)
+            .AddEdgeMqtt(builder.Configuration)
             .AddEdgeCore(builder.Configuration)
             .AddEdgeOnnx();
         builder.Services.PostConfigure<ModelsOptions>(options => options.CatalogPath = NodeConfiguration.CatalogPath(options.CatalogPath, configDirectory));

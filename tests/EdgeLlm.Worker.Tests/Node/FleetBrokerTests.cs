@@ -14,11 +14,8 @@ public sealed class FleetBrokerTests(NodeModels models) : IClassFixture<NodeMode
     public async Task SecuredBroker_NodeConnectsWithTlsCertificateAndPassword_AndAnswers()
     {
         var pki = TestPki.Create(_temp.Path);
-        string passwordFile = _temp.Combine("password");
-        File.WriteAllText(passwordFile, "s3cret\n");
-        await using var broker = await MosquittoBroker.StartAsync(
-            [$"cafile {pki.CaFile}", $"certfile {pki.ServerCertFile}", $"keyfile {pki.ServerKeyFile}", "require_certificate true", "allow_anonymous false", "password_file " + Path.Combine(_temp.Path, "mosquitto.passwd")],
-            prepare: _ => CreatePasswordFile(Path.Combine(_temp.Path, "mosquitto.passwd"), "pi-07", "s3cret"));
+        string passwordFile = PasswordFile("s3cret");
+        await using var broker = await StartSecuredBrokerAsync(pki, "require_certificate true");
 
         await using var node = await RunningNode.StartAsync(
             $"Mqtt:Server={broker.Server}", $"Models:Local={models.Stories}", "Mqtt:UseTls=true",
@@ -34,11 +31,8 @@ public sealed class FleetBrokerTests(NodeModels models) : IClassFixture<NodeMode
     public async Task SecuredBroker_WrongPassword_KeepsRetryingAndNeverReportsReady()
     {
         var pki = TestPki.Create(_temp.Path);
-        string passwordFile = _temp.Combine("wrong");
-        File.WriteAllText(passwordFile, "not-it\n");
-        await using var broker = await MosquittoBroker.StartAsync(
-            [$"cafile {pki.CaFile}", $"certfile {pki.ServerCertFile}", $"keyfile {pki.ServerKeyFile}", "allow_anonymous false", "password_file " + Path.Combine(_temp.Path, "mosquitto.passwd")],
-            prepare: _ => CreatePasswordFile(Path.Combine(_temp.Path, "mosquitto.passwd"), "pi-07", "s3cret"));
+        string passwordFile = PasswordFile("not-it");
+        await using var broker = await StartSecuredBrokerAsync(pki);
 
         // Refused, the node keeps retrying and never reports ready (its subscription never happens).
         await Assert.ThrowsAnyAsync<OperationCanceledException>(() => RunningNode.StartAsync(
@@ -47,10 +41,20 @@ public sealed class FleetBrokerTests(NodeModels models) : IClassFixture<NodeMode
 
     public void Dispose() => _temp.Dispose();
 
-    private static void CreatePasswordFile(string path, string user, string password)
+    // A TLS listener that knows one user, pi-07 with the password "s3cret".
+    private Task<MosquittoBroker> StartSecuredBrokerAsync(TestPki pki, params string[] more)
     {
-        var run = ProcessRun.RunAsync("mosquitto_passwd", ["-b", "-c", path, user, password], TimeSpan.FromSeconds(10)).GetAwaiter().GetResult();
-        Assert.Equal(0, run.ExitCode);
+        string users = _temp.Combine("mosquitto.passwd");
+        return MosquittoBroker.StartAsync(
+            [$"cafile {pki.CaFile}", $"certfile {pki.ServerCertFile}", $"keyfile {pki.ServerKeyFile}", "allow_anonymous false", $"password_file {users}", .. more],
+            prepare: _ => Assert.Equal(0, ProcessRun.RunAsync("mosquitto_passwd", ["-b", "-c", users, "pi-07", "s3cret"], TimeSpan.FromSeconds(10)).GetAwaiter().GetResult().ExitCode));
+    }
+
+    private string PasswordFile(string password)
+    {
+        string path = _temp.Combine($"password-{password}");
+        File.WriteAllText(path, password + "\n");
+        return path;
     }
 
     /// <summary>A certificate authority, a server certificate for 127.0.0.1 and a client certificate, as PEM files.</summary>
