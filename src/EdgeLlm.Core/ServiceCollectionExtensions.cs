@@ -33,10 +33,11 @@ public static class ServiceCollectionExtensions
         services.AddOptions<RoutingOptions>().Bind(configuration.GetSection(RoutingOptions.Section)).ValidateOnStart();
         services.TryAddEnumerable(ServiceDescriptor.Singleton<IValidateOptions<RoutingOptions>, RoutingOptionsValidator>());
 
-        // The catalog is read once, at start; a bad one stops the start (CatalogException names the entry and field).
-        services.TryAddSingleton(provider => provider.GetRequiredService<IOptions<ModelsOptions>>().Value.CatalogPath is { Length: > 0 } path
-            ? CatalogReader.Read(path)
-            : ModelCatalog.Empty);
+        services.AddOptions<UpstreamOptions>().Bind(configuration.GetSection(UpstreamOptions.Section)).ValidateOnStart();
+        services.TryAddEnumerable(ServiceDescriptor.Singleton<IValidateOptions<UpstreamOptions>, UpstreamOptionsValidator>());
+
+        services.TryAddSingleton(ReadCatalog);
+        services.TryAddSingleton<UpstreamDirectory>();
         services.TryAddSingleton<RequestRouter>();
 
         services.TryAddSingleton(TimeProvider.System);
@@ -44,6 +45,17 @@ public static class ServiceCollectionExtensions
         services.TryAddSingleton<RequestPipeline>();
         services.AddHostedService(provider => provider.GetRequiredService<RequestPipeline>());
         return services;
+    }
+
+    // The catalog is read once, at start; a bad one stops the start (CatalogException names the entry and field).
+    // A node serving an OpenAI-compatible endpoint describes it from its options unless the catalog does.
+    private static ModelCatalog ReadCatalog(IServiceProvider provider)
+    {
+        var models = provider.GetRequiredService<IOptions<ModelsOptions>>().Value;
+        var catalog = models.CatalogPath.Length > 0 ? CatalogReader.Read(models.CatalogPath) : ModelCatalog.Empty;
+        return models.OpenAi.Endpoint.Length > 0
+            ? catalog.Including(CatalogModel.ForEndpoint(models.OpenAi, provider.GetRequiredService<IOptions<NodeOptions>>().Value.Tier))
+            : catalog;
     }
 
     // The host name, cut to what a topic level may hold (Node:Id's own rule).

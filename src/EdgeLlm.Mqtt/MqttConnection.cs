@@ -27,7 +27,7 @@ public sealed partial class MqttConnection : IAsyncDisposable
     private readonly ILogger<MqttConnection> _logger;
     private readonly IMqttClient _client;
     private readonly Channel<MqttApplicationMessage> _outbox = Channel.CreateUnbounded<MqttApplicationMessage>(new UnboundedChannelOptions { SingleReader = true });
-    private readonly List<MqttTopicFilter> _subscriptions = [];
+    private readonly List<Subscription> _subscriptions = [];
     private readonly Lock _lock = new();
     private readonly CancellationTokenSource _closing = new();
     private TaskCompletionSource _connected = new(TaskCreationOptions.RunContinuationsAsynchronously);
@@ -45,11 +45,8 @@ public sealed partial class MqttConnection : IAsyncDisposable
         _logger = logger;
         _client = new MqttClientFactory().CreateMqttClient();
         _client.DisconnectedAsync += OnDisconnectedAsync;
-        _client.ApplicationMessageReceivedAsync += e => MessageReceived?.Invoke(e) ?? Task.CompletedTask;
+        _client.ApplicationMessageReceivedAsync += DispatchAsync;
     }
-
-    /// <summary>A message arrived; the broker gets its acknowledgement when the handler returns.</summary>
-    public event Func<MqttApplicationMessageReceivedEventArgs, Task>? MessageReceived;
 
     /// <summary>The connection came up (first time or again); the session may or may not have survived.</summary>
     public event Func<Task>? Connected;
@@ -66,35 +63,22 @@ public sealed partial class MqttConnection : IAsyncDisposable
         _publishLoop = Task.Run(PublishLoopAsync);
     }
 
-    /// <summary>Subscribes once connected, and again after any reconnection that lost the session.</summary>
-    public async Task SubscribeAsync(MqttTopicFilter filter, CancellationToken cancellationToken)
+    /// <summary>
+    /// Subscribes once connected, and again after any reconnection that lost the session. Messages whose topic
+    /// the filter matches go to <paramref name="handler"/>; the broker gets its acknowledgement when every
+    /// matching handler has returned.
+    /// </summary>
+    public async Task SubscribeAsync(MqttTopicFilter filter, Func<MqttApplicationMessageReceivedEventArgs, Task> handler, CancellationToken cancellationToken)
     {
-        lock (_lock)
-        {
-            _subscriptions.Add(filter);
-        }
-
         Task connected;
         lock (_lock)
         {
+            _subscriptions.Add(new Subscription(filter, handler));
             connected = _connected.Task;
         }
 
         await connected.WaitAsync(cancellationToken).ConfigureAwait(false);
         await _client.SubscribeAsync(new MqttClientSubscribeOptions { TopicFilters = [filter] }, cancellationToken).ConfigureAwait(false);
-    }
-
-    public async Task UnsubscribeAsync(string topic, CancellationToken cancellationToken)
-    {
-        lock (_lock)
-        {
-            _subscriptions.RemoveAll(f => f.Topic == topic);
-        }
-
-        if (_client.IsConnected)
-        {
-            await _client.UnsubscribeAsync(new MqttClientUnsubscribeOptionsBuilder().WithTopicFilter(topic).Build(), cancellationToken).ConfigureAwait(false);
-        }
     }
 
     /// <summary>Queues a message; it is published, in order, as soon as the broker can take it.</summary>
@@ -223,7 +207,7 @@ public sealed partial class MqttConnection : IAsyncDisposable
         MqttTopicFilter[] filters;
         lock (_lock)
         {
-            filters = [.. _subscriptions];
+            filters = [.. _subscriptions.Select(s => s.Filter)];
         }
 
         if (filters.Length > 0)
@@ -263,6 +247,20 @@ public sealed partial class MqttConnection : IAsyncDisposable
             }
 
             Interlocked.Decrement(ref _inFlight);
+        }
+    }
+
+    private async Task DispatchAsync(MqttApplicationMessageReceivedEventArgs e)
+    {
+        Subscription[] matching;
+        lock (_lock)
+        {
+            matching = [.. _subscriptions.Where(s => TopicFilters.Matches(s.Filter.Topic, e.ApplicationMessage.Topic))];
+        }
+
+        foreach (var subscription in matching)
+        {
+            await subscription.Handler(e).ConfigureAwait(false);
         }
     }
 
@@ -319,6 +317,8 @@ public sealed partial class MqttConnection : IAsyncDisposable
 
         return tls.Build();
     }
+
+    private sealed record Subscription(MqttTopicFilter Filter, Func<MqttApplicationMessageReceivedEventArgs, Task> Handler);
 
     private static TimeSpan Jittered(TimeSpan delay) => delay * (0.8 + Random.Shared.NextDouble() * 0.4);
 

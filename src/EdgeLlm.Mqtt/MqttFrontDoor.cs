@@ -12,14 +12,19 @@ using MQTTnet.Protocol;
 namespace EdgeLlm.Mqtt;
 
 /// <summary>
-/// The node's MQTT side (DESIGN.md §3): starts the embedded broker when no fleet broker is configured,
-/// connects, subscribes to the request filter and hands each request to the pipeline. It starts first and
+/// The node's MQTT side (DESIGN.md §3, §4): starts the embedded broker when no fleet broker is configured,
+/// connects, subscribes to the request filter and to its tier's shared ask topic, and hands each request to
+/// the pipeline with the hop path it came by. It starts first and
 /// stops last, so that the pipeline's final replies still go out; on stopping, requests that arrive are left
 /// unacknowledged for the broker to deliver again when the node is back.
 /// </summary>
 public sealed partial class MqttFrontDoor : IHostedService
 {
+    /// <summary>The user property that carries an escalated request's hop path: node ids, first to last, comma-separated.</summary>
+    public const string PathProperty = "edgellm-path";
+
     private readonly MqttOptions _options;
+    private readonly NodeOptions _node;
     private readonly MqttConnection _connection;
     private readonly RequestPipeline _pipeline;
     private readonly AdmissionOptions _admission;
@@ -28,9 +33,10 @@ public sealed partial class MqttFrontDoor : IHostedService
     private readonly EmbeddedBroker? _broker;
     private volatile bool _stopping;
 
-    public MqttFrontDoor(IOptions<MqttOptions> options, MqttConnection connection, RequestPipeline pipeline, IOptions<AdmissionOptions> admission, TimeProvider time, ILogger<MqttFrontDoor> logger)
+    public MqttFrontDoor(IOptions<MqttOptions> options, IOptions<NodeOptions> node, MqttConnection connection, RequestPipeline pipeline, IOptions<AdmissionOptions> admission, TimeProvider time, ILogger<MqttFrontDoor> logger)
     {
         _options = options.Value;
+        _node = node.Value;
         _connection = connection;
         _pipeline = pipeline;
         _admission = admission.Value;
@@ -39,7 +45,7 @@ public sealed partial class MqttFrontDoor : IHostedService
         _broker = _options.Server.Length == 0 ? new EmbeddedBroker(_options, logger) : null;
     }
 
-    /// <summary>Returns once the request filter is subscribed, so that a service manager hears "ready" only then.</summary>
+    /// <summary>Returns once the request filters are subscribed, so that a service manager hears "ready" only then.</summary>
     public async Task StartAsync(CancellationToken cancellationToken)
     {
         if (_broker is not null)
@@ -47,18 +53,21 @@ public sealed partial class MqttFrontDoor : IHostedService
             await _broker.StartAsync().ConfigureAwait(false);
         }
 
-        _connection.MessageReceived += OnMessageAsync;
         _connection.Start();
-        string filter = _options.EffectiveRequestTopic;
-        // MQTT 5 forbids NoLocal on shared subscriptions; there the answer property alone tells answers apart.
-        var subscription = new MqttTopicFilterBuilder()
-            .WithTopic(filter)
-            .WithQualityOfServiceLevel(MqttQualityOfServiceLevel.AtLeastOnce)
-            .WithNoLocal(!TopicFilters.IsShared(filter))
-            .WithRetainHandling(MqttRetainHandling.DoNotSendOnSubscribe)
-            .Build();
-        await _connection.SubscribeAsync(subscription, cancellationToken).ConfigureAwait(false);
-        Log.Listening(_logger, filter);
+        string[] filters = [_options.EffectiveRequestTopic, _options.TierSubscription(_node.Tier)];
+        foreach (string filter in filters.Distinct(StringComparer.Ordinal))
+        {
+            // MQTT 5 forbids NoLocal on shared subscriptions; there the answer property alone tells answers apart.
+            var subscription = new MqttTopicFilterBuilder()
+                .WithTopic(filter)
+                .WithQualityOfServiceLevel(MqttQualityOfServiceLevel.AtLeastOnce)
+                .WithNoLocal(!TopicFilters.IsShared(filter))
+                .WithRetainHandling(MqttRetainHandling.DoNotSendOnSubscribe)
+                .Build();
+            await _connection.SubscribeAsync(subscription, OnMessageAsync, cancellationToken).ConfigureAwait(false);
+        }
+
+        Log.Listening(_logger, string.Join(" and ", filters));
     }
 
     /// <summary>Keeps the subscription in the broker's session (requests wait there for the next start), sends what is queued, and goes.</summary>
@@ -75,7 +84,7 @@ public sealed partial class MqttFrontDoor : IHostedService
     private async Task OnMessageAsync(MqttApplicationMessageReceivedEventArgs e)
     {
         var message = e.ApplicationMessage;
-        if (IsAnswer(message))
+        if (IsAnswer(message) || TopicFilters.Matches(_options.NodeTopicsFilter, message.Topic))
         {
             return;
         }
@@ -98,7 +107,7 @@ public sealed partial class MqttFrontDoor : IHostedService
                 return;
             }
 
-            await _pipeline.SubmitAsync(new Submission(request, receivedAt, Deadline(request, message, receivedAt), replyTo), CancellationToken.None).ConfigureAwait(false);
+            await _pipeline.SubmitAsync(new Submission(request, receivedAt, Deadline(request, message, receivedAt), replyTo, HopPath(message)), CancellationToken.None).ConfigureAwait(false);
         }
         catch (Exception exception)
         {
@@ -111,6 +120,11 @@ public sealed partial class MqttFrontDoor : IHostedService
     private static bool IsAnswer(MqttApplicationMessage message) =>
         message.UserProperties?.Exists(p => p.Name == MqttReplyTarget.TypeProperty && p.ValueBuffer.Span.SequenceEqual(MqttReplyTarget.AnswerTypeBytes.Span)) is true;
 
+    private static string[] HopPath(MqttApplicationMessage message) =>
+        message.UserProperties?.Find(p => p.Name == PathProperty)?.ValueBuffer is { Length: > 0 } path
+            ? System.Text.Encoding.UTF8.GetString(path.Span).Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries)
+            : [];
+
     // The earlier of the request's maxLatencyMs and what is left of the message's expiry interval.
     private static DateTimeOffset? Deadline(Request request, MqttApplicationMessage message, DateTimeOffset receivedAt)
     {
@@ -121,8 +135,8 @@ public sealed partial class MqttFrontDoor : IHostedService
 
     private static partial class Log
     {
-        [LoggerMessage(3201, LogLevel.Information, "Listening for requests on {Filter}")]
-        public static partial void Listening(ILogger logger, string filter);
+        [LoggerMessage(3201, LogLevel.Information, "Listening for requests on {Filters}")]
+        public static partial void Listening(ILogger logger, string filters);
 
         [LoggerMessage(3202, LogLevel.Error, "A request on {Topic} could not be handled")]
         public static partial void HandlingFailed(ILogger logger, Exception exception, string topic);

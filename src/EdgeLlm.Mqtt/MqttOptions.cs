@@ -46,6 +46,21 @@ public sealed class MqttOptions
     public string EffectiveRequestTopic => RequestTopic.Length > 0 ? RequestTopic : $"{TopicPrefix}/ask/#";
 
     public string StatusTopic(string nodeId) => $"{TopicPrefix}/node/{nodeId}/status";
+
+    /// <summary>Every node's status advertisement.</summary>
+    public string StatusFilter => $"{TopicPrefix}/node/+/status";
+
+    /// <summary>The per-node topics (status, upstream answers): never requests, whatever the request filter says.</summary>
+    public string NodeTopicsFilter => $"{TopicPrefix}/node/#";
+
+    /// <summary>Where a node sends what it escalates to tier <paramref name="tier"/>.</summary>
+    public string TierAskTopic(int tier) => $"{TopicPrefix}/tier/{tier}/ask";
+
+    /// <summary>The shared subscription through which the broker spreads a tier's escalated requests over its nodes.</summary>
+    public string TierSubscription(int tier) => $"$share/edgellm-tier{tier}/{TierAskTopic(tier)}";
+
+    /// <summary>Where the upstream tier answers what this node escalated.</summary>
+    public string UpstreamTopic(string nodeId) => $"{TopicPrefix}/node/{nodeId}/upstream";
 }
 
 /// <summary>Checks <see cref="MqttOptions"/>, naming the key of every value that is wrong.</summary>

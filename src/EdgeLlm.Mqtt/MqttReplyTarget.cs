@@ -33,9 +33,9 @@ internal sealed class MqttReplyTarget(MqttConnection connection, string topic, b
             builder.WithCorrelationData(correlationData);
         }
 
-        if (reply is Failure failure)
+        if (reply.ErrorCode is ErrorCode code)
         {
-            builder.WithUserProperty(ErrorProperty, System.Text.Encoding.UTF8.GetBytes(failure.Code.ToWireName()));
+            builder.WithUserProperty(ErrorProperty, System.Text.Encoding.UTF8.GetBytes(code.ToWireName()));
         }
 
         connection.Publish(builder.Build());

@@ -1,3 +1,4 @@
+using EdgeLlm.Core.Processing;
 using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.DependencyInjection.Extensions;
@@ -8,7 +9,8 @@ namespace EdgeLlm.Mqtt;
 public static class ServiceCollectionExtensions
 {
     /// <summary>
-    /// The MQTT front door and status advertisement. Register it before the request pipeline: hosted
+    /// The MQTT front door, escalation over MQTT and the status advertisements (sent and heard). Register it
+    /// before the request pipeline: hosted
     /// services stop in reverse order, and the front door must outlive the pipeline's last replies.
     /// </summary>
     public static IServiceCollection AddEdgeMqtt(this IServiceCollection services, IConfiguration configuration)
@@ -19,6 +21,10 @@ public static class ServiceCollectionExtensions
         services.TryAddSingleton<MqttConnection>();
         services.TryAddSingleton<MqttFrontDoor>();
         services.AddHostedService(provider => provider.GetRequiredService<MqttFrontDoor>());
+        services.TryAddSingleton<MqttEscalator>();
+        services.TryAddSingleton<IEscalator>(provider => provider.GetRequiredService<MqttEscalator>());
+        services.AddHostedService(provider => provider.GetRequiredService<MqttEscalator>());
+        services.AddHostedService<AdvertisementListener>();
         services.AddHostedService<StatusPublisher>();
         return services;
     }

@@ -54,8 +54,9 @@ public sealed class StatusPublisher : BackgroundService
         _node.Id,
         _node.Tier,
         Version,
-        // A model outside the catalog is advertised without domains: upstream nodes then know only its id.
-        [.. _models.LoadedModelIds.Select(id => _catalog.Find(id) ?? new CatalogModel { Id = id, Tier = _node.Tier, Format = ModelFormats.OnnxGenAi })],
+        // The models it answers with, loading ones included (requests wait for them in the queue). A model
+        // outside the catalog is advertised without domains: other nodes then know only its id.
+        [.. _models.AvailableModelIds.Select(id => _catalog.Find(id) ?? new CatalogModel { Id = id, Tier = _node.Tier, Format = ModelFormats.OnnxGenAi })],
         _pipeline.QueueDepth,
         (long)(_time.GetUtcNow() - _startedAt).TotalSeconds,
         _counters.Answers,

@@ -5,6 +5,7 @@ using EdgeLlm.Benchmarks;
 //
 //   dotnet run -c Release --project tests/EdgeLlm.Benchmarks -- local-tier [--rounds N] [--models DIR]
 //   dotnet run -c Release --project tests/EdgeLlm.Benchmarks -- mqtt [--requests N]
+//   dotnet run -c Release --project tests/EdgeLlm.Benchmarks -- escalation [--requests N]
 //   dotnet run -c Release --project tests/EdgeLlm.Benchmarks -- routing         (BenchmarkDotNet)
 var arguments = new BenchmarkArguments(args);
 return args switch
@@ -12,12 +13,13 @@ return args switch
     [LocalTierBenchmark.ChildArgument, string folder, string threads] => GenerationMeasurement.RunInChild(folder, int.Parse(threads, CultureInfo.InvariantCulture)),
     ["local-tier", ..] => LocalTierBenchmark.Run(arguments),
     ["mqtt", ..] => await MqttBenchmark.RunAsync(arguments),
+    ["escalation", ..] => await EscalationBenchmark.RunAsync(arguments),
     ["routing", ..] => RoutingBenchmarks.Run(),
     _ => Usage(),
 };
 
 static int Usage()
 {
-    Console.Error.WriteLine("usage: EdgeLlm.Benchmarks local-tier [--rounds N] [--models DIR] | mqtt [--requests N] | routing");
+    Console.Error.WriteLine("usage: EdgeLlm.Benchmarks local-tier [--rounds N] [--models DIR] | mqtt [--requests N] | escalation [--requests N] | routing");
     return 2;
 }

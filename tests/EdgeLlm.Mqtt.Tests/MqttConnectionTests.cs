@@ -39,17 +39,19 @@ public sealed class MqttConnectionTests
         // A session that expires at once: the broker forgets the subscription when the connection drops.
         await using var connection = Connect(broker.Server, "resubscribe", sessionExpirySeconds: 0);
         var received = new List<string>();
-        connection.MessageReceived += e =>
-        {
-            lock (received)
-            {
-                received.Add(Encoding.UTF8.GetString(e.ApplicationMessage.Payload));
-            }
-
-            return Task.CompletedTask;
-        };
         connection.Start();
-        await connection.SubscribeAsync(new MQTTnet.Packets.MqttTopicFilter { Topic = "test/resubscribe", QualityOfServiceLevel = MqttQualityOfServiceLevel.AtLeastOnce }, CancellationToken.None);
+        await connection.SubscribeAsync(
+            new MQTTnet.Packets.MqttTopicFilter { Topic = "test/resubscribe", QualityOfServiceLevel = MqttQualityOfServiceLevel.AtLeastOnce },
+            e =>
+            {
+                lock (received)
+                {
+                    received.Add(Encoding.UTF8.GetString(e.ApplicationMessage.Payload));
+                }
+
+                return Task.CompletedTask;
+            },
+            CancellationToken.None);
 
         await broker.RestartAsync();
         await WaitConnectedAsync(connection);

@@ -74,6 +74,22 @@ public sealed class RoutingCommandTests : IDisposable
     }
 
     [Fact]
+    public async Task Recommend_ANodeOfItsOwnTier_IsNoUpstream()
+    {
+        // Without Upstream:Tier the next tier up is assumed: a sibling board is not where requests go.
+        string upstreams = _temp.Combine("siblings.json");
+        File.WriteAllText(upstreams, """
+            [ { "node": "pi-08", "online": true, "tier": 0, "models": [ { "id": "medical-tiny", "domains": { "medical": 0.9 } } ], "queueDepth": 0 } ]
+            """);
+
+        var run = await CliRun.Of("recommend", "--request", """{"prompt": "fever", "domain": "medical"}""", "--snapshot", Snapshot(availableMb: 1500), "--catalog", ShippedCatalog, "--upstreams", upstreams);
+
+        using var decision = JsonDocument.Parse(run.Output);
+        Assert.Equal(("local", true), (decision.RootElement.GetProperty("decision").GetString(), decision.RootElement.GetProperty("degraded").GetBoolean()));
+        Assert.Contains("no-upstream", decision.RootElement.GetProperty("reasons").EnumerateArray().Select(r => r.GetString()));
+    }
+
+    [Fact]
     public async Task Recommend_ImpossibleRequirements_RejectsWithExit1()
     {
         var run = await CliRun.Of("recommend", "--request", """{"prompt": "fever", "domain": "law", "privacy": "local"}""", "--snapshot", Snapshot(availableMb: 10), "--catalog", ShippedCatalog);

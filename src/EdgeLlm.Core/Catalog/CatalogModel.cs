@@ -1,3 +1,5 @@
+using EdgeLlm.Core.Options;
+
 namespace EdgeLlm.Core.Catalog;
 
 /// <summary>How a catalog model is stored or reached.</summary>
@@ -69,16 +71,42 @@ public sealed record CatalogModel
     /// <summary>The base address of an OpenAI-compatible endpoint (format "openai").</summary>
     public string? Endpoint { get; init; }
 
-    /// <summary>The quality for a domain and subdomain: the subdomain's when listed, else the domain's; null when not covered.</summary>
+    /// <summary>A domain key that covers every domain (a general-purpose endpoint).</summary>
+    public const string AnyDomain = "*";
+
+    /// <summary>
+    /// The quality for a domain and subdomain: the subdomain's when listed, else the domain's (or that of
+    /// <see cref="AnyDomain"/>); null when not covered.
+    /// </summary>
     public double? QualityFor(string domain, string? subdomain)
     {
-        if (!Domains.TryGetValue(domain, out double quality))
+        if (!Domains.TryGetValue(domain, out double quality) && !Domains.TryGetValue(AnyDomain, out quality))
         {
             return null;
         }
 
         return subdomain is not null && Subdomains.TryGetValue(subdomain, out double special) ? special : quality;
     }
+
+    /// <summary>A model served here that the catalog does not describe: general, of unknown size and speed.</summary>
+    public static CatalogModel Uncatalogued(string id, int tier) =>
+        new() { Id = id, Tier = tier, Format = ModelFormats.OnnxGenAi, Domains = new Dictionary<string, double> { ["general"] = 0 } };
+
+    /// <summary>
+    /// The model behind Models:OpenAi, as a node serving it describes it when its catalog does not: the
+    /// configured quality in the configured domains (every domain when none are listed), reached over HTTP.
+    /// </summary>
+    public static CatalogModel ForEndpoint(OpenAiOptions endpoint, int tier) => new()
+    {
+        Id = endpoint.Model,
+        Tier = tier,
+        Format = ModelFormats.OpenAi,
+        Endpoint = endpoint.Endpoint,
+        ThirdParty = endpoint.ThirdParty,
+        Domains = endpoint.Domains.Length == 0
+            ? new Dictionary<string, double> { [AnyDomain] = endpoint.Quality }
+            : endpoint.Domains.Distinct(StringComparer.Ordinal).ToDictionary(domain => domain, _ => endpoint.Quality, StringComparer.Ordinal),
+    };
 
     /// <summary>The rate on <paramref name="boardClass"/>, else the slowest rate listed (a board not measured is assumed slow).</summary>
     public ModelRate? RateOn(string boardClass) =>
@@ -91,4 +119,7 @@ public sealed record ModelCatalog(IReadOnlyList<CatalogModel> Models, IReadOnlyD
     public static ModelCatalog Empty { get; } = new([], new Dictionary<string, IReadOnlyList<string>>());
 
     public CatalogModel? Find(string id) => Models.FirstOrDefault(m => m.Id == id);
+
+    /// <summary>This catalog, plus <paramref name="model"/> when it holds no entry of that id (an entry it has wins).</summary>
+    public ModelCatalog Including(CatalogModel model) => Find(model.Id) is null ? this with { Models = [.. Models, model] } : this;
 }

@@ -15,6 +15,33 @@ public sealed class ModelsOptions
 
     /// <summary>Memory (MiB) kept free for the system: a model fits in what is available minus this.</summary>
     public int MemoryReserveMb { get; set; } = 256;
+
+    /// <summary>An OpenAI-compatible endpoint as this node's model, instead of a local folder.</summary>
+    public OpenAiOptions OpenAi { get; set; } = new();
+}
+
+/// <summary>Models:OpenAi: a node whose model is an OpenAI-compatible server (vLLM, Ollama, llama.cpp server, a hosted API).</summary>
+public sealed class OpenAiOptions
+{
+    /// <summary>The server's base address, e.g. http://gateway:8080/v1; empty means none.</summary>
+    public string Endpoint { get; set; } = "";
+
+    /// <summary>The model name the server knows; also the id answers name it by.</summary>
+    public string Model { get; set; } = "";
+
+    /// <summary>A file holding the API key (its first line); else EDGELLM_OPENAI_API_KEY or OPENAI_API_KEY.</summary>
+    public string ApiKeyFile { get; set; } = "";
+
+    /// <summary>Run by someone outside the fleet: `privacy: fleet` and `privacy: local` requests never go there.</summary>
+    public bool ThirdParty { get; set; }
+
+    /// <summary>The quality (0 to 1) it answers with, in every domain it covers.</summary>
+    public double Quality { get; set; } = 0.8;
+
+    /// <summary>The domains it covers; empty means every domain.</summary>
+    public string[] Domains { get; set; } = [];
+
+    public int TimeoutMs { get; set; } = 60_000;
 }
 
 public sealed class ModelsOptionsValidator : IValidateOptions<ModelsOptions>
@@ -23,5 +50,12 @@ public sealed class ModelsOptionsValidator : IValidateOptions<ModelsOptions>
         new OptionsCheck(ModelsOptions.Section)
             .FileExists(nameof(ModelsOptions.CatalogPath), options.CatalogPath)
             .Range(nameof(ModelsOptions.MemoryReserveMb), options.MemoryReserveMb, 0, 1 << 20)
+            .That(options.OpenAi.Endpoint.Length == 0 || Uri.TryCreate(options.OpenAi.Endpoint, UriKind.Absolute, out var endpoint) && endpoint.Scheme is "http" or "https",
+                $"Models:OpenAi:Endpoint must be an http(s) address, not '{options.OpenAi.Endpoint}'")
+            .That(options.OpenAi.Endpoint.Length == 0 || options.OpenAi.Model.Length > 0, "Models:OpenAi:Endpoint needs Models:OpenAi:Model")
+            .That(options.OpenAi.Endpoint.Length == 0 || options.Local.Length == 0, "Models:Local and Models:OpenAi:Endpoint exclude each other: a node serves one model")
+            .That(options.OpenAi.Quality is >= 0 and <= 1, $"Models:OpenAi:Quality must be from 0 to 1, not {options.OpenAi.Quality}")
+            .Range("OpenAi:TimeoutMs", options.OpenAi.TimeoutMs, 1, 3_600_000)
+            .FileExists("OpenAi:ApiKeyFile", options.OpenAi.ApiKeyFile)
             .Result();
 }

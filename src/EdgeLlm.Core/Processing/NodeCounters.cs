@@ -12,9 +12,9 @@ public sealed class NodeCounters
 
     public void Count(Reply reply)
     {
-        if (reply is Failure failure)
+        if (reply.ErrorCode is ErrorCode code)
         {
-            Interlocked.Increment(ref _errors[(int)failure.Code]);
+            Interlocked.Increment(ref _errors[(int)code]);
         }
         else
         {

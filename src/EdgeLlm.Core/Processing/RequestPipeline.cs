@@ -1,3 +1,4 @@
+using System.Collections.Concurrent;
 using System.Threading.Channels;
 using EdgeLlm.Core.Options;
 using EdgeLlm.Core.Replies;
@@ -10,9 +11,11 @@ using Microsoft.Extensions.Options;
 namespace EdgeLlm.Core.Processing;
 
 /// <summary>
-/// Admission and execution (DESIGN.md §2): a bounded queue that says busy when full, requests run one at a
-/// time on the local model, every accepted request answered exactly once. On shutdown the queue closes, what
-/// was taken runs on for the grace period, and whatever is left is answered timeout.
+/// Admission and execution (DESIGN.md §2, §4): a bounded queue that says busy when full, requests run one at
+/// a time on the local model, what the recommender sends up a tier relayed through the
+/// <see cref="IEscalator"/> (with the fallback policy when the upstream is silent), every accepted request
+/// answered exactly once. On shutdown no request is taken, what was taken runs on for the grace period, and
+/// whatever is left is answered timeout.
 /// </summary>
 public sealed partial class RequestPipeline : BackgroundService
 {
@@ -23,20 +26,36 @@ public sealed partial class RequestPipeline : BackgroundService
     private readonly NodeCounters _counters;
     private readonly AdmissionOptions _admission;
     private readonly NodeOptions _node;
+    private readonly UpstreamOptions _upstream;
+    private readonly IEscalator? _escalator;
     private readonly TimeProvider _time;
     private readonly ILogger<RequestPipeline> _logger;
     private readonly Channel<Admitted> _queue;
     private readonly RecentRequestIds _recentIds;
     private readonly CancellationTokenSource _abort;
+    private readonly ConcurrentDictionary<long, Task> _escalations = new();
+    private long _escalationCount;
     private volatile bool _closed;
 
-    public RequestPipeline(IModelProvider models, RequestRouter router, NodeCounters counters, IOptions<AdmissionOptions> admission, IOptions<NodeOptions> node, TimeProvider time, ILogger<RequestPipeline> logger)
+    /// <param name="escalator">The way up a tier; without one (no transport for it) nothing is escalated.</param>
+    public RequestPipeline(
+        IModelProvider models,
+        RequestRouter router,
+        NodeCounters counters,
+        IOptions<AdmissionOptions> admission,
+        IOptions<NodeOptions> node,
+        IOptions<UpstreamOptions> upstream,
+        TimeProvider time,
+        ILogger<RequestPipeline> logger,
+        IEscalator? escalator = null)
     {
         _models = models;
         _router = router;
         _counters = counters;
         _admission = admission.Value;
         _node = node.Value;
+        _upstream = upstream.Value;
+        _escalator = escalator;
         _time = time;
         _logger = logger;
         _queue = Channel.CreateBounded<Admitted>(new BoundedChannelOptions(_admission.QueueCapacity) { SingleReader = true });
@@ -57,23 +76,26 @@ public sealed partial class RequestPipeline : BackgroundService
             return SubmitOutcome.Duplicate;
         }
 
-        var decision = _closed ? null : _router.Route(request, QueueDepth);
+        // The hop rules come first: a request in a loop, or one that went too far, is never run or sent on.
+        string? hopRuleBroken = HopRuleBroken(submission.Path);
+        var decision = _closed || hopRuleBroken is not null ? null : _router.Route(request, QueueDepth);
         if (decision is not null)
         {
-            Log.Routed(_logger, request.Id ?? "(no id)", decision.OutcomeName, decision.Model ?? "-", decision.Domain, string.Join(",", decision.Reasons), decision.Predicted.LatencyMs ?? -1);
+            Log.Routed(_logger, request.Id ?? "(no id)", decision.OutcomeName, decision.Model ?? "-", decision.Tier ?? -1, decision.Domain, string.Join(",", decision.Reasons), decision.Predicted.LatencyMs ?? -1);
         }
 
         Failure? refusal =
-            decision is null ? new Failure(request.Id, ErrorCode.Busy, "the node is shutting down")
+            hopRuleBroken is not null ? new Failure(request.Id, ErrorCode.UpstreamUnavailable, hopRuleBroken)
+            : decision is null ? new Failure(request.Id, ErrorCode.Busy, "the node is shutting down")
             : decision.Outcome == RouteOutcome.Reject ? new Failure(request.Id, decision.RejectCode ?? ErrorCode.NoModel, Describe(decision))
-            : decision.Outcome == RouteOutcome.Escalate ? new Failure(request.Id, ErrorCode.UpstreamUnavailable, $"tier {decision.Tier} would answer it ({string.Join(", ", decision.Reasons)}), but this node cannot escalate")
             : submission.Deadline <= _time.GetUtcNow() ? new Failure(request.Id, ErrorCode.Timeout, "the request expired before it arrived")
+            : decision.Outcome == RouteOutcome.Escalate ? TryEscalate(submission, decision)
             : !_queue.Writer.TryWrite(new Admitted(submission, decision)) ? new Failure(request.Id, ErrorCode.Busy, $"the queue is full ({_admission.QueueCapacity} requests waiting)")
             : null;
 
         if (refusal is null)
         {
-            return SubmitOutcome.Queued;
+            return decision!.Outcome == RouteOutcome.Escalate ? SubmitOutcome.Escalated : SubmitOutcome.Queued;
         }
 
         await SendAsync(submission.ReplyTo, refusal, cancellationToken).ConfigureAwait(false);
@@ -87,10 +109,12 @@ public sealed partial class RequestPipeline : BackgroundService
     public override async Task StopAsync(CancellationToken cancellationToken)
     {
         _closed = true;
-        _queue.Writer.TryComplete();
         _abort.CancelAfter(TimeSpan.FromSeconds(_admission.ShutdownGraceSeconds));
         // Past the host's own shutdown timeout nothing may run on: abort at once.
         using var hostGaveUp = cancellationToken.Register(_abort.Cancel);
+        // Escalations end first: their fallbacks may still need the queue.
+        await Task.WhenAll(_escalations.Values).WaitAsync(cancellationToken).ConfigureAwait(false);
+        _queue.Writer.TryComplete();
         if (ExecuteTask is not null)
         {
             await ExecuteTask.WaitAsync(cancellationToken).ConfigureAwait(false);
@@ -168,6 +192,10 @@ public sealed partial class RequestPipeline : BackgroundService
         {
             return new Failure(request.Id, ErrorCode.TooLarge, e.Message);
         }
+        catch (EngineUnavailableException e)
+        {
+            return new Failure(request.Id, ErrorCode.UpstreamUnavailable, e.Message);
+        }
         catch (OperationCanceledException) when (_abort.IsCancellationRequested)
         {
             return new Failure(request.Id, ErrorCode.Timeout, "the node shut down before the answer was complete");
@@ -177,6 +205,125 @@ public sealed partial class RequestPipeline : BackgroundService
             Log.RunFailed(_logger, e, request.Id ?? "(no id)");
             return new Failure(request.Id, ErrorCode.Internal, $"the model failed: {e.Message}");
         }
+    }
+
+    // DESIGN.md §4's hop rules for a request that arrived through other nodes; null when it may go on.
+    private string? HopRuleBroken(IReadOnlyList<string> path) =>
+        path.Contains(_node.Id, StringComparer.Ordinal) ? $"escalation loop: the request went {string.Join(" > ", path)} and came back to {_node.Id}"
+        : path.Count > _upstream.MaxHops ? $"the request took {path.Count} hops ({string.Join(" > ", path)}), more than Upstream:MaxHops ({_upstream.MaxHops})"
+        : null;
+
+    // Starts relaying the request to the upstream tier; the failure to answer at once when it cannot go.
+    private Failure? TryEscalate(Submission submission, Decision decision)
+    {
+        var request = submission.Request;
+        if (_escalator is null || _upstream.Tier is not int tier)
+        {
+            return new Failure(request.Id, ErrorCode.UpstreamUnavailable, $"tier {decision.Tier} would answer it ({string.Join(", ", decision.Reasons)}), but this node has no upstream");
+        }
+
+        if (submission.Path.Count + 1 > _upstream.MaxHops)
+        {
+            return new Failure(request.Id, ErrorCode.UpstreamUnavailable, $"tier {tier} would answer it, but sending it on would take it past Upstream:MaxHops ({_upstream.MaxHops})");
+        }
+
+        if (_escalations.Count >= _upstream.MaxInFlight)
+        {
+            return new Failure(request.Id, ErrorCode.Busy, $"{_escalations.Count} escalated requests already await their upstream (Upstream:MaxInFlight)");
+        }
+
+        long key = Interlocked.Increment(ref _escalationCount);
+        var relay = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+        _escalations[key] = relay.Task;
+        _ = Task.Run(async () =>
+        {
+            try
+            {
+                await RelayAsync(submission, decision, _escalator, tier).ConfigureAwait(false);
+            }
+            finally
+            {
+                _escalations.TryRemove(key, out _);
+                relay.SetResult();
+            }
+        });
+        return null;
+    }
+
+    // The upstream's reply passed on with this node's route, else the fallback policy's.
+    private async Task RelayAsync(Submission submission, Decision decision, IEscalator escalator, int tier)
+    {
+        var request = submission.Request;
+        var sentAt = _time.GetUtcNow();
+        var giveUpAt = GiveUpAt(submission, sentAt);
+        Reply? reply;
+        try
+        {
+            var upstream = await escalator.EscalateAsync(request, [.. submission.Path, _node.Id], giveUpAt, _abort.Token).ConfigureAwait(false);
+            reply = upstream is null
+                ? FallBack(submission, $"tier {tier} did not answer within {(giveUpAt - sentAt).TotalMilliseconds:F0} ms")
+                : new Relayed(request.Id, upstream.Envelope, upstream.Error, new Route(Relayed.Decision, decision.Reasons, decision.Predicted, decision.Degraded));
+        }
+        catch (OperationCanceledException) when (_abort.IsCancellationRequested)
+        {
+            reply = new Failure(request.Id, ErrorCode.Timeout, "the node shut down before the upstream answered");
+        }
+        catch (Exception e)
+        {
+            Log.EscalationFailed(_logger, e, request.Id ?? "(no id)");
+            reply = new Failure(request.Id, ErrorCode.Internal, $"escalation failed: {e.Message}");
+        }
+
+        // Null: the local fallback was queued and answers for itself.
+        if (reply is not null)
+        {
+            await SendAsync(submission.ReplyTo, reply, CancellationToken.None).ConfigureAwait(false);
+        }
+    }
+
+    // The upstream gets Upstream:TimeoutMs, never past the deadline, and less by what the local fallback needs
+    // so that it can still answer in time: twice its predicted time (predictions from catalog rates are rough),
+    // at least a tenth of the time left (for the queue and the way back), at most half of it.
+    private DateTimeOffset GiveUpAt(Submission submission, DateTimeOffset now)
+    {
+        var byTimeout = now.AddMilliseconds(_upstream.TimeoutMs);
+        if (submission.Deadline is not DateTimeOffset deadline)
+        {
+            return byTimeout;
+        }
+
+        var left = deadline - now;
+        var reserve = TimeSpan.Zero;
+        if (_upstream.Fallback == UpstreamOptions.DegradedLocal && _router.RouteLocally(submission.Request, QueueDepth) is { Outcome: RouteOutcome.Local } local)
+        {
+            var wanted = local.Predicted.LatencyMs is double ms ? TimeSpan.FromMilliseconds(2 * ms) : left;
+            reserve = wanted < left / 10 ? left / 10 : wanted > left / 2 ? left / 2 : wanted;
+        }
+
+        var byDeadline = deadline - reserve;
+        return byDeadline < byTimeout ? byDeadline : byTimeout;
+    }
+
+    // The policy for a silent upstream: an error, or the best local answer marked degraded (queued; null then).
+    private Failure? FallBack(Submission submission, string silence)
+    {
+        var request = submission.Request;
+        Log.UpstreamSilent(_logger, request.Id ?? "(no id)", silence, _upstream.Fallback);
+        if (_upstream.Fallback == UpstreamOptions.Error)
+        {
+            return new Failure(request.Id, ErrorCode.UpstreamUnavailable, silence);
+        }
+
+        var local = _router.RouteLocally(request, QueueDepth);
+        if (local.Outcome != RouteOutcome.Local)
+        {
+            return new Failure(request.Id, ErrorCode.UpstreamUnavailable, $"{silence}, and {Describe(local)}");
+        }
+
+        var degraded = local with { Degraded = true, Reasons = [.. local.Reasons.Where(r => r != Reasons.FitsLocal).Append(Reasons.NoUpstream).Distinct()] };
+        return _queue.Writer.TryWrite(new Admitted(submission, degraded))
+            ? null
+            : new Failure(request.Id, ErrorCode.UpstreamUnavailable, $"{silence}, and the local queue is full");
     }
 
     private string Describe(Decision decision)
@@ -212,6 +359,10 @@ public sealed partial class RequestPipeline : BackgroundService
         {
             Log.Answered(_logger, answer.RequestId ?? "(no id)", answer.Model, answer.Usage.CompletionTokens, answer.LatencyMs);
         }
+        else if (reply is Relayed relayed)
+        {
+            Log.Relayed(_logger, relayed.RequestId ?? "(no id)", relayed.Error?.ToWireName() ?? "answer");
+        }
 
         await replyTo.SendAsync(reply, cancellationToken).ConfigureAwait(false);
     }
@@ -221,8 +372,17 @@ public sealed partial class RequestPipeline : BackgroundService
 
     private static partial class Log
     {
-        [LoggerMessage(1005, LogLevel.Information, "Request {RequestId} routed {Decision} to {Model} for domain {Domain} ({Reasons}); predicted {LatencyMs} ms")]
-        public static partial void Routed(ILogger logger, string requestId, string decision, string model, string domain, string reasons, double latencyMs);
+        [LoggerMessage(1005, LogLevel.Information, "Request {RequestId} routed {Decision} to {Model} (tier {Tier}) for domain {Domain} ({Reasons}); predicted {LatencyMs} ms")]
+        public static partial void Routed(ILogger logger, string requestId, string decision, string model, int tier, string domain, string reasons, double latencyMs);
+
+        [LoggerMessage(1006, LogLevel.Information, "Request {RequestId}: the upstream's {Kind} relayed")]
+        public static partial void Relayed(ILogger logger, string requestId, string kind);
+
+        [LoggerMessage(1007, LogLevel.Warning, "Request {RequestId}: {Silence}; falling back ({Policy})")]
+        public static partial void UpstreamSilent(ILogger logger, string requestId, string silence, string policy);
+
+        [LoggerMessage(1008, LogLevel.Error, "Request {RequestId} could not be escalated")]
+        public static partial void EscalationFailed(ILogger logger, Exception exception, string requestId);
 
         [LoggerMessage(1001, LogLevel.Information, "Request {RequestId} answered by {Model}: {Tokens} tokens in {LatencyMs} ms")]
         public static partial void Answered(ILogger logger, string requestId, string model, int tokens, long latencyMs);

@@ -4,7 +4,14 @@ namespace EdgeLlm.Core.Processing;
 
 /// <summary>A request handed to the pipeline, with when it arrived, when it must be answered by and where the answer goes.</summary>
 /// <param name="Deadline">The earlier of maxLatencyMs and the message's expiry; null when neither is set.</param>
-public sealed record Submission(Request Request, DateTimeOffset ReceivedAt, DateTimeOffset? Deadline, IReplyTarget ReplyTo);
+/// <param name="Path">The nodes that escalated it here, first to last (DESIGN.md §4's hop path); empty from a requester.</param>
+public sealed record Submission(Request Request, DateTimeOffset ReceivedAt, DateTimeOffset? Deadline, IReplyTarget ReplyTo, IReadOnlyList<string> Path)
+{
+    public Submission(Request request, DateTimeOffset receivedAt, DateTimeOffset? deadline, IReplyTarget replyTo)
+        : this(request, receivedAt, deadline, replyTo, [])
+    {
+    }
+}
 
 /// <summary>What became of a submission at the door.</summary>
 public enum SubmitOutcome
@@ -17,4 +24,7 @@ public enum SubmitOutcome
 
     /// <summary>A repeat of a request already taken: it gets no second reply.</summary>
     Duplicate,
+
+    /// <summary>Sent to the upstream tier: its reply (or the fallback's) comes when it does.</summary>
+    Escalated,
 }

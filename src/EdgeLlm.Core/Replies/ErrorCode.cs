@@ -30,4 +30,19 @@ public static class ErrorCodeNames
         ErrorCode.Internal => "internal",
         _ => throw new ArgumentOutOfRangeException(nameof(code), code, null),
     };
+
+    public static bool TryParse(string? wireName, out ErrorCode code)
+    {
+        foreach (var candidate in All)
+        {
+            if (candidate.ToWireName() == wireName)
+            {
+                code = candidate;
+                return true;
+            }
+        }
+
+        code = default;
+        return false;
+    }
 }

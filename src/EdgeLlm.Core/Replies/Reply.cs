@@ -1,7 +1,14 @@
 namespace EdgeLlm.Core.Replies;
 
-/// <summary>The one final reply every accepted request gets: an <see cref="Answer"/> or a <see cref="Failure"/>.</summary>
-public abstract record Reply(string? RequestId);
+/// <summary>
+/// The one final reply every accepted request gets: an <see cref="Answer"/>, a <see cref="Failure"/>, or an
+/// upper tier's reply <see cref="Relayed"/>.
+/// </summary>
+public abstract record Reply(string? RequestId)
+{
+    /// <summary>The error the requester is told of; null for an answer.</summary>
+    public abstract ErrorCode? ErrorCode { get; }
+}
 
 /// <summary>How a request was routed, and why (DESIGN.md §7 reason codes), with the recommender's predictions.</summary>
 /// <param name="Decision">"local" or "escalated".</param>
@@ -20,6 +27,24 @@ public sealed record Answer(
     string Model,
     Route Route,
     Usage Usage,
-    long LatencyMs) : Reply(RequestId);
+    long LatencyMs) : Reply(RequestId)
+{
+    public override ErrorCode? ErrorCode => null;
+}
 
-public sealed record Failure(string? RequestId, ErrorCode Code, string Message) : Reply(RequestId);
+public sealed record Failure(string? RequestId, ErrorCode Code, string Message) : Reply(RequestId)
+{
+    public override ErrorCode? ErrorCode => Code;
+}
+
+/// <summary>
+/// An upstream tier's reply passed on to the requester (DESIGN.md §4): its envelope as it came (answer or
+/// error), under the requester's id, with this node's route around the upstream's.
+/// </summary>
+/// <param name="Error">The upstream's error code; null for an answer.</param>
+public sealed record Relayed(string? RequestId, ReadOnlyMemory<byte> Envelope, ErrorCode? Error, Route Route) : Reply(RequestId)
+{
+    public const string Decision = "escalated";
+
+    public override ErrorCode? ErrorCode => Error;
+}

@@ -16,22 +16,47 @@ public static class ReplyFormatter
         {
             Answer answer => answer.Text,
             Failure failure => $"error: {failure.Code.ToWireName()}: {failure.Message}",
+            Relayed relayed => PlainText(relayed),
             _ => throw new ArgumentException($"unknown reply {reply.GetType().Name}", nameof(reply)),
         }),
-        _ => Envelope(reply),
+        _ => reply is Relayed relayed ? RelayedEnvelope(relayed) : Envelope(reply),
     };
+
+    private static string PlainText(Relayed relayed)
+    {
+        using var envelope = JsonDocument.Parse(relayed.Envelope);
+        var root = envelope.RootElement;
+        return relayed.Error is ErrorCode code
+            ? $"error: {code.ToWireName()}: {(root.TryGetProperty("error", out var error) && error.TryGetProperty("message", out var message) ? message.GetString() : "")}"
+            : root.TryGetProperty("text", out var text) ? text.GetString() ?? "" : "";
+    }
+
+    // The upstream's envelope field for field, but the id (the requester's) and the route (this node's, with the upstream's inside).
+    private static byte[] RelayedEnvelope(Relayed relayed) => JsonPayload.Write(json =>
+    {
+        using var envelope = JsonDocument.Parse(relayed.Envelope);
+        json.WriteStartObject();
+        WriteId(json, relayed.RequestId);
+        foreach (var property in envelope.RootElement.EnumerateObject())
+        {
+            if (property.Name is not ("id" or "route"))
+            {
+                property.WriteTo(json);
+            }
+        }
+
+        if (relayed.Error is null)
+        {
+            WriteRoute(json, relayed.Route, envelope.RootElement.TryGetProperty("route", out var upstream) ? upstream : null);
+        }
+
+        json.WriteEndObject();
+    });
 
     private static byte[] Envelope(Reply reply) => JsonPayload.Write(json =>
         {
             json.WriteStartObject();
-            if (reply.RequestId is null)
-            {
-                json.WriteNull("id");
-            }
-            else
-            {
-                json.WriteString("id", reply.RequestId);
-            }
+            WriteId(json, reply.RequestId);
 
             switch (reply)
             {
@@ -41,26 +66,7 @@ public static class ReplyFormatter
                     json.WriteString("node", answer.Node);
                     json.WriteNumber("tier", answer.Tier);
                     json.WriteString("model", answer.Model);
-                    json.WriteStartObject("route");
-                    json.WriteString("decision", answer.Route.Decision);
-                    json.WriteStartArray("reasons");
-                    foreach (string reason in answer.Route.Reasons)
-                    {
-                        json.WriteStringValue(reason);
-                    }
-
-                    json.WriteEndArray();
-                    if (answer.Route.Predicted is { } predicted)
-                    {
-                        json.WriteStartObject("predicted");
-                        WriteNumberOrNull(json, "latencyMs", predicted.LatencyMs);
-                        WriteNumberOrNull(json, "quality", predicted.Quality);
-                        WriteNumberOrNull(json, "cost", predicted.Cost);
-                        json.WriteEndObject();
-                    }
-
-                    json.WriteBoolean("degraded", answer.Route.Degraded);
-                    json.WriteEndObject();
+                    WriteRoute(json, answer.Route, upstream: null);
                     json.WriteStartObject("usage");
                     json.WriteNumber("promptTokens", answer.Usage.PromptTokens);
                     json.WriteNumber("completionTokens", answer.Usage.CompletionTokens);
@@ -88,5 +94,47 @@ public static class ReplyFormatter
         {
             json.WriteNull(name);
         }
+    }
+
+    private static void WriteId(Utf8JsonWriter json, string? id)
+    {
+        if (id is null)
+        {
+            json.WriteNull("id");
+        }
+        else
+        {
+            json.WriteString("id", id);
+        }
+    }
+
+    private static void WriteRoute(Utf8JsonWriter json, Route route, JsonElement? upstream)
+    {
+        json.WriteStartObject("route");
+        json.WriteString("decision", route.Decision);
+        json.WriteStartArray("reasons");
+        foreach (string reason in route.Reasons)
+        {
+            json.WriteStringValue(reason);
+        }
+
+        json.WriteEndArray();
+        if (route.Predicted is { } predicted)
+        {
+            json.WriteStartObject("predicted");
+            WriteNumberOrNull(json, "latencyMs", predicted.LatencyMs);
+            WriteNumberOrNull(json, "quality", predicted.Quality);
+            WriteNumberOrNull(json, "cost", predicted.Cost);
+            json.WriteEndObject();
+        }
+
+        json.WriteBoolean("degraded", route.Degraded);
+        if (upstream is JsonElement inner)
+        {
+            json.WritePropertyName("upstream");
+            inner.WriteTo(json);
+        }
+
+        json.WriteEndObject();
     }
 }

@@ -15,9 +15,9 @@ public static class AdvertisementReader
         }
 
         string node = status.TryGetProperty("node", out var id) && id.ValueKind == JsonValueKind.String ? id.GetString()! : throw new FormatException("\"node\" is missing");
-        int tier = status.TryGetProperty("tier", out var t) && t.TryGetInt32(out int value) ? value : throw new FormatException($"advertisement of {node}: \"tier\" is missing");
+        int tier = status.TryGetProperty("tier", out var t) && t.ValueKind == JsonValueKind.Number && t.TryGetInt32(out int value) ? value : throw new FormatException($"advertisement of {node}: \"tier\" is missing");
         bool online = status.TryGetProperty("online", out var o) && o.ValueKind == JsonValueKind.True;
-        int queue = status.TryGetProperty("queueDepth", out var q) && q.TryGetInt32(out int depth) ? depth : 0;
+        int queue = status.TryGetProperty("queueDepth", out var q) && q.ValueKind == JsonValueKind.Number && q.TryGetInt32(out int depth) ? depth : 0;
         double? roundTrip = status.TryGetProperty("roundTripMs", out var r) && r.ValueKind == JsonValueKind.Number ? r.GetDouble() : null;
         var models = new List<CatalogModel>();
         if (status.TryGetProperty("models", out var list) && list.ValueKind == JsonValueKind.Array)

@@ -17,7 +17,7 @@ namespace EdgeLlm.Core.Routing;
 public static class Recommender
 {
     // What stops a local model from running at all, rather than from answering well.
-    private static readonly HashSet<string> BoardLimits = [Reasons.Memory, Reasons.Queue, Reasons.Thermal, Reasons.Power];
+    private static readonly HashSet<string> BoardLimits = [Reasons.Memory, Reasons.Queue, Reasons.Thermal, Reasons.Power, Reasons.Privacy];
 
     // A candidate and the requirements it misses (reason codes); no misses means it meets them all.
     private sealed record Candidate(CatalogModel Model, bool IsLocal, double? LatencyMs, double? Quality, double Cost, IReadOnlyList<string> Misses)
@@ -73,7 +73,9 @@ public static class Recommender
 
         // Nothing can run here and nothing is reachable: busy when it may pass (heat, power, a full queue).
         var reasons = whyNotLocal.Concat(noUpstream).Distinct().ToArray();
-        var code = reasons.Any(r => r is Reasons.Thermal or Reasons.Power or Reasons.Queue) ? ErrorCode.Busy : ErrorCode.NoModel;
+        var code = reasons.Contains(Reasons.Privacy) ? ErrorCode.RejectedPrivacy
+            : reasons.Any(r => r is Reasons.Thermal or Reasons.Power or Reasons.Queue) ? ErrorCode.Busy
+            : ErrorCode.NoModel;
         return Reject(domain, reasons, code);
     }
 
@@ -125,7 +127,7 @@ public static class Recommender
         // served models, every catalog model of this tier counts.
         var models = input.LocalModels is null
             ? input.Catalog.Models.Where(m => m.Tier == input.Node.Tier && m.Format != ModelFormats.OpenAi).ToList()
-            : input.LocalModels.Select(id => (input.Catalog.Find(id) ?? new CatalogModel { Id = id, Format = ModelFormats.OnnxGenAi, Domains = new Dictionary<string, double> { [DomainClassifier.General] = 0 } }) with { Tier = input.Node.Tier }).ToList();
+            : input.LocalModels.Select(id => (input.Catalog.Find(id) ?? CatalogModel.Uncatalogued(id, input.Node.Tier)) with { Tier = input.Node.Tier }).ToList();
 
         if (models.Count == 0)
         {
@@ -150,6 +152,12 @@ public static class Recommender
                 misses.Add(Reasons.Queue);
             }
 
+            // A node fronting a third-party endpoint passes on nothing its requester kept within the fleet.
+            if (model.ThirdParty && input.Request.Privacy != Privacy.Any)
+            {
+                misses.Add(Reasons.Privacy);
+            }
+
             double? latency = model.RateOn(input.Node.BoardClass) is ModelRate rate
                 ? QueueWait(input.QueueDepth, input.Node.DefaultMaxTokens, rate, derating) + Compute(promptTokens, maxTokens, rate, derating)
                 : null;
@@ -162,8 +170,9 @@ public static class Recommender
     private static List<Candidate> UpstreamCandidates(RoutingInput input, string domain, int promptTokens, int maxTokens)
     {
         var candidates = new List<Candidate>();
-        var online = input.Upstreams.Where(a => a.Online && a.Tier > input.Node.Tier).ToList();
-        foreach (var model in online.SelectMany(a => a.Models.Select(m => input.Catalog.Find(m.Id) ?? m with { Tier = a.Tier })).DistinctBy(m => m.Id))
+        var online = input.Upstreams.Where(a => a.Online).ToList();
+        // A model is judged at the tier that advertises it, as this node's catalog describes it when it does.
+        foreach (var model in online.SelectMany(a => a.Models.Select(m => (input.Catalog.Find(m.Id) ?? m) with { Tier = a.Tier })).DistinctBy(m => (m.Id, m.Tier)))
         {
             if (input.Request.Privacy == Privacy.Fleet && model.ThirdParty)
             {
@@ -222,7 +231,7 @@ public static class Recommender
         block.Count > 0 || locals.Count == 0 ? block : [.. Best(locals)!.Misses];
 
     private static IEnumerable<string> NoUpstreamReasons(RoutingInput input) =>
-        input.Request.Privacy == Privacy.Fleet && input.Upstreams.Any(a => a.Online && a.Tier > input.Node.Tier && a.Models.All(m => (input.Catalog.Find(m.Id) ?? m).ThirdParty))
+        input.Request.Privacy == Privacy.Fleet && input.Upstreams.Any(a => a.Online && a.Models.All(m => (input.Catalog.Find(m.Id) ?? m).ThirdParty))
             ? [Reasons.Privacy]
             : [];
 

@@ -7,19 +7,31 @@ using Microsoft.Extensions.Options;
 
 namespace EdgeLlm.Core.Routing;
 
-/// <summary>Gathers the node's state for the <see cref="Recommender"/>: the latest snapshot, the catalog, the models here, the queue.</summary>
+/// <summary>
+/// Gathers the node's state for the <see cref="Recommender"/>: the latest snapshot, the catalog, the models
+/// here, the queue, and the upstream nodes this node can reach through its Upstream:Tier.
+/// </summary>
 public sealed class RequestRouter(
     ModelCatalog catalog,
     IResourceSnapshotSource resources,
     IModelProvider models,
+    UpstreamDirectory upstreams,
     IOptions<NodeOptions> node,
     IOptions<RoutingOptions> routing,
     IOptions<ModelsOptions> modelOptions,
-    IOptions<AdmissionOptions> admission)
+    IOptions<AdmissionOptions> admission,
+    IOptions<UpstreamOptions> upstream)
 {
     public ModelCatalog Catalog => catalog;
 
-    public Decision Route(Request request, int queueDepth)
+    /// <summary>The decision with every reachable upstream in view.</summary>
+    public Decision Route(Request request, int queueDepth) =>
+        Decide(request, queueDepth, upstream.Value.Tier is int tier ? upstreams.Reachable(node.Value.Id, node.Value.Tier, tier) : []);
+
+    /// <summary>The decision as if no upstream existed: what this node can do on its own (the fallback when the upstream is silent).</summary>
+    public Decision RouteLocally(Request request, int queueDepth) => Decide(request, queueDepth, []);
+
+    private Decision Decide(Request request, int queueDepth, IReadOnlyList<UpstreamAdvertisement> reachable)
     {
         var snapshot = resources.Latest;
         var settings = new NodeRouting(
@@ -29,7 +41,6 @@ public sealed class RequestRouter(
             routing.Value.ThermalLimitCelsius,
             routing.Value.MinBatteryPercent,
             admission.Value.DefaultMaxTokens);
-        // Escalation arrives with the hierarchy: until then no upstream is reachable from here.
-        return Recommender.Recommend(new RoutingInput(request, snapshot, catalog, settings, models.AvailableModelIds, models.LoadedModelIds, queueDepth, admission.Value.QueueCapacity, []));
+        return Recommender.Recommend(new RoutingInput(request, snapshot, catalog, settings, models.AvailableModelIds, models.LoadedModelIds, queueDepth, admission.Value.QueueCapacity, reachable));
     }
 }

@@ -11,7 +11,7 @@ namespace EdgeLlm.Core.Routing;
 /// <param name="MinBatteryPercent">On battery below this the node runs nothing locally.</param>
 public sealed record NodeRouting(int Tier, string BoardClass, long MemoryReserveBytes, double ThermalLimitCelsius, int MinBatteryPercent, int DefaultMaxTokens);
 
-/// <summary>A node of another tier as its retained status advertises it.</summary>
+/// <summary>A node of another tier as its retained status advertises it; the recommender counts every online one as reachable.</summary>
 /// <param name="Models">The models it serves; each may carry its domains for nodes whose catalog lacks it.</param>
 /// <param name="RoundTripMs">Measured request round trip to it, when known.</param>
 public sealed record UpstreamAdvertisement(string Node, int Tier, bool Online, IReadOnlyList<CatalogModel> Models, int QueueDepth, double? RoundTripMs);

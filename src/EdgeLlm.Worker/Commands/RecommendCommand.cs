@@ -29,7 +29,7 @@ internal static class RecommendCommand
         var request = new Option<string>("--request") { Description = "The request: a JSON envelope (or plain text), as an MQTT payload", Required = true, HelpName = "JSON" };
         var snapshot = new Option<FileInfo>("--snapshot") { Description = "A snapshot as `edgellm status` prints it (default: read the board now)", HelpName = "FILE" };
         var catalog = new Option<FileInfo>("--catalog") { Description = "The catalog (default: Models:CatalogPath, /etc/edgellm/catalog.json, or the one beside the executable)", HelpName = "FILE" };
-        var upstreams = new Option<FileInfo>("--upstreams") { Description = "A JSON array of status advertisements as published on edgellm/node/+/status", HelpName = "FILE" };
+        var upstreams = new Option<FileInfo>("--upstreams") { Description = "A JSON array of status advertisements as published on edgellm/node/+/status; those reachable through Upstream:Tier (default: the next tier up) count", HelpName = "FILE" };
         var command = new Command("recommend", "Print the recommender's decision for a request, and its reasons, as JSON") { request, snapshot, catalog, upstreams };
         command.SetAction(parse =>
         {
@@ -41,16 +41,17 @@ internal static class RecommendCommand
             }
 
             var board = parse.GetValue(snapshot) is FileInfo file ? ReadSnapshot(file) : SampleBoard(configuration);
+            var node = NodeRouting(configuration, board.Board);
             var decision = Recommender.Recommend(new RoutingInput(
                 routed,
                 board,
                 ReadCatalog(parse.GetValue(catalog), configuration),
-                NodeRouting(configuration, board.Board),
+                node,
                 LocalModels: null,
                 LoadedModels: [],
                 QueueDepth: 0,
                 QueueCapacity: Options<AdmissionOptions>(configuration, AdmissionOptions.Section, new AdmissionOptionsValidator()).QueueCapacity,
-                parse.GetValue(upstreams) is FileInfo list ? ReadUpstreams(list) : []));
+                parse.GetValue(upstreams) is FileInfo list ? Reachable(ReadUpstreams(list), configuration, node.Tier) : []));
             parse.InvocationConfiguration.Output.WriteLine(Encoding.UTF8.GetString(Write(decision)));
             return decision.Outcome == RouteOutcome.Reject ? EdgeLlmCli.Failure : EdgeLlmCli.Success;
         });
@@ -88,6 +89,19 @@ internal static class RecommendCommand
         json.WriteString("error", decision.RejectCode?.ToWireName());
         json.WriteEndObject();
     });
+
+    // The advertised nodes the configured node would reach through its upstream tier.
+    private static IReadOnlyList<UpstreamAdvertisement> Reachable(IReadOnlyList<UpstreamAdvertisement> advertised, IConfiguration configuration, int tier)
+    {
+        var directory = new UpstreamDirectory();
+        foreach (var advertisement in advertised)
+        {
+            directory.Update(advertisement);
+        }
+
+        string self = Options<NodeOptions>(configuration, NodeOptions.Section, new NodeOptionsValidator()).Id;
+        return directory.Reachable(self, tier, Options<UpstreamOptions>(configuration, UpstreamOptions.Section, new UpstreamOptionsValidator()).Tier ?? tier + 1);
+    }
 
     private static NodeRouting NodeRouting(IConfiguration configuration, string? board)
     {

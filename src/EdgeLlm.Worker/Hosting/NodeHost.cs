@@ -1,5 +1,6 @@
 using EdgeLlm.Core;
 using EdgeLlm.Core.Options;
+using EdgeLlm.Core.Processing;
 using EdgeLlm.Device;
 using EdgeLlm.Mqtt;
 using EdgeLlm.Onnx;
@@ -47,8 +48,17 @@ internal static class NodeHost
         builder.Services
             .AddEdgeDevice(builder.Configuration)
             .AddEdgeMqtt(builder.Configuration)
-            .AddEdgeCore(builder.Configuration)
-            .AddEdgeOnnx();
+            .AddEdgeCore(builder.Configuration);
+        // The node's model: an OpenAI-compatible endpoint when one is configured, else the local engine.
+        if (builder.Configuration[$"{ModelsOptions.Section}:OpenAi:Endpoint"] is { Length: > 0 })
+        {
+            builder.Services.AddSingleton<IModelProvider, EndpointModelProvider>();
+        }
+        else
+        {
+            builder.Services.AddEdgeOnnx();
+        }
+
         builder.Services.PostConfigure<ModelsOptions>(options => options.CatalogPath = NodeConfiguration.CatalogPath(options.CatalogPath, configDirectory));
         if (!string.IsNullOrEmpty(Environment.GetEnvironmentVariable("NOTIFY_SOCKET")))
         {

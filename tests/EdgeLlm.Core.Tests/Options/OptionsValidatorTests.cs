@@ -38,4 +38,45 @@ public sealed class OptionsValidatorTests
 
         Assert.StartsWith("Node:Id must be up to 64 letters", Assert.Single(result.Failures!));
     }
+
+    [Fact]
+    public void Upstream_DefaultsAreValid_AndEveryBadValueIsNamedByItsKey()
+    {
+        Assert.True(new UpstreamOptionsValidator().Validate(null, new UpstreamOptions()).Succeeded);
+
+        var result = new UpstreamOptionsValidator().Validate(null, new UpstreamOptions { Tier = 10, TimeoutMs = 0, Fallback = "retry", MaxHops = 0, MaxInFlight = 0 });
+
+        Assert.Equal(
+            [
+                "Upstream:Tier must be from 0 to 9, not 10",
+                "Upstream:TimeoutMs must be from 1 to 3600000, not 0",
+                "Upstream:Fallback must be \"degraded-local\" or \"error\", not 'retry'",
+                "Upstream:MaxHops must be from 1 to 16, not 0",
+                "Upstream:MaxInFlight must be from 1 to 4096, not 0",
+            ],
+            result.Failures);
+    }
+
+    [Fact]
+    public void OpenAi_EveryBadValueIsNamedByItsKey()
+    {
+        var options = new ModelsOptions
+        {
+            Local = "/var/lib/edgellm/models/tiny",
+            OpenAi = new OpenAiOptions { Endpoint = "ftp://gateway/v1", Quality = 1.5, TimeoutMs = 0, ApiKeyFile = "/nonexistent/key" },
+        };
+
+        var result = new ModelsOptionsValidator().Validate(null, options);
+
+        Assert.Equal(
+            [
+                "Models:OpenAi:Endpoint must be an http(s) address, not 'ftp://gateway/v1'",
+                "Models:OpenAi:Endpoint needs Models:OpenAi:Model",
+                "Models:Local and Models:OpenAi:Endpoint exclude each other: a node serves one model",
+                "Models:OpenAi:Quality must be from 0 to 1, not 1.5",
+                "Models:OpenAi:TimeoutMs must be from 1 to 3600000, not 0",
+                "Models:OpenAi:ApiKeyFile: no such file '/nonexistent/key'",
+            ],
+            result.Failures);
+    }
 }

@@ -1,9 +1,16 @@
 using System.Collections.Concurrent;
 using System.Threading.Channels;
+using EdgeLlm.Core.Catalog;
+using EdgeLlm.Core.Options;
 using EdgeLlm.Core.Processing;
 using EdgeLlm.Core.Replies;
+using EdgeLlm.Core.Requests;
 using EdgeLlm.Core.Resources;
+using EdgeLlm.Core.Routing;
 using Microsoft.Extensions.AI;
+using Microsoft.Extensions.Logging.Abstractions;
+using Microsoft.Extensions.Time.Testing;
+using static Microsoft.Extensions.Options.Options;
 
 namespace EdgeLlm.Core.Tests.Processing;
 
@@ -94,4 +101,54 @@ internal sealed class RecordingReplyTarget(string key = "requester") : IReplyTar
     }
 
     public async Task<Reply> NextAsync() => await _replies.Reader.ReadAsync().AsTask().WaitAsync(TimeSpan.FromSeconds(10));
+}
+
+/// <summary>A pipeline of node "pi-07" (tier 0) on a board in a neutral state, with the empty catalog, started.</summary>
+internal static class TestPipeline
+{
+    /// <param name="upstream">Upstream settings; with them, <paramref name="directory"/> says who is reachable and <paramref name="escalator"/> carries the requests.</param>
+    public static async Task<RequestPipeline> StartAsync(
+        FakeTimeProvider time,
+        NodeCounters counters,
+        IChatClient? client,
+        int queueCapacity = 16,
+        int graceSeconds = 10,
+        UpstreamOptions? upstream = null,
+        UpstreamDirectory? directory = null,
+        IEscalator? escalator = null)
+    {
+        var models = new ScriptedModels(client);
+        var admission = Create(new AdmissionOptions { QueueCapacity = queueCapacity, ShutdownGraceSeconds = graceSeconds });
+        var node = Create(new NodeOptions { Id = "pi-07", Tier = 0 });
+        var upstreamOptions = Create(upstream ?? new UpstreamOptions());
+        var router = new RequestRouter(
+            ModelCatalog.Empty, new FixedResources(new ResourceSnapshot()), models, directory ?? new UpstreamDirectory(), node,
+            Create(new RoutingOptions()), Create(new ModelsOptions()), admission, upstreamOptions);
+        var pipeline = new RequestPipeline(models, router, counters, admission, node, upstreamOptions, time, NullLogger<RequestPipeline>.Instance, escalator);
+        await pipeline.StartAsync(CancellationToken.None);
+        return pipeline;
+    }
+}
+
+/// <summary>One request handed to the <see cref="ScriptedEscalator"/>; the test answers it through <see cref="Reply"/>.</summary>
+internal sealed record EscalationCall(Request Request, IReadOnlyList<string> Path, DateTimeOffset GiveUpAt, TaskCompletionSource<UpstreamReply?> Reply);
+
+/// <summary>An upstream tier the test plays: each escalation waits for the test's reply (null: silence).</summary>
+internal sealed class ScriptedEscalator : IEscalator
+{
+    private readonly Channel<EscalationCall> _calls = Channel.CreateUnbounded<EscalationCall>();
+
+    private int _count;
+
+    public int Count => Volatile.Read(ref _count);
+
+    public async Task<EscalationCall> NextCallAsync() => await _calls.Reader.ReadAsync().AsTask().WaitAsync(TimeSpan.FromSeconds(10));
+
+    public Task<UpstreamReply?> EscalateAsync(Request request, IReadOnlyList<string> path, DateTimeOffset giveUpAt, CancellationToken cancellationToken)
+    {
+        var call = new EscalationCall(request, path, giveUpAt, new TaskCompletionSource<UpstreamReply?>(TaskCreationOptions.RunContinuationsAsynchronously));
+        Interlocked.Increment(ref _count);
+        _calls.Writer.TryWrite(call);
+        return call.Reply.Task.WaitAsync(cancellationToken);
+    }
 }

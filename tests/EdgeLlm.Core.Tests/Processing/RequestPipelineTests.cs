@@ -194,18 +194,8 @@ public sealed class RequestPipelineTests
         pipeline.Dispose();
     }
 
-    private async Task<RequestPipeline> StartAsync(IChatClient? client, int queueCapacity = 16, int graceSeconds = 10)
-    {
-        var models = new ScriptedModels(client);
-        var admission = Microsoft.Extensions.Options.Options.Create(new AdmissionOptions { QueueCapacity = queueCapacity, ShutdownGraceSeconds = graceSeconds });
-        var node = Microsoft.Extensions.Options.Options.Create(new NodeOptions { Id = "pi-07", Tier = 0 });
-        var router = new RequestRouter(
-            ModelCatalog.Empty, new FixedResources(new ResourceSnapshot()), models, node,
-            Microsoft.Extensions.Options.Options.Create(new RoutingOptions()), Microsoft.Extensions.Options.Options.Create(new ModelsOptions()), admission);
-        var pipeline = new RequestPipeline(models, router, _counters, admission, node, _time, NullLogger<RequestPipeline>.Instance);
-        await pipeline.StartAsync(CancellationToken.None);
-        return pipeline;
-    }
+    private Task<RequestPipeline> StartAsync(IChatClient? client, int queueCapacity = 16, int graceSeconds = 10) =>
+        TestPipeline.StartAsync(_time, _counters, client, queueCapacity, graceSeconds);
 
     private Submission Submit(string prompt, RecordingReplyTarget target, string? id = null, DateTimeOffset? deadline = null, int? maxLatencyMs = null)
     {

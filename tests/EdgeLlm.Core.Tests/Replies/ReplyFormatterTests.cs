@@ -63,4 +63,38 @@ public sealed class ReplyFormatterTests
 
         Assert.Equal(JsonValueKind.Null, json.RootElement.GetProperty("id").ValueKind);
     }
+
+    [Fact]
+    public void Format_RelayedAnswerEnvelope_IsTheUpstreamsUnderTheRequestersIdWithBothRoutes()
+    {
+        var upstream = ReplyFormatter.Format(SampleAnswer with { RequestId = "pi-07-1f2e", Node = "gw-1", Tier = 1, Model = "llama-8b" }, RequestFormat.Envelope);
+        var relayed = new Relayed("r-1", upstream, null, new Route("escalated", ["domain"], Degraded: false));
+
+        using var json = JsonDocument.Parse(ReplyFormatter.Format(relayed, RequestFormat.Envelope));
+        var root = json.RootElement;
+
+        Assert.Equal(["id", "text", "finishReason", "node", "tier", "model", "usage", "latencyMs", "route"], root.EnumerateObject().Select(p => p.Name));
+        Assert.Equal(("r-1", "gw-1", 1, "llama-8b"), (root.GetProperty("id").GetString(), root.GetProperty("node").GetString(), root.GetProperty("tier").GetInt32(), root.GetProperty("model").GetString()));
+        var route = root.GetProperty("route");
+        Assert.Equal(("escalated", "domain"), (route.GetProperty("decision").GetString(), route.GetProperty("reasons")[0].GetString()));
+        Assert.Equal(("local", "fits-local"), (route.GetProperty("upstream").GetProperty("decision").GetString(), route.GetProperty("upstream").GetProperty("reasons")[0].GetString()));
+    }
+
+    [Fact]
+    public void Format_RelayedError_KeepsTheUpstreamsErrorAsItCame()
+    {
+        var upstream = ReplyFormatter.Format(new Failure("pi-07-1f2e", ErrorCode.Busy, "the queue is full"), RequestFormat.Envelope);
+        var relayed = new Relayed(null, upstream, ErrorCode.Busy, new Route("escalated", ["memory"]));
+
+        Assert.Equal("""{"id":null,"error":{"code":"busy","message":"the queue is full"}}""", Encoding.UTF8.GetString(ReplyFormatter.Format(relayed, RequestFormat.Envelope)));
+        Assert.Equal("error: busy: the queue is full", Encoding.UTF8.GetString(ReplyFormatter.Format(relayed, RequestFormat.PlainText)));
+    }
+
+    [Fact]
+    public void Format_RelayedAnswerToPlainText_IsTheText()
+    {
+        var upstream = ReplyFormatter.Format(SampleAnswer, RequestFormat.Envelope);
+
+        Assert.Equal("It is \"fine\" ✓", Encoding.UTF8.GetString(ReplyFormatter.Format(new Relayed(null, upstream, null, new Route("escalated", [])), RequestFormat.PlainText)));
+    }
 }

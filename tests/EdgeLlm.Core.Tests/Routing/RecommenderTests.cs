@@ -1,4 +1,5 @@
 using EdgeLlm.Core.Catalog;
+using EdgeLlm.Core.Options;
 using EdgeLlm.Core.Replies;
 using EdgeLlm.Core.Requests;
 using EdgeLlm.Core.Routing;
@@ -191,6 +192,43 @@ public sealed class RecommenderTests
     }
 
     [Fact]
+    public void Recommend_ThirdPartyModelServedHere_RefusesFleetAndLocalRequests()
+    {
+        var scenario = new RoutingScenario { Tier = 2, LocalModels = [Hosted.Id], Upstreams = [] };
+
+        var fleet = scenario.Decide(Ask("fever", domain: "medical", privacy: Privacy.Fleet));
+        var local = scenario.Decide(Ask("fever", domain: "medical", privacy: Privacy.Local));
+        var any = scenario.Decide(Ask("fever", domain: "medical"));
+
+        Assert.Equal((RouteOutcome.Reject, ErrorCode.RejectedPrivacy), (fleet.Outcome, fleet.RejectCode));
+        Assert.Contains(Reasons.Privacy, fleet.Reasons);
+        Assert.Equal((RouteOutcome.Reject, ErrorCode.RejectedPrivacy), (local.Outcome, local.RejectCode));
+        Assert.Equal((RouteOutcome.Local, Hosted.Id), (any.Outcome, any.Model));
+    }
+
+    [Fact]
+    public void Recommend_ModelAdvertisedByAnotherTierThanTheCatalogSays_IsJudgedAtTheAdvertisersTier()
+    {
+        // The catalog lists the medical model at tier 1; here a tier-3 node serves it, and it is the only one.
+        var scenario = new RoutingScenario { Upstreams = [new UpstreamAdvertisement("far", 3, Online: true, [GatewayMedical with { Tier = 3 }], 0, 30)] };
+
+        var decision = scenario.Decide(Ask("fever", domain: "medical"));
+
+        Assert.Equal((RouteOutcome.Escalate, GatewayMedical.Id, 3), (decision.Outcome, decision.Model, decision.Tier));
+    }
+
+    [Fact]
+    public void Recommend_ModelOfAnEndpointCoveringEveryDomain_CoversAnyDomain()
+    {
+        var endpoint = CatalogModel.ForEndpoint(new OpenAiOptions { Endpoint = "http://dc:8000/v1", Model = "llama-70b", Quality = 0.9 }, tier: 2);
+        var scenario = new RoutingScenario { Upstreams = [new UpstreamAdvertisement("dc", 2, Online: true, [endpoint], 0, 40)] };
+
+        var decision = scenario.Decide(Ask("How do I calibrate a lathe?", domain: "machining", minQuality: 0.8));
+
+        Assert.Equal((RouteOutcome.Escalate, "llama-70b", 0.9), (decision.Outcome, decision.Model, decision.Predicted.Quality));
+    }
+
+    [Fact]
     public void Recommend_QueueFull_EscalatesForTheQueue()
     {
         var decision = new RoutingScenario { QueueDepth = 16, QueueCapacity = 16 }.Decide(Ask("What time is it?"));
@@ -218,12 +256,11 @@ public sealed class RecommenderTests
     }
 
     [Fact]
-    public void Recommend_OfflineOrSameTierNodes_AreNoUpstream()
+    public void Recommend_OfflineNodes_AreNoUpstream()
     {
-        var sibling = GatewayMedical with { Tier = 0 };
         var scenario = new RoutingScenario
         {
-            Upstreams = [new UpstreamAdvertisement("gw", 1, Online: false, [GatewayMedical], 0, null), new UpstreamAdvertisement("pi-08", 0, Online: true, [sibling], 0, null)],
+            Upstreams = [new UpstreamAdvertisement("gw", 1, Online: false, [GatewayMedical], 0, null)],
         };
 
         var decision = scenario.Decide(Ask("fever", domain: "medical"));

@@ -25,9 +25,12 @@ public sealed class NodeModels : IDisposable
         });
     }
 
-    public string Stories => _stories.Folder(Quantization.Int8);
+    public string Stories => StoriesAs(Quantization.Int8);
 
     public string Slow => _slow.Value;
+
+    /// <summary>stories260K built with <paramref name="quantization"/> (a folder named stories260k-{quantization}).</summary>
+    public string StoriesAs(Quantization quantization) => _stories.Folder(quantization);
 
     /// <summary>What stories260K int8 answers <paramref name="prompt"/> with, greedily, run directly.</summary>
     public string StoriesContinuation(string prompt, int tokens)

@@ -62,6 +62,13 @@ internal sealed class NodeProcess : IAsyncDisposable
 
     public void Terminate() => Signals.Terminate(_process);
 
+    /// <summary>Kills the node outright (SIGKILL), as a crash or a pulled plug would end it.</summary>
+    public async Task KillAsync()
+    {
+        _process.Kill(entireProcessTree: true);
+        await _process.WaitForExitAsync();
+    }
+
     public async Task<int> WaitForExitAsync(TimeSpan timeout)
     {
         await _process.WaitForExitAsync().WaitAsync(timeout);

@@ -26,7 +26,7 @@ public sealed class ResilienceTests(NodeModels models) : IClassFixture<NodeModel
         await requester.WaitForAsync(r => r.Correlation == "r0", TimeSpan.FromSeconds(30));
         await Task.Delay(TimeSpan.FromMilliseconds(200));
         await broker.RestartAsync(downtime: TimeSpan.FromSeconds(1));
-        await ReconnectAsync(requester);
+        await requester.ReconnectAsync();
 
         var replies = await requester.WaitForCountAsync(6, TimeSpan.FromSeconds(60), settle: TimeSpan.FromSeconds(2));
         Assert.Equal(Enumerable.Range(0, 6).Select(i => $"r{i}"), replies.Select(r => r.Correlation).Order());
@@ -113,21 +113,5 @@ public sealed class ResilienceTests(NodeModels models) : IClassFixture<NodeModel
 
         int exitCode = await node.WaitForExitAsync(TimeSpan.FromSeconds(graceSeconds + 30));
         return (exitCode, await requester.WaitForCountAsync(1, TimeSpan.FromSeconds(5), settle: TimeSpan.FromSeconds(1)));
-    }
-
-    private static async Task ReconnectAsync(TestRequester requester)
-    {
-        for (int attempt = 0; ; attempt++)
-        {
-            try
-            {
-                await requester.ConnectAsync();
-                return;
-            }
-            catch (Exception) when (attempt < 20)
-            {
-                await Task.Delay(250);
-            }
-        }
     }
 }

@@ -41,8 +41,17 @@ internal sealed class RunningNode : IAsyncDisposable
         }
         catch
         {
-            await host.StopAsync(CancellationToken.None);
-            host.Dispose();
+            try
+            {
+                await host.StopAsync(CancellationToken.None);
+            }
+            catch (ArgumentNullException)
+            {
+                // The host failed before it had built its services, and has nothing to stop: the start's own
+                // exception is the one that tells what went wrong.
+            }
+
+            await ((IAsyncDisposable)host).DisposeAsync();
             throw;
         }
 

@@ -72,6 +72,23 @@ internal sealed class TestRequester : IAsyncDisposable
         }
     }
 
+    /// <summary>Connects again after the broker went away, trying for some seconds while it comes back.</summary>
+    public async Task ReconnectAsync()
+    {
+        for (int attempt = 0; ; attempt++)
+        {
+            try
+            {
+                await ConnectAsync();
+                return;
+            }
+            catch (Exception) when (attempt < 20)
+            {
+                await Task.Delay(250);
+            }
+        }
+    }
+
     /// <summary>Publishes a request (QoS 1); MQTT 5 requests name this requester's reply topic and carry <paramref name="correlation"/>.</summary>
     public Task PublishAsync(string topic, byte[] payload, string? correlation = null, uint expirySeconds = 0, bool withResponseTopic = true)
     {

@@ -1,0 +1,77 @@
+using System.Text.Json;
+using EdgeLlm.Core.Options;
+using EdgeLlm.Core.Routing;
+using Microsoft.Extensions.Hosting;
+using Microsoft.Extensions.Logging;
+using Microsoft.Extensions.Options;
+using MQTTnet;
+using MQTTnet.Protocol;
+
+namespace EdgeLlm.Mqtt;
+
+/// <summary>
+/// Feeds the <see cref="UpstreamDirectory"/> from the retained status advertisements and will messages on
+/// {prefix}/node/+/status (DESIGN.md §4): which nodes are online, what they serve, how deep their queues
+/// are. Only a node with an upstream listens: the others have no use for the fleet's statuses.
+/// </summary>
+public sealed partial class AdvertisementListener(
+    IOptions<MqttOptions> options,
+    IOptions<UpstreamOptions> upstream,
+    MqttConnection connection,
+    UpstreamDirectory directory,
+    ILogger<AdvertisementListener> logger) : IHostedService
+{
+    public async Task StartAsync(CancellationToken cancellationToken)
+    {
+        if (upstream.Value.Tier is null)
+        {
+            return;
+        }
+
+        // Retained statuses arrive at once on subscribing: the directory is filled before the first request.
+        var subscription = new MqttTopicFilterBuilder()
+            .WithTopic(options.Value.StatusFilter)
+            .WithQualityOfServiceLevel(MqttQualityOfServiceLevel.AtLeastOnce)
+            .WithRetainHandling(MqttRetainHandling.SendAtSubscribe)
+            .Build();
+        await connection.SubscribeAsync(subscription, OnStatusAsync, cancellationToken).ConfigureAwait(false);
+    }
+
+    public Task StopAsync(CancellationToken cancellationToken) => Task.CompletedTask;
+
+    private Task OnStatusAsync(MqttApplicationMessageReceivedEventArgs e)
+    {
+        var message = e.ApplicationMessage;
+        string node = message.Topic.Split('/')[^2];
+        if (message.Payload.IsEmpty)
+        {
+            // A cleared retained status: the node was retired.
+            directory.Remove(node);
+            return Task.CompletedTask;
+        }
+
+        try
+        {
+            using var status = JsonDocument.Parse(message.Payload);
+            var advertisement = AdvertisementReader.Read(status.RootElement);
+            if (advertisement.Node != node)
+            {
+                throw new FormatException($"it names node '{advertisement.Node}'");
+            }
+
+            directory.Update(advertisement);
+        }
+        catch (Exception exception) when (exception is JsonException or FormatException)
+        {
+            Log.BadAdvertisement(logger, message.Topic, exception.Message);
+        }
+
+        return Task.CompletedTask;
+    }
+
+    private static partial class Log
+    {
+        [LoggerMessage(3401, LogLevel.Warning, "The status on {Topic} is not an advertisement, ignored: {Problem}")]
+        public static partial void BadAdvertisement(ILogger logger, string topic, string problem);
+    }
+}

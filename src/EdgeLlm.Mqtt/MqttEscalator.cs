@@ -1,0 +1,172 @@
+using System.Collections.Concurrent;
+using System.Text.Json;
+using EdgeLlm.Core.Options;
+using EdgeLlm.Core.Processing;
+using EdgeLlm.Core.Replies;
+using EdgeLlm.Core.Requests;
+using EdgeLlm.Core.Routing;
+using Microsoft.Extensions.Hosting;
+using Microsoft.Extensions.Logging;
+using Microsoft.Extensions.Options;
+using MQTTnet;
+using MQTTnet.Protocol;
+
+namespace EdgeLlm.Mqtt;
+
+/// <summary>
+/// Escalation over MQTT (DESIGN.md §4): publishes the request envelope (QoS 1) to the upstream tier's ask
+/// topic with this node's upstream topic as ResponseTopic, fresh CorrelationData, what is left of the time
+/// as MessageExpiryInterval and the hop path as a user property; matches the answer by its correlation
+/// data. Each escalation takes one answer: a redelivered or late one is dropped. Every answer's round trip
+/// feeds the <see cref="UpstreamDirectory"/>.
+/// </summary>
+public sealed partial class MqttEscalator : IEscalator, IHostedService
+{
+    private readonly MqttOptions _options;
+    private readonly NodeOptions _node;
+    private readonly UpstreamOptions _upstream;
+    private readonly MqttConnection _connection;
+    private readonly UpstreamDirectory _directory;
+    private readonly TimeProvider _time;
+    private readonly ILogger<MqttEscalator> _logger;
+    private readonly ConcurrentDictionary<Guid, Pending> _pending = new();
+
+    public MqttEscalator(IOptions<MqttOptions> options, IOptions<NodeOptions> node, IOptions<UpstreamOptions> upstream, MqttConnection connection, UpstreamDirectory directory, TimeProvider time, ILogger<MqttEscalator> logger)
+    {
+        _options = options.Value;
+        _node = node.Value;
+        _upstream = upstream.Value;
+        _connection = connection;
+        _directory = directory;
+        _time = time;
+        _logger = logger;
+    }
+
+    /// <summary>Subscribes to this node's upstream topic when it has an upstream.</summary>
+    public async Task StartAsync(CancellationToken cancellationToken)
+    {
+        if (_upstream.Tier is null)
+        {
+            return;
+        }
+
+        var subscription = new MqttTopicFilterBuilder()
+            .WithTopic(_options.UpstreamTopic(_node.Id))
+            .WithQualityOfServiceLevel(MqttQualityOfServiceLevel.AtLeastOnce)
+            .Build();
+        await _connection.SubscribeAsync(subscription, OnAnswerAsync, cancellationToken).ConfigureAwait(false);
+    }
+
+    public Task StopAsync(CancellationToken cancellationToken) => Task.CompletedTask;
+
+    public async Task<UpstreamReply?> EscalateAsync(Request request, IReadOnlyList<string> path, DateTimeOffset giveUpAt, CancellationToken cancellationToken)
+    {
+        int tier = _upstream.Tier ?? throw new InvalidOperationException("Upstream:Tier is not set: this node has no upstream");
+        var sentAt = _time.GetUtcNow();
+        var left = giveUpAt - sentAt;
+        if (left <= TimeSpan.Zero)
+        {
+            return null;
+        }
+
+        var correlation = Guid.NewGuid();
+        var pending = new Pending(new TaskCompletionSource<UpstreamReply>(TaskCreationOptions.RunContinuationsAsynchronously), sentAt);
+        _pending[correlation] = pending;
+        try
+        {
+            // The upstream sees how long it has (maxLatencyMs), and an id that makes a redelivery harmless.
+            var forwarded = request with
+            {
+                Id = request.Id ?? $"{_node.Id}-{correlation:N}",
+                MaxLatencyMs = (int)Math.Ceiling(left.TotalMilliseconds),
+            };
+            _connection.Publish(new MqttApplicationMessageBuilder()
+                .WithTopic(_options.TierAskTopic(tier))
+                .WithPayload(RequestEnvelope.Write(forwarded))
+                .WithQualityOfServiceLevel(MqttQualityOfServiceLevel.AtLeastOnce)
+                .WithContentType("application/json")
+                .WithPayloadFormatIndicator(MqttPayloadFormatIndicator.CharacterData)
+                .WithResponseTopic(_options.UpstreamTopic(_node.Id))
+                .WithCorrelationData(correlation.ToByteArray())
+                .WithMessageExpiryInterval((uint)Math.Ceiling(left.TotalSeconds))
+                .WithUserProperty(MqttFrontDoor.PathProperty, System.Text.Encoding.UTF8.GetBytes(string.Join(',', path)))
+                .Build());
+            return await pending.Reply.Task.WaitAsync(left, _time, cancellationToken).ConfigureAwait(false);
+        }
+        catch (TimeoutException)
+        {
+            return null;
+        }
+        finally
+        {
+            _pending.TryRemove(correlation, out _);
+        }
+    }
+
+    private Task OnAnswerAsync(MqttApplicationMessageReceivedEventArgs e)
+    {
+        var message = e.ApplicationMessage;
+        if (message.CorrelationData is not { Length: 16 } data || !_pending.TryRemove(new Guid(data), out var pending))
+        {
+            Log.Unmatched(_logger, message.Topic);
+            return Task.CompletedTask;
+        }
+
+        byte[] envelope = System.Buffers.BuffersExtensions.ToArray(message.Payload);
+        if (Read(envelope) is not { } read)
+        {
+            Log.NotAnEnvelope(_logger, message.Topic);
+            var failure = new Failure(null, ErrorCode.Internal, "the upstream's reply is not an answer envelope");
+            pending.Reply.TrySetResult(new UpstreamReply(ReplyFormatter.Format(failure, RequestFormat.Envelope), ErrorCode.Internal));
+            return Task.CompletedTask;
+        }
+
+        // The round trip is what the hop costs beyond the answering node's own time (its latencyMs).
+        if (read.Tier is int tier)
+        {
+            _directory.RecordRoundTrip(tier, Math.Max(0, (_time.GetUtcNow() - pending.SentAt).TotalMilliseconds - (read.LatencyMs ?? 0)));
+        }
+
+        pending.Reply.TrySetResult(new UpstreamReply(envelope, read.Error));
+        return Task.CompletedTask;
+    }
+
+    // An answer or error envelope as DESIGN.md §3 gives them: its error code (null for an answer), and for an
+    // answer the tier that answered and its own latency; null when it is neither.
+    private static (ErrorCode? Error, int? Tier, double? LatencyMs)? Read(byte[] envelope)
+    {
+        try
+        {
+            using var json = JsonDocument.Parse(envelope);
+            var root = json.RootElement;
+            if (root.ValueKind != JsonValueKind.Object)
+            {
+                return null;
+            }
+
+            if (root.TryGetProperty("error", out var error))
+            {
+                return (error.ValueKind == JsonValueKind.Object && error.TryGetProperty("code", out var code) && code.ValueKind == JsonValueKind.String && ErrorCodeNames.TryParse(code.GetString(), out var parsed) ? parsed : ErrorCode.Internal, null, null);
+            }
+
+            int? tier = root.TryGetProperty("tier", out var t) && t.ValueKind == JsonValueKind.Number && t.TryGetInt32(out int value) ? value : null;
+            double? latency = root.TryGetProperty("latencyMs", out var l) && l.ValueKind == JsonValueKind.Number && l.TryGetDouble(out double ms) ? ms : null;
+            return root.TryGetProperty("text", out var text) && text.ValueKind == JsonValueKind.String ? (null, tier, latency) : null;
+        }
+        catch (JsonException)
+        {
+            return null;
+        }
+    }
+
+    private sealed record Pending(TaskCompletionSource<UpstreamReply> Reply, DateTimeOffset SentAt);
+
+    private static partial class Log
+    {
+        [LoggerMessage(3301, LogLevel.Debug, "An answer on {Topic} matches no escalation awaiting one (late or repeated): dropped")]
+        public static partial void Unmatched(ILogger logger, string topic);
+
+        [LoggerMessage(3302, LogLevel.Warning, "An answer on {Topic} is not an answer envelope")]
+        public static partial void NotAnEnvelope(ILogger logger, string topic);
+    }
+}

@@ -1,0 +1,84 @@
+using System.Diagnostics;
+using System.Globalization;
+using System.Net.Sockets;
+using System.Text;
+using EdgeLlm.Onnx.Building;
+using EdgeLlm.Onnx.Checkpoints;
+using EdgeLlm.Tests;
+
+namespace EdgeLlm.Benchmarks;
+
+/// <summary>`edgellm serve` as its own process on a benchmark broker, timed from start to READY=1 (sd_notify).</summary>
+internal sealed class BenchmarkNode(Process process, Socket socket, double readyMs) : IAsyncDisposable
+{
+    public double ReadyMs => readyMs;
+
+    /// <param name="settings">Configuration as "Section:Key=value", passed as EDGELLM__Section__Key.</param>
+    public static async Task<BenchmarkNode> StartAsync(MosquittoBroker broker, TempDirectory temp, params string[] settings)
+    {
+        string socketPath = temp.Combine($"notify-{Guid.NewGuid():N}.sock");
+        var socket = new Socket(AddressFamily.Unix, SocketType.Dgram, ProtocolType.Unspecified);
+        socket.Bind(new UnixDomainSocketEndPoint(socketPath));
+        var start = new ProcessStartInfo(Path.Combine(AppContext.BaseDirectory, "edgellm"), ["serve"]);
+        start.Environment["NOTIFY_SOCKET"] = socketPath;
+        start.Environment["EDGELLM_CONFIG_DIR"] = "/nonexistent/edgellm-benchmark-config";
+        start.Environment["EDGELLM__Mqtt__Server"] = broker.Server;
+        start.Environment["EDGELLM__Logging__LogLevel__Default"] = "Warning";
+        foreach (string setting in settings)
+        {
+            int equals = setting.IndexOf('=', StringComparison.Ordinal);
+            start.Environment[$"EDGELLM__{setting[..equals].Replace(":", "__", StringComparison.Ordinal)}"] = setting[(equals + 1)..];
+        }
+
+        var clock = Stopwatch.StartNew();
+        var process = Process.Start(start) ?? throw new InvalidOperationException("edgellm did not start");
+        var buffer = new byte[64];
+        while (true)
+        {
+            int length = await socket.ReceiveAsync(buffer, SocketFlags.None).WaitAsync(TimeSpan.FromSeconds(30));
+            if (Encoding.ASCII.GetString(buffer, 0, length).Contains("READY=1", StringComparison.Ordinal))
+            {
+                return new BenchmarkNode(process, socket, clock.Elapsed.TotalMilliseconds);
+            }
+        }
+    }
+
+    /// <summary>stories260K int8 from ../shared/models (a seeded synthetic one of its shape when absent), built into <paramref name="temp"/>.</summary>
+    public static string BuildStories(TempDirectory temp)
+    {
+        string folder = temp.Combine("stories260k-int8");
+        if (SharedModels.Available)
+        {
+            using var checkpoint = Llama2cCheckpoint.Open(SharedModels.Checkpoint);
+            ModelFolderBuilder.Build(checkpoint, Llama2cVocabulary.Read(SharedModels.Tokenizer, checkpoint.Shape.VocabSize), Quantization.Int8, folder, force: false);
+        }
+        else
+        {
+            ModelFolderBuilder.Build(new SyntheticWeights("stories260k", 1), Llama2cVocabulary.Bytes(), Quantization.Int8, folder, force: false);
+        }
+
+        return folder;
+    }
+
+    public double RssMb()
+    {
+        string line = File.ReadLines($"/proc/{process.Id}/status").First(l => l.StartsWith("VmRSS:", StringComparison.Ordinal));
+        return long.Parse(line.Split(' ', StringSplitOptions.RemoveEmptyEntries)[1], CultureInfo.InvariantCulture) / 1024.0;
+    }
+
+    public async Task StopAsync()
+    {
+        if (!process.HasExited)
+        {
+            Signals.Terminate(process);
+            await process.WaitForExitAsync().WaitAsync(TimeSpan.FromSeconds(30));
+        }
+    }
+
+    public async ValueTask DisposeAsync()
+    {
+        await StopAsync();
+        process.Dispose();
+        socket.Dispose();
+    }
+}
