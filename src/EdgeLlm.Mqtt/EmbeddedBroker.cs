@@ -1,5 +1,6 @@
 using System.Net;
 using Microsoft.Extensions.Logging;
+using MQTTnet.Packets;
 using MQTTnet.Server;
 
 namespace EdgeLlm.Mqtt;
@@ -10,6 +11,10 @@ namespace EdgeLlm.Mqtt;
 /// </summary>
 internal sealed partial class EmbeddedBroker(MqttOptions options, ILogger logger) : IAsyncDisposable
 {
+    /// <summary>The user properties in which the broker names the sender of a command: set by it alone.</summary>
+    public const string SenderClientProperty = "edgellm-sender-client";
+    public const string SenderUserProperty = "edgellm-sender-user";
+
     private MqttServer? _server;
 
     public async Task StartAsync()
@@ -39,6 +44,22 @@ internal sealed partial class EmbeddedBroker(MqttOptions options, ILogger logger
             if (string.IsNullOrEmpty(e.ClientId))
             {
                 e.AssignedClientIdentifier = $"edgellm-auto-{Guid.NewGuid():N}";
+            }
+
+            return Task.CompletedTask;
+        };
+
+        // Commands say who sent them, as this broker knows the sender; whatever a client claims is dropped.
+        string commands = $"{options.TopicPrefix}/node/+/cmd";
+        _server.InterceptingPublishAsync += e =>
+        {
+            if (TopicFilters.Matches(commands, e.ApplicationMessage.Topic))
+            {
+                var properties = e.ApplicationMessage.UserProperties ?? [];
+                properties.RemoveAll(p => p.Name is SenderClientProperty or SenderUserProperty);
+                properties.Add(new MqttUserProperty(SenderClientProperty, System.Text.Encoding.UTF8.GetBytes(e.ClientId ?? "")));
+                properties.Add(new MqttUserProperty(SenderUserProperty, System.Text.Encoding.UTF8.GetBytes(e.UserName ?? "")));
+                e.ApplicationMessage.UserProperties = properties;
             }
 
             return Task.CompletedTask;

@@ -84,7 +84,7 @@ public sealed partial class MqttFrontDoor : IHostedService
     private async Task OnMessageAsync(MqttApplicationMessageReceivedEventArgs e)
     {
         var message = e.ApplicationMessage;
-        if (IsAnswer(message) || TopicFilters.Matches(_options.NodeTopicsFilter, message.Topic))
+        if (MqttReplyTarget.IsAnswer(message) || TopicFilters.Matches(_options.NodeTopicsFilter, message.Topic))
         {
             return;
         }
@@ -116,9 +116,6 @@ public sealed partial class MqttFrontDoor : IHostedService
             await replyTo.SendAsync(new Failure(parsed.Request?.Id, ErrorCode.Internal, "the node failed to take the request"), CancellationToken.None).ConfigureAwait(false);
         }
     }
-
-    private static bool IsAnswer(MqttApplicationMessage message) =>
-        message.UserProperties?.Exists(p => p.Name == MqttReplyTarget.TypeProperty && p.ValueBuffer.Span.SequenceEqual(MqttReplyTarget.AnswerTypeBytes.Span)) is true;
 
     private static string[] HopPath(MqttApplicationMessage message) =>
         message.UserProperties?.Find(p => p.Name == PathProperty)?.ValueBuffer is { Length: > 0 } path

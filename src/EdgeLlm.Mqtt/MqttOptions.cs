@@ -61,6 +61,31 @@ public sealed class MqttOptions
 
     /// <summary>Where the upstream tier answers what this node escalated.</summary>
     public string UpstreamTopic(string nodeId) => $"{TopicPrefix}/node/{nodeId}/upstream";
+
+    /// <summary>Where the fleet sends this node commands about its models.</summary>
+    public string CommandTopic(string nodeId) => $"{TopicPrefix}/node/{nodeId}/cmd";
+
+    /// <summary>Who may send commands: Mqtt:Commands.</summary>
+    public CommandOptions Commands { get; set; } = new();
+}
+
+/// <summary>
+/// Mqtt:Commands: who may command the node's models. The embedded broker tells the node which client id and
+/// user sent each command; a fleet broker cannot (MQTT carries no sender), so there its ACL must keep the
+/// command topic to the allowed senders and the node is told to rely on it with TrustBrokerAcl.
+/// </summary>
+public sealed class CommandOptions
+{
+    /// <summary>Client ids allowed to send commands through the embedded broker.</summary>
+    public string[] AllowedClients { get; set; } = [];
+
+    /// <summary>User names allowed to send commands through the embedded broker.</summary>
+    public string[] AllowedUsers { get; set; } = [];
+
+    /// <summary>With a fleet broker (Mqtt:Server): take every command, the broker's ACL having let only allowed senders publish them.</summary>
+    public bool TrustBrokerAcl { get; set; }
+
+    public bool Enabled => AllowedClients.Length > 0 || AllowedUsers.Length > 0 || TrustBrokerAcl;
 }
 
 /// <summary>Checks <see cref="MqttOptions"/>, naming the key of every value that is wrong.</summary>
@@ -80,6 +105,7 @@ public sealed partial class MqttOptionsValidator : IValidateOptions<MqttOptions>
             .That(TopicFilters.IsValidFilter(options.EffectiveRequestTopic), $"Mqtt:RequestTopic '{options.EffectiveRequestTopic}' is not a valid MQTT topic filter")
             .Range(nameof(MqttOptions.SessionExpirySeconds), options.SessionExpirySeconds, 0, 604800)
             .Range(nameof(MqttOptions.StatusIntervalSeconds), options.StatusIntervalSeconds, 1, 3600)
+            .That(!options.Commands.TrustBrokerAcl || options.Server.Length > 0, "Mqtt:Commands:TrustBrokerAcl needs a fleet broker (Mqtt:Server): the embedded broker checks Mqtt:Commands:AllowedClients and AllowedUsers itself")
             .Result();
 
     [GeneratedRegex(@"^$|^(\[[0-9A-Fa-f:.]+\]|[^\s:\[\]/]+):[0-9]{1,5}$")]

@@ -17,6 +17,10 @@ internal sealed class MqttReplyTarget(MqttConnection connection, string topic, b
     public const string ErrorProperty = "edgellm-error";
     public static readonly ReadOnlyMemory<byte> AnswerTypeBytes = System.Text.Encoding.UTF8.GetBytes(AnswerType);
 
+    /// <summary>Whether a message is a node's reply (edgellm-type=answer), never to be taken for a request.</summary>
+    public static bool IsAnswer(MqttApplicationMessage message) =>
+        message.UserProperties?.Exists(p => p.Name == TypeProperty && p.ValueBuffer.Span.SequenceEqual(AnswerTypeBytes.Span)) is true;
+
     public string Key { get; } = correlationData is { Length: > 0 } ? $"{topic}\n{Convert.ToHexString(correlationData)}" : topic;
 
     public ValueTask SendAsync(Reply reply, CancellationToken cancellationToken)

@@ -2,12 +2,14 @@ using System.Text.Json;
 using EdgeLlm.Core;
 using EdgeLlm.Core.Catalog;
 using EdgeLlm.Core.Options;
+using EdgeLlm.Core.Replies;
 using EdgeLlm.Core.Resources;
 
 namespace EdgeLlm.Mqtt;
 
 /// <summary>What a node advertises on edgellm/node/{nodeId}/status (retained).</summary>
 /// <param name="Models">The models it answers with, with their domains as its catalog describes them.</param>
+/// <param name="Pulls">The models it is pulling, with their progress.</param>
 public sealed record NodeStatus(
     string Node,
     int Tier,
@@ -17,7 +19,8 @@ public sealed record NodeStatus(
     long UptimeSeconds,
     long Answers,
     IReadOnlyDictionary<string, long> Errors,
-    ResourceSnapshot Resources);
+    ResourceSnapshot Resources,
+    IReadOnlyList<Core.Processing.PullProgress> Pulls);
 
 /// <summary>The status advertisement and the will message that replaces it when the node goes away.</summary>
 public static class NodeStatusFormatter
@@ -38,6 +41,18 @@ public static class NodeStatusFormatter
                 WriteQualities(json, "domains", model.Domains);
                 WriteQualities(json, "subdomains", model.Subdomains);
                 json.WriteBoolean("thirdParty", model.ThirdParty);
+                json.WriteEndObject();
+            }
+
+            json.WriteEndArray();
+            json.WriteStartArray("pulls");
+            foreach (var pull in status.Pulls)
+            {
+                json.WriteStartObject();
+                json.WriteString("model", pull.ModelId);
+                json.WriteString("source", pull.Source);
+                json.WriteNumber("bytes", pull.Bytes);
+                ReplyFormatter.WriteNumberOrNull(json, "totalBytes", pull.TotalBytes);
                 json.WriteEndObject();
             }
 

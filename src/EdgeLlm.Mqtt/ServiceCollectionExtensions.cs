@@ -9,7 +9,7 @@ namespace EdgeLlm.Mqtt;
 public static class ServiceCollectionExtensions
 {
     /// <summary>
-    /// The MQTT front door, escalation over MQTT and the status advertisements (sent and heard). Register it
+    /// The MQTT front door, escalation over MQTT, the status advertisements (sent and heard) and model commands. Register it
     /// before the request pipeline: hosted
     /// services stop in reverse order, and the front door must outlive the pipeline's last replies.
     /// </summary>
@@ -26,6 +26,7 @@ public static class ServiceCollectionExtensions
         services.AddHostedService(provider => provider.GetRequiredService<MqttEscalator>());
         services.AddHostedService<AdvertisementListener>();
         services.AddHostedService<StatusPublisher>();
+        services.AddHostedService<CommandListener>();
         return services;
     }
 }

@@ -27,11 +27,14 @@ public sealed class StatusPublisher : BackgroundService
     private readonly IModelProvider _models;
     private readonly ModelCatalog _catalog;
     private readonly IResourceSnapshotSource _resources;
+    private readonly IModelAcquisition? _acquisition;
     private readonly TimeProvider _time;
     private readonly DateTimeOffset _startedAt;
 
-    public StatusPublisher(IOptions<MqttOptions> options, IOptions<NodeOptions> node, MqttConnection connection, RequestPipeline pipeline, NodeCounters counters, IModelProvider models, ModelCatalog catalog, IResourceSnapshotSource resources, TimeProvider time)
+    /// <param name="acquisition">The model store, whose pulls under way are advertised; none on an endpoint tier.</param>
+    public StatusPublisher(IOptions<MqttOptions> options, IOptions<NodeOptions> node, MqttConnection connection, RequestPipeline pipeline, NodeCounters counters, IModelProvider models, ModelCatalog catalog, IResourceSnapshotSource resources, TimeProvider time, IModelAcquisition? acquisition = null)
     {
+        _acquisition = acquisition;
         _catalog = catalog;
         _resources = resources;
         _options = options.Value;
@@ -61,7 +64,8 @@ public sealed class StatusPublisher : BackgroundService
         (long)(_time.GetUtcNow() - _startedAt).TotalSeconds,
         _counters.Answers,
         _counters.Errors(),
-        _resources.Latest);
+        _resources.Latest,
+        _acquisition?.Pulls ?? []);
 
     protected override async Task ExecuteAsync(CancellationToken stoppingToken)
     {

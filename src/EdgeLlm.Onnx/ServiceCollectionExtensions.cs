@@ -7,13 +7,19 @@ namespace EdgeLlm.Onnx;
 
 public static class ServiceCollectionExtensions
 {
-    /// <summary>The local engine: the model of Models:Local (bound by AddEdgeCore), loaded at start, as the node's <see cref="IModelProvider"/>.</summary>
+    /// <summary>
+    /// The local engine and the model store: Models:Local and the store's models (options bound by AddEdgeCore)
+    /// as the node's <see cref="IModelProvider"/>, pulled on demand (<see cref="IModelAcquisition"/>) and
+    /// managed by command (<see cref="IModelCommands"/>).
+    /// </summary>
     public static IServiceCollection AddEdgeOnnx(this IServiceCollection services)
     {
         services.TryAddSingleton(TimeProvider.System);
-        services.TryAddSingleton<ConfiguredModelProvider>();
-        services.TryAddSingleton<IModelProvider>(provider => provider.GetRequiredService<ConfiguredModelProvider>());
-        services.AddHostedService(provider => provider.GetRequiredService<ConfiguredModelProvider>());
+        services.TryAddSingleton<ModelManager>();
+        services.TryAddSingleton<IModelProvider>(provider => provider.GetRequiredService<ModelManager>());
+        services.TryAddSingleton<IModelAcquisition>(provider => provider.GetRequiredService<ModelManager>());
+        services.TryAddSingleton<IModelCommands>(provider => provider.GetRequiredService<ModelManager>());
+        services.AddHostedService(provider => provider.GetRequiredService<ModelManager>());
         return services;
     }
 }

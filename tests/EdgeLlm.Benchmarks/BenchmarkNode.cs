@@ -24,6 +24,7 @@ internal sealed class BenchmarkNode(Process process, Socket socket, double ready
         start.Environment["EDGELLM_CONFIG_DIR"] = "/nonexistent/edgellm-benchmark-config";
         start.Environment["EDGELLM__Mqtt__Server"] = broker.Server;
         start.Environment["EDGELLM__Logging__LogLevel__Default"] = "Warning";
+        start.Environment["EDGELLM__Models__StorePath"] = temp.Combine($"store-{Guid.NewGuid():N}");
         foreach (string setting in settings)
         {
             int equals = setting.IndexOf('=', StringComparison.Ordinal);

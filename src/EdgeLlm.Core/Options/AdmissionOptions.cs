@@ -21,6 +21,9 @@ public sealed class AdmissionOptions
 
     /// <summary>On shutdown, how long requests already taken may still run before they are answered timeout (0 to 600 s).</summary>
     public int ShutdownGraceSeconds { get; set; } = 10;
+
+    /// <summary>Requests waiting, outside the queue, for their model to be pulled (0 to 65536); one more is answered busy.</summary>
+    public int MaxAwaitingPull { get; set; } = 64;
 }
 
 public sealed class AdmissionOptionsValidator : IValidateOptions<AdmissionOptions>
@@ -32,5 +35,6 @@ public sealed class AdmissionOptionsValidator : IValidateOptions<AdmissionOption
             .Range(nameof(AdmissionOptions.DefaultMaxTokens), options.DefaultMaxTokens, 1, 65536)
             .Range(nameof(AdmissionOptions.DuplicateWindowSeconds), options.DuplicateWindowSeconds, 1, 86400)
             .Range(nameof(AdmissionOptions.ShutdownGraceSeconds), options.ShutdownGraceSeconds, 0, 600)
+            .Range(nameof(AdmissionOptions.MaxAwaitingPull), options.MaxAwaitingPull, 0, 65536)
             .Result();
 }

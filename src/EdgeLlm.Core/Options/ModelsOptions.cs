@@ -16,8 +16,38 @@ public sealed class ModelsOptions
     /// <summary>Memory (MiB) kept free for the system: a model fits in what is available minus this.</summary>
     public int MemoryReserveMb { get; set; } = 256;
 
+    /// <summary>Where pulled models live, one folder each (DESIGN.md §6).</summary>
+    public string StorePath { get; set; } = "/var/lib/edgellm/models";
+
+    /// <summary>Disk (MiB) the store may fill; least recently used, unpinned models make room. 0: no budget but the disk itself.</summary>
+    public int DiskBudgetMb { get; set; }
+
+    /// <summary>A loaded model unused this long is unloaded (pinned ones stay); 0 keeps models loaded.</summary>
+    public int IdleUnloadMinutes { get; set; } = 30;
+
+    /// <summary>Catalog models pulled and loaded at start and never evicted nor unloaded.</summary>
+    public string[] Pinned { get; set; } = [];
+
+    /// <summary>When a request needs a catalog model not on the board: see <see cref="OnDemandPolicies"/>.</summary>
+    public string OnDemand { get; set; } = OnDemandPolicies.Auto;
+
     /// <summary>An OpenAI-compatible endpoint as this node's model, instead of a local folder.</summary>
     public OpenAiOptions OpenAi { get; set; } = new();
+}
+
+/// <summary>What a node does when the model a request needs is in the catalog but not on the board.</summary>
+public static class OnDemandPolicies
+{
+    /// <summary>Wait for the pull when the deadline allows it; else escalate now and pull in the background.</summary>
+    public const string Auto = "auto";
+
+    /// <summary>Never make a request wait for a pull while an upstream can take it; pull in the background.</summary>
+    public const string Background = "background";
+
+    /// <summary>No pulls on demand: only `edgellm model pull`, the pull command and Models:Pinned obtain models.</summary>
+    public const string Off = "off";
+
+    public static IReadOnlyList<string> All { get; } = [Auto, Background, Off];
 }
 
 /// <summary>Models:OpenAi: a node whose model is an OpenAI-compatible server (vLLM, Ollama, llama.cpp server, a hosted API).</summary>
@@ -50,6 +80,11 @@ public sealed class ModelsOptionsValidator : IValidateOptions<ModelsOptions>
         new OptionsCheck(ModelsOptions.Section)
             .FileExists(nameof(ModelsOptions.CatalogPath), options.CatalogPath)
             .Range(nameof(ModelsOptions.MemoryReserveMb), options.MemoryReserveMb, 0, 1 << 20)
+            .Range(nameof(ModelsOptions.DiskBudgetMb), options.DiskBudgetMb, 0, int.MaxValue)
+            .Range(nameof(ModelsOptions.IdleUnloadMinutes), options.IdleUnloadMinutes, 0, 10_080)
+            .That(options.StorePath.Length > 0 && Path.IsPathFullyQualified(options.StorePath), $"Models:StorePath must be an absolute path, not '{options.StorePath}'")
+            .That(OnDemandPolicies.All.Contains(options.OnDemand), $"Models:OnDemand must be one of {string.Join(", ", OnDemandPolicies.All)}, not '{options.OnDemand}'")
+            .That(options.Pinned.All(id => id.Trim().Length > 0), "Models:Pinned must list model ids, not empty strings")
             .That(options.OpenAi.Endpoint.Length == 0 || Uri.TryCreate(options.OpenAi.Endpoint, UriKind.Absolute, out var endpoint) && endpoint.Scheme is "http" or "https",
                 $"Models:OpenAi:Endpoint must be an http(s) address, not '{options.OpenAi.Endpoint}'")
             .That(options.OpenAi.Endpoint.Length == 0 || options.OpenAi.Model.Length > 0, "Models:OpenAi:Endpoint needs Models:OpenAi:Model")

@@ -2,18 +2,67 @@ using Microsoft.Extensions.AI;
 
 namespace EdgeLlm.Core.Processing;
 
-/// <summary>A model ready to answer, under the id answers name it by.</summary>
-public sealed record LoadedModel(string Id, IChatClient Client);
+/// <summary>
+/// A model held for one generation under the id answers name it by; disposing it lets the node unload the
+/// model again once idle.
+/// </summary>
+public sealed class ModelLease(string id, IChatClient client, Action? release = null) : IDisposable
+{
+    private Action? _release = release;
+
+    public string Id { get; } = id;
+
+    public IChatClient Client { get; } = client;
+
+    public void Dispose() => Interlocked.Exchange(ref _release, null)?.Invoke();
+}
 
 /// <summary>The local models of the node, as the pipeline sees them.</summary>
 public interface IModelProvider
 {
-    /// <summary>Ids of the models this node can answer with: loaded, or still loading. Empty once it is known there are none.</summary>
+    /// <summary>Ids of the models this node can answer with without a download: loaded, on disk, or still loading.</summary>
     IReadOnlyList<string> AvailableModelIds { get; }
 
     /// <summary>Ids of the models already in memory.</summary>
     IReadOnlyList<string> LoadedModelIds { get; }
 
-    /// <summary>The model to answer with, waiting while it loads; null when there is none.</summary>
-    ValueTask<LoadedModel?> GetAsync(CancellationToken cancellationToken);
+    /// <summary>
+    /// The model to answer with, loaded (and obtained, when absent) as needed; null when the node has no such
+    /// model. Throws <see cref="ModelUnavailableException"/> when it exists but cannot be had now.
+    /// </summary>
+    ValueTask<ModelLease?> GetAsync(string modelId, CancellationToken cancellationToken);
+}
+
+/// <summary>The store's side of routing: catalog models the node could obtain, and the way to obtain one (DESIGN.md §6).</summary>
+public interface IModelAcquisition
+{
+    /// <summary>Catalog models not on the board that it could pull now, each with the predicted time (ms) to pull, convert and load it.</summary>
+    IReadOnlyDictionary<string, double> Acquirable { get; }
+
+    /// <summary>The pulls under way, for the status advertisement.</summary>
+    IReadOnlyList<PullProgress> Pulls { get; }
+
+    /// <summary>Brings the model onto the board, sharing a pull already under way; throws <see cref="ModelUnavailableException"/> naming each source and its failure.</summary>
+    Task EnsurePresentAsync(string modelId, CancellationToken cancellationToken);
+
+    /// <summary>Starts <see cref="EnsurePresentAsync"/> in the background; a failure is logged and keeps the model off the acquirable list for a while.</summary>
+    void StartPull(string modelId);
+}
+
+/// <summary>A model that exists but cannot be had now: its pull failed, or it does not fit in memory.</summary>
+public sealed class ModelUnavailableException(string message, Exception? inner = null) : Exception(message, inner);
+
+/// <summary>A pull under way: the file being fetched, bytes so far, and the total when the source tells.</summary>
+public sealed record PullProgress(string ModelId, string Source, long Bytes, long? TotalBytes);
+
+/// <summary>The commands a fleet may send a node about its models (edgellm/node/{nodeId}/cmd); each returns what it did, in words.</summary>
+public interface IModelCommands
+{
+    Task<string> PullAsync(string modelId, CancellationToken cancellationToken);
+
+    Task<string> UnloadAsync(string modelId, CancellationToken cancellationToken);
+
+    Task<string> PinAsync(string modelId, CancellationToken cancellationToken);
+
+    Task<string> UnpinAsync(string modelId, CancellationToken cancellationToken);
 }

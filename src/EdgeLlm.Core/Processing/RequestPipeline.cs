@@ -13,8 +13,8 @@ namespace EdgeLlm.Core.Processing;
 /// <summary>
 /// Admission and execution (DESIGN.md §2, §4): a bounded queue that says busy when full, requests run one at
 /// a time on the local model, what the recommender sends up a tier relayed through the
-/// <see cref="IEscalator"/> (with the fallback policy when the upstream is silent), every accepted request
-/// answered exactly once. On shutdown no request is taken, what was taken runs on for the grace period, and
+/// <see cref="IEscalator"/> (with the fallback policy when the upstream is silent), requests for a model
+/// being pulled held outside the queue until it is here, every accepted request answered exactly once. On shutdown no request is taken, what was taken runs on for the grace period, and
 /// whatever is left is answered timeout.
 /// </summary>
 public sealed partial class RequestPipeline : BackgroundService
@@ -28,16 +28,21 @@ public sealed partial class RequestPipeline : BackgroundService
     private readonly NodeOptions _node;
     private readonly UpstreamOptions _upstream;
     private readonly IEscalator? _escalator;
+    private readonly IModelAcquisition? _acquisition;
     private readonly TimeProvider _time;
     private readonly ILogger<RequestPipeline> _logger;
     private readonly Channel<Admitted> _queue;
     private readonly RecentRequestIds _recentIds;
     private readonly CancellationTokenSource _abort;
-    private readonly ConcurrentDictionary<long, Task> _escalations = new();
-    private long _escalationCount;
+    // Requests answered off the queue: escalations, and requests waiting for their model to be pulled.
+    private readonly ConcurrentDictionary<long, Task> _detached = new();
+    private long _detachedCount;
+    private readonly Slots _escalating;
+    private readonly Slots _awaitingPull;
     private volatile bool _closed;
 
     /// <param name="escalator">The way up a tier; without one (no transport for it) nothing is escalated.</param>
+    /// <param name="acquisition">The model store; without one nothing is pulled on demand.</param>
     public RequestPipeline(
         IModelProvider models,
         RequestRouter router,
@@ -47,7 +52,8 @@ public sealed partial class RequestPipeline : BackgroundService
         IOptions<UpstreamOptions> upstream,
         TimeProvider time,
         ILogger<RequestPipeline> logger,
-        IEscalator? escalator = null)
+        IEscalator? escalator = null,
+        IModelAcquisition? acquisition = null)
     {
         _models = models;
         _router = router;
@@ -56,8 +62,11 @@ public sealed partial class RequestPipeline : BackgroundService
         _node = node.Value;
         _upstream = upstream.Value;
         _escalator = escalator;
+        _acquisition = acquisition;
         _time = time;
         _logger = logger;
+        _escalating = new Slots(_upstream.MaxInFlight);
+        _awaitingPull = new Slots(_admission.MaxAwaitingPull);
         _queue = Channel.CreateBounded<Admitted>(new BoundedChannelOptions(_admission.QueueCapacity) { SingleReader = true });
         _recentIds = new RecentRequestIds(TimeSpan.FromSeconds(_admission.DuplicateWindowSeconds), RememberedIds, time);
         _abort = new CancellationTokenSource(Timeout.InfiniteTimeSpan, time);
@@ -79,6 +88,11 @@ public sealed partial class RequestPipeline : BackgroundService
         // The hop rules come first: a request in a loop, or one that went too far, is never run or sent on.
         string? hopRuleBroken = HopRuleBroken(submission.Path);
         var decision = _closed || hopRuleBroken is not null ? null : _router.Route(request, QueueDepth);
+        if (decision is { Outcome: not RouteOutcome.Local, Acquire: string wanted } && _acquisition is not null)
+        {
+            _acquisition.StartPull(wanted);
+        }
+
         if (decision is not null)
         {
             Log.Routed(_logger, request.Id ?? "(no id)", decision.OutcomeName, decision.Model ?? "-", decision.Tier ?? -1, decision.Domain, string.Join(",", decision.Reasons), decision.Predicted.LatencyMs ?? -1);
@@ -90,6 +104,7 @@ public sealed partial class RequestPipeline : BackgroundService
             : decision.Outcome == RouteOutcome.Reject ? new Failure(request.Id, decision.RejectCode ?? ErrorCode.NoModel, Describe(decision))
             : submission.Deadline <= _time.GetUtcNow() ? new Failure(request.Id, ErrorCode.Timeout, "the request expired before it arrived")
             : decision.Outcome == RouteOutcome.Escalate ? TryEscalate(submission, decision)
+            : decision.Acquire is string model ? TryAwaitPull(submission, decision, model)
             : !_queue.Writer.TryWrite(new Admitted(submission, decision)) ? new Failure(request.Id, ErrorCode.Busy, $"the queue is full ({_admission.QueueCapacity} requests waiting)")
             : null;
 
@@ -112,8 +127,8 @@ public sealed partial class RequestPipeline : BackgroundService
         _abort.CancelAfter(TimeSpan.FromSeconds(_admission.ShutdownGraceSeconds));
         // Past the host's own shutdown timeout nothing may run on: abort at once.
         using var hostGaveUp = cancellationToken.Register(_abort.Cancel);
-        // Escalations end first: their fallbacks may still need the queue.
-        await Task.WhenAll(_escalations.Values).WaitAsync(cancellationToken).ConfigureAwait(false);
+        // Escalations and waits for a pull end first: their fallbacks and requests may still need the queue.
+        await Task.WhenAll(_detached.Values).WaitAsync(cancellationToken).ConfigureAwait(false);
         _queue.Writer.TryComplete();
         if (ExecuteTask is not null)
         {
@@ -155,9 +170,10 @@ public sealed partial class RequestPipeline : BackgroundService
 
         try
         {
-            if (await _models.GetAsync(_abort.Token).ConfigureAwait(false) is not LoadedModel model)
+            using var model = await _models.GetAsync(decision.Model ?? "", _abort.Token).ConfigureAwait(false);
+            if (model is null)
             {
-                return new Failure(request.Id, ErrorCode.NoModel, "this node has no model to answer with");
+                return new Failure(request.Id, ErrorCode.NoModel, $"this node has no model {decision.Model} to answer with");
             }
 
             var options = new ChatOptions
@@ -196,6 +212,10 @@ public sealed partial class RequestPipeline : BackgroundService
         {
             return new Failure(request.Id, ErrorCode.UpstreamUnavailable, e.Message);
         }
+        catch (ModelUnavailableException e)
+        {
+            return new Failure(request.Id, ErrorCode.NoModel, e.Message);
+        }
         catch (OperationCanceledException) when (_abort.IsCancellationRequested)
         {
             return new Failure(request.Id, ErrorCode.Timeout, "the node shut down before the answer was complete");
@@ -227,27 +247,110 @@ public sealed partial class RequestPipeline : BackgroundService
             return new Failure(request.Id, ErrorCode.UpstreamUnavailable, $"tier {tier} would answer it, but sending it on would take it past Upstream:MaxHops ({_upstream.MaxHops})");
         }
 
-        if (_escalations.Count >= _upstream.MaxInFlight)
+        if (!_escalating.TryTake())
         {
-            return new Failure(request.Id, ErrorCode.Busy, $"{_escalations.Count} escalated requests already await their upstream (Upstream:MaxInFlight)");
+            return new Failure(request.Id, ErrorCode.Busy, $"{_upstream.MaxInFlight} escalated requests already await their upstream (Upstream:MaxInFlight)");
         }
 
-        long key = Interlocked.Increment(ref _escalationCount);
-        var relay = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
-        _escalations[key] = relay.Task;
+        var escalator = _escalator;
+        Detach(() => RelayAsync(submission, decision, escalator, tier), _escalating);
+        return null;
+    }
+
+    // Holds the request off the queue until its model has been pulled; the failure to answer at once when it cannot wait.
+    private Failure? TryAwaitPull(Submission submission, Decision decision, string model)
+    {
+        var request = submission.Request;
+        if (_acquisition is null)
+        {
+            return new Failure(request.Id, ErrorCode.NoModel, $"{model} is not on this board, and this node pulls no models");
+        }
+
+        if (!_awaitingPull.TryTake())
+        {
+            return new Failure(request.Id, ErrorCode.Busy, $"{_admission.MaxAwaitingPull} requests already wait for models being pulled (Admission:MaxAwaitingPull)");
+        }
+
+        var acquisition = _acquisition;
+        Detach(() => AwaitPullAsync(submission, decision, model, acquisition), _awaitingPull);
+        return null;
+    }
+
+    // Queues the request once its model is on the board (waiting for room in the queue), within its deadline.
+    private async Task AwaitPullAsync(Submission submission, Decision decision, string model, IModelAcquisition acquisition)
+    {
+        var request = submission.Request;
+        var left = submission.Deadline is DateTimeOffset deadline ? deadline - _time.GetUtcNow() : Timeout.InfiniteTimeSpan;
+        using var byDeadline = new CancellationTokenSource(left > TimeSpan.Zero || left == Timeout.InfiniteTimeSpan ? left : TimeSpan.Zero, _time);
+        using var limit = CancellationTokenSource.CreateLinkedTokenSource(_abort.Token, byDeadline.Token);
+
+        Failure? failure;
+        try
+        {
+            await acquisition.EnsurePresentAsync(model, limit.Token).ConfigureAwait(false);
+            await _queue.Writer.WriteAsync(new Admitted(submission, decision), limit.Token).ConfigureAwait(false);
+            return;
+        }
+        catch (ModelUnavailableException e)
+        {
+            failure = await RerouteAsync(submission, model, e.Message, limit.Token).ConfigureAwait(false);
+            if (failure is null)
+            {
+                return;
+            }
+        }
+        catch (Exception e) when (e is ChannelClosedException || (e is OperationCanceledException && _abort.IsCancellationRequested))
+        {
+            failure = new Failure(request.Id, ErrorCode.Timeout, $"the node shut down while {model} was pulled");
+        }
+        catch (OperationCanceledException)
+        {
+            failure = new Failure(request.Id, ErrorCode.Timeout, $"{model} was not ready within the deadline ({request.MaxLatencyMs?.ToString(System.Globalization.CultureInfo.InvariantCulture) ?? "message expiry"} ms); its pull goes on");
+        }
+
+        await SendAsync(submission.ReplyTo, failure, CancellationToken.None).ConfigureAwait(false);
+    }
+
+    // The pull failed: the node serves what it has and escalates the rest, so the request is routed again
+    // (the failed model is no longer on offer). Null when it was taken; else the failure to answer with.
+    private async Task<Failure?> RerouteAsync(Submission submission, string model, string problem, CancellationToken cancellationToken)
+    {
+        var request = submission.Request;
+        var again = _router.Route(request, QueueDepth);
+        Log.Rerouted(_logger, request.Id ?? "(no id)", model, problem, again.OutcomeName, again.Model ?? "-");
+        if (again.Outcome == RouteOutcome.Escalate)
+        {
+            return TryEscalate(submission, again);
+        }
+
+        if (again.Outcome == RouteOutcome.Local && again.Acquire is null)
+        {
+            await _queue.Writer.WriteAsync(new Admitted(submission, again), cancellationToken).ConfigureAwait(false);
+            return null;
+        }
+
+        return new Failure(request.Id, ErrorCode.NoModel, again.Outcome == RouteOutcome.Reject ? $"{problem}; and {Describe(again)}" : problem);
+    }
+
+    // Runs work off the queue in a slot taken from `slots`, tracked so that StopAsync waits for it.
+    private void Detach(Func<Task> work, Slots slots)
+    {
+        long key = Interlocked.Increment(ref _detachedCount);
+        var done = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+        _detached[key] = done.Task;
         _ = Task.Run(async () =>
         {
             try
             {
-                await RelayAsync(submission, decision, _escalator, tier).ConfigureAwait(false);
+                await work().ConfigureAwait(false);
             }
             finally
             {
-                _escalations.TryRemove(key, out _);
-                relay.SetResult();
+                slots.Give();
+                _detached.TryRemove(key, out _);
+                done.SetResult();
             }
         });
-        return null;
     }
 
     // The upstream's reply passed on with this node's route, else the fallback policy's.
@@ -367,6 +470,25 @@ public sealed partial class RequestPipeline : BackgroundService
         await replyTo.SendAsync(reply, cancellationToken).ConfigureAwait(false);
     }
 
+    // A bounded number of requests held off the queue (escalations, waits for a pull).
+    private sealed class Slots(int capacity)
+    {
+        private int _taken;
+
+        public bool TryTake()
+        {
+            if (Interlocked.Increment(ref _taken) <= capacity)
+            {
+                return true;
+            }
+
+            Interlocked.Decrement(ref _taken);
+            return false;
+        }
+
+        public void Give() => Interlocked.Decrement(ref _taken);
+    }
+
     // A request taken into the queue, with the route the recommender chose for it.
     private sealed record Admitted(Submission Submission, Decision Decision);
 
@@ -383,6 +505,9 @@ public sealed partial class RequestPipeline : BackgroundService
 
         [LoggerMessage(1008, LogLevel.Error, "Request {RequestId} could not be escalated")]
         public static partial void EscalationFailed(ILogger logger, Exception exception, string requestId);
+
+        [LoggerMessage(1009, LogLevel.Warning, "Request {RequestId}: {Model} could not be had ({Problem}); routed again: {Decision} to {Chosen}")]
+        public static partial void Rerouted(ILogger logger, string requestId, string model, string problem, string decision, string chosen);
 
         [LoggerMessage(1001, LogLevel.Information, "Request {RequestId} answered by {Model}: {Tokens} tokens in {LatencyMs} ms")]
         public static partial void Answered(ILogger logger, string requestId, string model, int tokens, long latencyMs);

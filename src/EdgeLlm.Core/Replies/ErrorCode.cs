@@ -11,6 +11,9 @@ public enum ErrorCode
     UpstreamUnavailable,
     RejectedPrivacy,
     Internal,
+
+    /// <summary>Not in DESIGN.md's list: a node command from a sender the configuration does not allow.</summary>
+    Forbidden,
 }
 
 public static class ErrorCodeNames
@@ -28,6 +31,7 @@ public static class ErrorCodeNames
         ErrorCode.UpstreamUnavailable => "upstream-unavailable",
         ErrorCode.RejectedPrivacy => "rejected-privacy",
         ErrorCode.Internal => "internal",
+        ErrorCode.Forbidden => "forbidden",
         _ => throw new ArgumentOutOfRangeException(nameof(code), code, null),
     };
 

@@ -37,6 +37,12 @@ public sealed record Failure(string? RequestId, ErrorCode Code, string Message) 
     public override ErrorCode? ErrorCode => Code;
 }
 
+/// <summary>What a node command (edgellm/node/{nodeId}/cmd) did, in words.</summary>
+public sealed record CommandResult(string? RequestId, string Command, string Model, string Result) : Reply(RequestId)
+{
+    public override ErrorCode? ErrorCode => null;
+}
+
 /// <summary>
 /// An upstream tier's reply passed on to the requester (DESIGN.md §4): its envelope as it came (answer or
 /// error), under the requester's id, with this node's route around the upstream's.

@@ -17,6 +17,7 @@ public static class ReplyFormatter
             Answer answer => answer.Text,
             Failure failure => $"error: {failure.Code.ToWireName()}: {failure.Message}",
             Relayed relayed => PlainText(relayed),
+            CommandResult result => result.Result,
             _ => throw new ArgumentException($"unknown reply {reply.GetType().Name}", nameof(reply)),
         }),
         _ => reply is Relayed relayed ? RelayedEnvelope(relayed) : Envelope(reply),
@@ -72,6 +73,11 @@ public static class ReplyFormatter
                     json.WriteNumber("completionTokens", answer.Usage.CompletionTokens);
                     json.WriteEndObject();
                     json.WriteNumber("latencyMs", answer.LatencyMs);
+                    break;
+                case CommandResult result:
+                    json.WriteString("command", result.Command);
+                    json.WriteString("model", result.Model);
+                    json.WriteString("result", result.Result);
                     break;
                 case Failure failure:
                     json.WriteStartObject("error");

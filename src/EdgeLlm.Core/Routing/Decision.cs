@@ -19,6 +19,9 @@ public static class Reasons
 
     /// <summary>Not in DESIGN.md's list: the node has no local model at all (none configured, none that loads).</summary>
     public const string NoLocalModel = "no-local-model";
+
+    /// <summary>Not in DESIGN.md's list: the chosen local model is not on the board yet and is pulled first.</summary>
+    public const string Acquire = "acquire";
 }
 
 public enum RouteOutcome
@@ -35,6 +38,10 @@ public sealed record Prediction(double? LatencyMs, double? Quality, double? Cost
 /// <param name="Domain">The request's domain, as given or as the keyword classifier found it.</param>
 /// <param name="Degraded">The choice misses some requirement; it is the best that could be had.</param>
 /// <param name="RejectCode">For <see cref="RouteOutcome.Reject"/>: the error to answer with.</param>
+/// <param name="Acquire">
+/// A catalog model to pull: with <see cref="RouteOutcome.Local"/> the chosen model itself, which the request
+/// waits for; otherwise one that would meet the request once on the board, pulled in the background.
+/// </param>
 public sealed record Decision(
     RouteOutcome Outcome,
     string Domain,
@@ -43,7 +50,8 @@ public sealed record Decision(
     IReadOnlyList<string> Reasons,
     Prediction Predicted,
     bool Degraded,
-    ErrorCode? RejectCode = null)
+    ErrorCode? RejectCode = null,
+    string? Acquire = null)
 {
     public string OutcomeName => Outcome switch
     {

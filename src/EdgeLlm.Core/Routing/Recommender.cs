@@ -19,9 +19,15 @@ public static class Recommender
     // What stops a local model from running at all, rather than from answering well.
     private static readonly HashSet<string> BoardLimits = [Reasons.Memory, Reasons.Queue, Reasons.Thermal, Reasons.Power, Reasons.Privacy];
 
-    // A candidate and the requirements it misses (reason codes); no misses means it meets them all.
+    // A candidate and the requirements it misses (reason codes); no misses means it meets them all. A local
+    // model not on the board yet has the time to obtain it in AcquireMs (and in its latency).
     private sealed record Candidate(CatalogModel Model, bool IsLocal, double? LatencyMs, double? Quality, double Cost, IReadOnlyList<string> Misses)
     {
+        public double? AcquireMs { get; init; }
+
+        /// <summary>It would meet every requirement were it on the board already.</summary>
+        public bool AdequateOncePresent { get; init; }
+
         public bool MeetsAll => Misses.Count == 0;
 
         public Prediction Prediction => new(LatencyMs is double ms ? Math.Round(ms, 1) : null, Quality, Math.Round(Cost, 6));
@@ -35,17 +41,26 @@ public static class Recommender
         int maxTokens = request.MaxTokens ?? input.Node.DefaultMaxTokens;
 
         var (locals, localBlock) = LocalCandidates(input, domain, promptTokens, maxTokens);
-        var upstreams = request.Privacy == Privacy.Local ? [] : UpstreamCandidates(input, domain, promptTokens, maxTokens);
+        List<Candidate> upstreams = request.Privacy == Privacy.Local ? [] : UpstreamCandidates(input, domain, promptTokens, maxTokens);
 
-        // The cheapest candidate meeting everything; on a tie the lowest tier, then the smallest (parameters,
-        // then bytes: of one model's builds, the most compact), then the fastest.
+        var decision = Choose(input, request, domain, locals, localBlock, upstreams);
+        return decision.Outcome == RouteOutcome.Local || input.Node.OnDemand == Options.OnDemandPolicies.Off
+            ? decision
+            : decision with { Acquire = Best(locals.Where(c => c.AcquireMs is not null && c.AdequateOncePresent))?.Model.Id };
+    }
+
+    private static Decision Choose(RoutingInput input, Request request, string domain, List<Candidate> locals, List<string> localBlock, List<Candidate> upstreams)
+    {
+        // The cheapest candidate meeting everything; on a tie the lowest tier, a model on the board before one
+        // to pull, then the smallest (parameters, then bytes: of one model's builds, the most compact), then
+        // the fastest.
         var adequate = locals.Concat(upstreams).Where(c => c.MeetsAll)
-            .OrderBy(c => c.Cost).ThenBy(c => c.Model.Tier).ThenBy(c => c.Model.Parameters).ThenBy(c => c.Model.Bytes).ThenBy(c => c.LatencyMs ?? double.MaxValue).ThenBy(c => c.Model.Id, StringComparer.Ordinal)
+            .OrderBy(c => c.Cost).ThenBy(c => c.Model.Tier).ThenBy(c => c.AcquireMs is null ? 0 : 1).ThenBy(c => c.Model.Parameters).ThenBy(c => c.Model.Bytes).ThenBy(c => c.LatencyMs ?? double.MaxValue).ThenBy(c => c.Model.Id, StringComparer.Ordinal)
             .FirstOrDefault();
         if (adequate is not null)
         {
             return adequate.IsLocal
-                ? Decide(RouteOutcome.Local, domain, adequate, [Reasons.FitsLocal], degraded: false)
+                ? Decide(RouteOutcome.Local, domain, adequate, adequate.AcquireMs is null ? [Reasons.FitsLocal] : [Reasons.FitsLocal, Reasons.Acquire], degraded: false)
                 : Decide(RouteOutcome.Escalate, domain, adequate, WhyNotLocal(locals, localBlock), degraded: false);
         }
 
@@ -128,8 +143,12 @@ public static class Recommender
         var models = input.LocalModels is null
             ? input.Catalog.Models.Where(m => m.Tier == input.Node.Tier && m.Format != ModelFormats.OpenAi).ToList()
             : input.LocalModels.Select(id => (input.Catalog.Find(id) ?? CatalogModel.Uncatalogued(id, input.Node.Tier)) with { Tier = input.Node.Tier }).ToList();
+        var acquirable = input.Node.OnDemand == Options.OnDemandPolicies.Off || input.Acquirable is null
+            ? []
+            : input.Acquirable.Where(a => models.All(m => m.Id != a.Key) && input.Catalog.Find(a.Key) is not null)
+                .Select(a => (Model: input.Catalog.Find(a.Key)! with { Tier = input.Node.Tier }, Ms: a.Value)).ToList();
 
-        if (models.Count == 0)
+        if (models.Count == 0 && acquirable.Count == 0)
         {
             block.Add(Reasons.NoLocalModel);
         }
@@ -137,7 +156,7 @@ public static class Recommender
         double derating = Derating(snapshot);
         long? usable = snapshot.UsableMemoryBytes - input.Node.MemoryReserveBytes;
         var candidates = new List<Candidate>();
-        foreach (var model in models)
+        foreach (var (model, acquireMs) in models.Select(m => (m, (double?)null)).Concat(acquirable.Select(a => (a.Model, (double?)a.Ms))))
         {
             var misses = new List<string>(block);
             double? quality = model.QualityFor(domain, input.Request.Subdomain);
@@ -161,7 +180,21 @@ public static class Recommender
             double? latency = model.RateOn(input.Node.BoardClass) is ModelRate rate
                 ? QueueWait(input.QueueDepth, input.Node.DefaultMaxTokens, rate, derating) + Compute(promptTokens, maxTokens, rate, derating)
                 : null;
-            candidates.Add(Judge(model, isLocal: true, domain, quality, latency, cost: 0, input.Request, misses));
+            if (acquireMs is not double ms)
+            {
+                candidates.Add(Judge(model, isLocal: true, domain, quality, latency, cost: 0, input.Request, misses));
+                continue;
+            }
+
+            // Under the background policy a request never waits for a pull: the model only counts as one
+            // that would serve once here.
+            var oncePresent = Judge(model, isLocal: true, domain, quality, latency, cost: 0, input.Request, [.. misses]);
+            if (input.Node.OnDemand == Options.OnDemandPolicies.Background)
+            {
+                misses.Add(Reasons.Acquire);
+            }
+
+            candidates.Add(Judge(model, isLocal: true, domain, quality, latency + ms, cost: 0, input.Request, misses) with { AcquireMs = ms, AdequateOncePresent = oncePresent.MeetsAll });
         }
 
         return (candidates, block);
@@ -235,8 +268,11 @@ public static class Recommender
             ? [Reasons.Privacy]
             : [];
 
+    // A local model not on the board is pulled first: the decision names it to acquire, and says so.
     private static Decision Decide(RouteOutcome outcome, string domain, Candidate chosen, IEnumerable<string> reasons, bool degraded) =>
-        new(outcome, domain, chosen.Model.Id, chosen.Model.Tier, [.. reasons.Distinct()], chosen.Prediction, degraded);
+        outcome == RouteOutcome.Local && chosen.AcquireMs is not null
+            ? new(outcome, domain, chosen.Model.Id, chosen.Model.Tier, [.. reasons.Append(Reasons.Acquire).Distinct()], chosen.Prediction, degraded, Acquire: chosen.Model.Id)
+            : new(outcome, domain, chosen.Model.Id, chosen.Model.Tier, [.. reasons.Distinct()], chosen.Prediction, degraded);
 
     private static Decision Reject(string domain, IEnumerable<string> reasons, ErrorCode code) =>
         new(RouteOutcome.Reject, domain, null, null, [.. reasons.Distinct()], new Prediction(null, null, null), Degraded: false, code);

@@ -9,8 +9,9 @@ namespace EdgeLlm.Core.Routing;
 
 /// <summary>
 /// Gathers the node's state for the <see cref="Recommender"/>: the latest snapshot, the catalog, the models
-/// here, the queue, and the upstream nodes this node can reach through its Upstream:Tier.
+/// here and those it could pull, the queue, and the upstream nodes this node can reach through its Upstream:Tier.
 /// </summary>
+/// <param name="acquisition">The model store, when this node pulls models on demand.</param>
 public sealed class RequestRouter(
     ModelCatalog catalog,
     IResourceSnapshotSource resources,
@@ -20,7 +21,8 @@ public sealed class RequestRouter(
     IOptions<RoutingOptions> routing,
     IOptions<ModelsOptions> modelOptions,
     IOptions<AdmissionOptions> admission,
-    IOptions<UpstreamOptions> upstream)
+    IOptions<UpstreamOptions> upstream,
+    IModelAcquisition? acquisition = null)
 {
     public ModelCatalog Catalog => catalog;
 
@@ -40,7 +42,9 @@ public sealed class RequestRouter(
             (long)modelOptions.Value.MemoryReserveMb << 20,
             routing.Value.ThermalLimitCelsius,
             routing.Value.MinBatteryPercent,
-            admission.Value.DefaultMaxTokens);
-        return Recommender.Recommend(new RoutingInput(request, snapshot, catalog, settings, models.AvailableModelIds, models.LoadedModelIds, queueDepth, admission.Value.QueueCapacity, reachable));
+            admission.Value.DefaultMaxTokens,
+            modelOptions.Value.OnDemand);
+        return Recommender.Recommend(new RoutingInput(
+            request, snapshot, catalog, settings, models.AvailableModelIds, models.LoadedModelIds, queueDepth, admission.Value.QueueCapacity, reachable, acquisition?.Acquirable));
     }
 }

@@ -11,6 +11,8 @@ internal sealed record EvalOutput(string Model, int Tokens, IReadOnlyList<int> A
 [JsonSourceGenerationOptions(PropertyNamingPolicy = JsonKnownNamingPolicy.CamelCase, WriteIndented = true)]
 [JsonSerializable(typeof(ModelInfo))]
 [JsonSerializable(typeof(EvalOutput))]
+[JsonSerializable(typeof(List<ModelListEntry>))]
+[JsonSerializable(typeof(StoredModelOutput))]
 internal sealed partial class CliJson : JsonSerializerContext
 {
     public static void Write<T>(TextWriter output, T value)

@@ -6,15 +6,24 @@ using EdgeLlm.Onnx.Inspection;
 
 namespace EdgeLlm.Worker.Commands;
 
-/// <summary>`edgellm model build | info | eval`: writing and examining model folders.</summary>
+/// <summary>`edgellm model build | info | eval` (writing and examining model folders) and the store's `list | pull | rm | pin | unpin`.</summary>
 internal static class ModelCommand
 {
-    public static Command Create() => new("model", "Build and examine model folders")
+    public static Command Create()
     {
-        Build(),
-        Info(),
-        Eval(),
-    };
+        var command = new Command("model", "Build and examine model folders; list, pull, remove and pin the models of the store")
+        {
+            Build(),
+            Info(),
+            Eval(),
+        };
+        foreach (var store in StoreCommand.Create())
+        {
+            command.Subcommands.Add(store);
+        }
+
+        return command;
+    }
 
     private static Command Build()
     {

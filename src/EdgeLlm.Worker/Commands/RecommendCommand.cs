@@ -34,7 +34,7 @@ internal static class RecommendCommand
         command.SetAction(parse =>
         {
             var configuration = NodeConfiguration.Build([], NodeConfiguration.Directory);
-            var parsed = RequestParser.Parse(new ReadOnlySequence<byte>(Encoding.UTF8.GetBytes(parse.GetRequiredValue(request))), Options<AdmissionOptions>(configuration, AdmissionOptions.Section, new AdmissionOptionsValidator()).MaxPromptBytes);
+            var parsed = RequestParser.Parse(new ReadOnlySequence<byte>(Encoding.UTF8.GetBytes(parse.GetRequiredValue(request))), CommandConfiguration.Options<AdmissionOptions>(configuration, AdmissionOptions.Section, new AdmissionOptionsValidator()).MaxPromptBytes);
             if (parsed.Request is not Request routed)
             {
                 throw new UsageException($"--request: {parsed.Failure!.Message}");
@@ -45,12 +45,12 @@ internal static class RecommendCommand
             var decision = Recommender.Recommend(new RoutingInput(
                 routed,
                 board,
-                ReadCatalog(parse.GetValue(catalog), configuration),
+                CommandConfiguration.ReadCatalog(parse.GetValue(catalog), configuration),
                 node,
                 LocalModels: null,
                 LoadedModels: [],
                 QueueDepth: 0,
-                QueueCapacity: Options<AdmissionOptions>(configuration, AdmissionOptions.Section, new AdmissionOptionsValidator()).QueueCapacity,
+                QueueCapacity: CommandConfiguration.Options<AdmissionOptions>(configuration, AdmissionOptions.Section, new AdmissionOptionsValidator()).QueueCapacity,
                 parse.GetValue(upstreams) is FileInfo list ? Reachable(ReadUpstreams(list), configuration, node.Tier) : []));
             parse.InvocationConfiguration.Output.WriteLine(Encoding.UTF8.GetString(Write(decision)));
             return decision.Outcome == RouteOutcome.Reject ? EdgeLlmCli.Failure : EdgeLlmCli.Success;
@@ -99,29 +99,20 @@ internal static class RecommendCommand
             directory.Update(advertisement);
         }
 
-        string self = Options<NodeOptions>(configuration, NodeOptions.Section, new NodeOptionsValidator()).Id;
-        return directory.Reachable(self, tier, Options<UpstreamOptions>(configuration, UpstreamOptions.Section, new UpstreamOptionsValidator()).Tier ?? tier + 1);
+        string self = CommandConfiguration.Options<NodeOptions>(configuration, NodeOptions.Section, new NodeOptionsValidator()).Id;
+        return directory.Reachable(self, tier, CommandConfiguration.Options<UpstreamOptions>(configuration, UpstreamOptions.Section, new UpstreamOptionsValidator()).Tier ?? tier + 1);
     }
 
     private static NodeRouting NodeRouting(IConfiguration configuration, string? board)
     {
-        var routing = Options<RoutingOptions>(configuration, RoutingOptions.Section, new RoutingOptionsValidator());
+        var routing = CommandConfiguration.Options<RoutingOptions>(configuration, RoutingOptions.Section, new RoutingOptionsValidator());
         return new NodeRouting(
-            Options<NodeOptions>(configuration, NodeOptions.Section, new NodeOptionsValidator()).Tier,
+            CommandConfiguration.Options<NodeOptions>(configuration, NodeOptions.Section, new NodeOptionsValidator()).Tier,
             BoardClasses.Of(routing.BoardClass, board),
-            (long)Options<ModelsOptions>(configuration, ModelsOptions.Section, new ModelsOptionsValidator()).MemoryReserveMb << 20,
+            (long)CommandConfiguration.Options<ModelsOptions>(configuration, ModelsOptions.Section, new ModelsOptionsValidator()).MemoryReserveMb << 20,
             routing.ThermalLimitCelsius,
             routing.MinBatteryPercent,
-            Options<AdmissionOptions>(configuration, AdmissionOptions.Section, new AdmissionOptionsValidator()).DefaultMaxTokens);
-    }
-
-    // A section bound and checked as serve would check it; a bad value is a usage error naming its key.
-    private static T Options<T>(IConfiguration configuration, string section, IValidateOptions<T> validator)
-        where T : class, new()
-    {
-        var options = configuration.GetSection(section).Get<T>() ?? new T();
-        var result = validator.Validate(null, options);
-        return result.Failed ? throw new UsageException($"configuration: {result.FailureMessage}") : options;
+            CommandConfiguration.Options<AdmissionOptions>(configuration, AdmissionOptions.Section, new AdmissionOptionsValidator()).DefaultMaxTokens);
     }
 
     private static ResourceSnapshot ReadSnapshot(FileInfo file)
@@ -140,19 +131,6 @@ internal static class RecommendCommand
     {
         using var services = new ServiceCollection().AddEdgeDevice(configuration).BuildServiceProvider();
         return services.GetRequiredService<ResourceSampler>().Sample();
-    }
-
-    private static ModelCatalog ReadCatalog(FileInfo? file, IConfiguration configuration)
-    {
-        string path = file?.FullName ?? NodeConfiguration.CatalogPath(configuration[$"{ModelsOptions.Section}:{nameof(ModelsOptions.CatalogPath)}"] ?? "", NodeConfiguration.Directory);
-        try
-        {
-            return path.Length > 0 ? CatalogReader.Read(path) : ModelCatalog.Empty;
-        }
-        catch (CatalogException e)
-        {
-            throw new IOException(e.Message, e);
-        }
     }
 
     private static IReadOnlyList<UpstreamAdvertisement> ReadUpstreams(FileInfo file)

@@ -21,7 +21,7 @@ internal sealed partial class EndpointModelProvider : IModelProvider, IDisposabl
     // Servers without authentication (a local vLLM or Ollama) ignore the key, but the client insists on one.
     private const string NoKey = "none";
 
-    private readonly LoadedModel _model;
+    private readonly ModelLease _model;
     private readonly EndpointChatClient _client;
 
     public EndpointModelProvider(IOptions<ModelsOptions> options, TimeProvider time, ILogger<EndpointModelProvider> logger)
@@ -34,7 +34,7 @@ internal sealed partial class EndpointModelProvider : IModelProvider, IDisposabl
             NetworkTimeout = TimeSpan.FromMilliseconds(endpoint.TimeoutMs),
         });
         _client = new EndpointChatClient(openAi.GetChatClient(endpoint.Model).AsIChatClient(), endpoint, time);
-        _model = new LoadedModel(endpoint.Model, _client);
+        _model = new ModelLease(endpoint.Model, _client);
         Log.Serving(logger, endpoint.Model, endpoint.Endpoint, keySource, endpoint.ThirdParty);
     }
 
@@ -42,7 +42,8 @@ internal sealed partial class EndpointModelProvider : IModelProvider, IDisposabl
 
     public IReadOnlyList<string> LoadedModelIds => [_model.Id];
 
-    public ValueTask<LoadedModel?> GetAsync(CancellationToken cancellationToken) => new(_model);
+    // The endpoint is the node's one model, whatever the id asked for; it is never unloaded.
+    public ValueTask<ModelLease?> GetAsync(string modelId, CancellationToken cancellationToken) => new(_model);
 
     public void Dispose() => _client.Dispose();
 

@@ -43,13 +43,11 @@ internal static class NodeHost
         builder.Services.Configure<HostOptions>(options => options.ShutdownTimeout = TimeSpan.FromSeconds(Math.Clamp(grace, 0, 600) + 15));
 
         // Services start in this order and stop in the reverse one: the first snapshot of the board is taken
-        // before anything is advertised; the MQTT front door comes up next (broker, connection, subscription)
-        // and goes down after the pipeline has sent its final replies.
-        builder.Services
-            .AddEdgeDevice(builder.Configuration)
-            .AddEdgeMqtt(builder.Configuration)
-            .AddEdgeCore(builder.Configuration);
-        // The node's model: an OpenAI-compatible endpoint when one is configured, else the local engine.
+        // before anything is advertised; the models (the store opened, pinned models on their way) before
+        // anyone can ask for them; the MQTT front door next (broker, connection, subscription), going down
+        // after the pipeline has sent its final replies.
+        builder.Services.AddEdgeDevice(builder.Configuration);
+        // The node's model: an OpenAI-compatible endpoint when one is configured, else the local engine and its store.
         if (builder.Configuration[$"{ModelsOptions.Section}:OpenAi:Endpoint"] is { Length: > 0 })
         {
             builder.Services.AddSingleton<IModelProvider, EndpointModelProvider>();
@@ -58,6 +56,10 @@ internal static class NodeHost
         {
             builder.Services.AddEdgeOnnx();
         }
+
+        builder.Services
+            .AddEdgeMqtt(builder.Configuration)
+            .AddEdgeCore(builder.Configuration);
 
         builder.Services.PostConfigure<ModelsOptions>(options => options.CatalogPath = NodeConfiguration.CatalogPath(options.CatalogPath, configDirectory));
         if (!string.IsNullOrEmpty(Environment.GetEnvironmentVariable("NOTIFY_SOCKET")))

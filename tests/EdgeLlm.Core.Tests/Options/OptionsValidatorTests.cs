@@ -79,4 +79,26 @@ public sealed class OptionsValidatorTests
             ],
             result.Failures);
     }
+
+    [Fact]
+    public void Store_EveryBadValueIsNamedByItsKey()
+    {
+        var options = new ModelsOptions { StorePath = "models", DiskBudgetMb = -1, IdleUnloadMinutes = 20_000, OnDemand = "sometimes", Pinned = ["stories260k-int4", " "] };
+
+        var result = new ModelsOptionsValidator().Validate(null, options);
+
+        Assert.Equal(
+            [
+                "Models:DiskBudgetMb must be from 0 to 2147483647, not -1",
+                "Models:IdleUnloadMinutes must be from 0 to 10080, not 20000",
+                "Models:StorePath must be an absolute path, not 'models'",
+                "Models:OnDemand must be one of auto, background, off, not 'sometimes'",
+                "Models:Pinned must list model ids, not empty strings",
+            ],
+            result.Failures);
+    }
+
+    [Fact]
+    public void Store_TheDefaultsAreValid() =>
+        Assert.True(new ModelsOptionsValidator().Validate(null, new ModelsOptions()).Succeeded);
 }

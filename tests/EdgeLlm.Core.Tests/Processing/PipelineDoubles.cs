@@ -74,8 +74,8 @@ internal sealed class ScriptedModels(IChatClient? client) : IModelProvider
 
     public IReadOnlyList<string> LoadedModelIds => client is null ? [] : ["scripted"];
 
-    public ValueTask<LoadedModel?> GetAsync(CancellationToken cancellationToken) =>
-        new(client is null ? null : new LoadedModel("scripted", client));
+    public ValueTask<ModelLease?> GetAsync(string modelId, CancellationToken cancellationToken) =>
+        new(client is null ? null : new ModelLease("scripted", client));
 }
 
 /// <summary>A board in a known state, for the recommender.</summary>
@@ -115,16 +115,20 @@ internal static class TestPipeline
         int graceSeconds = 10,
         UpstreamOptions? upstream = null,
         UpstreamDirectory? directory = null,
-        IEscalator? escalator = null)
+        IEscalator? escalator = null,
+        ModelCatalog? catalog = null,
+        IModelProvider? models = null,
+        IModelAcquisition? acquisition = null,
+        int maxAwaitingPull = 64)
     {
-        var models = new ScriptedModels(client);
-        var admission = Create(new AdmissionOptions { QueueCapacity = queueCapacity, ShutdownGraceSeconds = graceSeconds });
+        models ??= new ScriptedModels(client);
+        var admission = Create(new AdmissionOptions { QueueCapacity = queueCapacity, ShutdownGraceSeconds = graceSeconds, MaxAwaitingPull = maxAwaitingPull });
         var node = Create(new NodeOptions { Id = "pi-07", Tier = 0 });
         var upstreamOptions = Create(upstream ?? new UpstreamOptions());
         var router = new RequestRouter(
-            ModelCatalog.Empty, new FixedResources(new ResourceSnapshot()), models, directory ?? new UpstreamDirectory(), node,
-            Create(new RoutingOptions()), Create(new ModelsOptions()), admission, upstreamOptions);
-        var pipeline = new RequestPipeline(models, router, counters, admission, node, upstreamOptions, time, NullLogger<RequestPipeline>.Instance, escalator);
+            catalog ?? ModelCatalog.Empty, new FixedResources(new ResourceSnapshot()), models, directory ?? new UpstreamDirectory(), node,
+            Create(new RoutingOptions()), Create(new ModelsOptions()), admission, upstreamOptions, acquisition);
+        var pipeline = new RequestPipeline(models, router, counters, admission, node, upstreamOptions, time, NullLogger<RequestPipeline>.Instance, escalator, acquisition);
         await pipeline.StartAsync(CancellationToken.None);
         return pipeline;
     }
@@ -151,4 +155,42 @@ internal sealed class ScriptedEscalator : IEscalator
         _calls.Writer.TryWrite(call);
         return call.Reply.Task.WaitAsync(cancellationToken);
     }
+}
+
+/// <summary>
+/// The model store the test plays: one catalog model, absent until the test completes (or fails) its pull.
+/// It counts the requests that waited for the pull and the pulls started in the background.
+/// </summary>
+internal sealed class ScriptedAcquisition(string modelId, IChatClient client) : IModelAcquisition, IModelProvider
+{
+    private readonly TaskCompletionSource _pull = new(TaskCreationOptions.RunContinuationsAsynchronously);
+    private int _waits;
+    private int _backgroundPulls;
+
+    public int Waits => Volatile.Read(ref _waits);
+
+    public int BackgroundPulls => Volatile.Read(ref _backgroundPulls);
+
+    public IReadOnlyDictionary<string, double> Acquirable => _pull.Task.IsCompleted ? new Dictionary<string, double>() : new Dictionary<string, double> { [modelId] = 100 };
+
+    public IReadOnlyList<PullProgress> Pulls => [];
+
+    public IReadOnlyList<string> AvailableModelIds => _pull.Task.IsCompletedSuccessfully ? [modelId] : [];
+
+    public IReadOnlyList<string> LoadedModelIds => AvailableModelIds;
+
+    public void Complete() => _pull.SetResult();
+
+    public void Fail(string problem) => _pull.SetException(new ModelUnavailableException(problem));
+
+    public async Task EnsurePresentAsync(string id, CancellationToken cancellationToken)
+    {
+        Interlocked.Increment(ref _waits);
+        await _pull.Task.WaitAsync(cancellationToken);
+    }
+
+    public void StartPull(string id) => Interlocked.Increment(ref _backgroundPulls);
+
+    public ValueTask<ModelLease?> GetAsync(string id, CancellationToken cancellationToken) =>
+        new(AvailableModelIds.Contains(id) ? new ModelLease(id, client) : null);
 }

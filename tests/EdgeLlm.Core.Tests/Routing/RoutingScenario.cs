@@ -32,6 +32,11 @@ internal sealed record RoutingScenario
 
     public IReadOnlyList<UpstreamAdvertisement> Upstreams { get; init; } = [Online("gateway-1", GatewayMedical), Online("cloud", Hosted)];
 
+    /// <summary>Catalog models the node could pull, with the predicted time (ms) to have each.</summary>
+    public IReadOnlyDictionary<string, double>? Acquirable { get; init; }
+
+    public string OnDemand { get; init; } = Core.Options.OnDemandPolicies.Auto;
+
     public static CatalogModel Model(string id, int tier, long parameters, long bytes, int ramMb, double decode, Dictionary<string, double> domains, Dictionary<string, double>? subdomains = null, string format = ModelFormats.OnnxGenAi) => new()
     {
         Id = id,
@@ -73,10 +78,11 @@ internal sealed record RoutingScenario
             ["medical"] = ["fever", "child", "dose", "pediatrics"],
             ["industrial"] = ["conveyor", "vibration", "motor"],
         }),
-        new NodeRouting(Tier, "pi4", MemoryReserveBytes: 128 * MiB, ThermalLimitCelsius: 80, MinBatteryPercent: 10, DefaultMaxTokens: 128),
+        new NodeRouting(Tier, "pi4", MemoryReserveBytes: 128 * MiB, ThermalLimitCelsius: 80, MinBatteryPercent: 10, DefaultMaxTokens: 128, OnDemand),
         LocalModels,
         Loaded,
         QueueDepth,
         QueueCapacity,
-        Upstreams);
+        Upstreams,
+        Acquirable);
 }

@@ -18,28 +18,20 @@ internal sealed record ChatCall(string Model, string? Authorization, JsonObject 
 /// share) on a free loopback port, standing in for a data-centre tier: it answers "big: {prompt}", counts and
 /// records its calls, and can be made slow or failing.
 /// </summary>
-internal sealed class FakeOpenAiServer : IAsyncDisposable
+internal sealed class FakeOpenAiServer : LoopbackHttpServer
 {
-    private readonly HttpListener _listener = new();
     private readonly ConcurrentQueue<ChatCall> _calls = new();
     private readonly Channel<ChatCall> _arrivals = Channel.CreateUnbounded<ChatCall>();
-    private readonly CancellationTokenSource _stopping = new();
     private readonly TimeSpan _delay;
     private readonly HttpStatusCode _status;
-    private readonly Task _serving;
 
     private FakeOpenAiServer(TimeSpan delay, HttpStatusCode status)
     {
         _delay = delay;
         _status = status;
-        int port = FreePort.Next();
-        _listener.Prefixes.Add($"http://127.0.0.1:{port}/");
-        _listener.Start();
-        Endpoint = $"http://127.0.0.1:{port}/v1";
-        _serving = Task.Run(ServeAsync);
     }
 
-    public string Endpoint { get; }
+    public string Endpoint => $"{BaseUrl}/v1";
 
     public int Count => _calls.Count;
 
@@ -52,33 +44,7 @@ internal sealed class FakeOpenAiServer : IAsyncDisposable
     /// <summary>Waits for the next call to arrive (it may still be being answered).</summary>
     public async Task<ChatCall> NextCallAsync(TimeSpan timeout) => await _arrivals.Reader.ReadAsync().AsTask().WaitAsync(timeout);
 
-    public async ValueTask DisposeAsync()
-    {
-        await _stopping.CancelAsync();
-        _listener.Close();
-        await _serving.ConfigureAwait(ConfigureAwaitOptions.SuppressThrowing);
-        _stopping.Dispose();
-    }
-
-    private async Task ServeAsync()
-    {
-        while (!_stopping.IsCancellationRequested)
-        {
-            HttpListenerContext context;
-            try
-            {
-                context = await _listener.GetContextAsync();
-            }
-            catch (Exception e) when (e is HttpListenerException or ObjectDisposedException)
-            {
-                return;
-            }
-
-            _ = Task.Run(() => AnswerAsync(context));
-        }
-    }
-
-    private async Task AnswerAsync(HttpListenerContext context)
+    protected override async Task HandleAsync(HttpListenerContext context)
     {
         using var response = context.Response;
         if (context.Request.HttpMethod != "POST" || context.Request.Url?.AbsolutePath != "/v1/chat/completions")
@@ -93,7 +59,7 @@ internal sealed class FakeOpenAiServer : IAsyncDisposable
         _arrivals.Writer.TryWrite(call);
         try
         {
-            await Task.Delay(_delay, _stopping.Token);
+            await Task.Delay(_delay, Stopping);
         }
         catch (OperationCanceledException)
         {

@@ -10,10 +10,12 @@ internal sealed class NodeProcess : IAsyncDisposable
     private readonly Process _process;
     private readonly StringBuilder _log = new();
     private readonly TaskCompletionSource _listening = new(TaskCreationOptions.RunContinuationsAsynchronously);
+    private readonly TempDirectory? _store;
 
-    private NodeProcess(Process process)
+    private NodeProcess(Process process, TempDirectory? store)
     {
         _process = process;
+        _store = store;
         process.OutputDataReceived += (_, e) => Record(e.Data);
         process.ErrorDataReceived += (_, e) => Record(e.Data);
         process.BeginOutputReadLine();
@@ -33,9 +35,15 @@ internal sealed class NodeProcess : IAsyncDisposable
 
     public int ExitCode => _process.ExitCode;
 
-    /// <param name="settings">Configuration as "Section:Key=value", passed as EDGELLM__Section__Key.</param>
+    /// <param name="settings">
+    /// Configuration as "Section:Key=value", passed as EDGELLM__Section__Key. Without Models:StorePath the node
+    /// gets an empty store of its own; without Models:OnDemand it pulls nothing (the shipped catalog's sources
+    /// are on the internet, and tests stay on this machine).
+    /// </param>
     public static NodeProcess Start(IEnumerable<string> settings, IReadOnlyDictionary<string, string>? environment = null)
     {
+        var store = settings.Any(s => s.StartsWith("Models:StorePath=", StringComparison.Ordinal)) ? null : new TempDirectory();
+        settings = [.. settings, .. RunningNode.StoreDefaults(settings, store)];
         var start = new ProcessStartInfo(Path.Combine(AppContext.BaseDirectory, "edgellm"), ["serve"])
         {
             RedirectStandardOutput = true,
@@ -54,7 +62,7 @@ internal sealed class NodeProcess : IAsyncDisposable
             start.Environment[name] = value;
         }
 
-        return new NodeProcess(Process.Start(start) ?? throw new InvalidOperationException("edgellm did not start"));
+        return new NodeProcess(Process.Start(start) ?? throw new InvalidOperationException("edgellm did not start"), store);
     }
 
     /// <summary>Waits for the node to log that it listens for requests.</summary>
@@ -84,6 +92,7 @@ internal sealed class NodeProcess : IAsyncDisposable
         }
 
         _process.Dispose();
+        _store?.Dispose();
     }
 
     private void Record(string? line)

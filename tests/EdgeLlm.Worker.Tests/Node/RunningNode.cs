@@ -1,3 +1,4 @@
+using EdgeLlm.Tests;
 using EdgeLlm.Worker.Hosting;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Hosting;
@@ -8,30 +9,38 @@ namespace EdgeLlm.Worker.Tests.Node;
 internal sealed class RunningNode : IAsyncDisposable
 {
     private readonly IHost _host;
+    private readonly TempDirectory? _store;
     private bool _stopped;
 
-    private RunningNode(IHost host, string nodeId)
+    private RunningNode(IHost host, string nodeId, TempDirectory? store)
     {
         _host = host;
         NodeId = nodeId;
+        _store = store;
     }
 
     public string NodeId { get; }
 
     public T Service<T>() where T : notnull => _host.Services.GetRequiredService<T>();
 
-    /// <param name="settings">Configuration as "Section:Key=value".</param>
+    /// <param name="settings">
+    /// Configuration as "Section:Key=value". Without Models:StorePath the node gets an empty store of its own;
+    /// without Models:OnDemand it pulls nothing (the shipped catalog's sources are on the internet, and tests
+    /// stay on this machine).
+    /// </param>
     public static Task<RunningNode> StartAsync(params string[] settings) => StartAsync(TimeSpan.FromSeconds(30), settings);
 
     /// <summary>Starts the node, or gives up after <paramref name="timeout"/> (OperationCanceledException) and cleans up.</summary>
     public static async Task<RunningNode> StartAsync(TimeSpan timeout, params string[] settings)
     {
         string nodeId = settings.FirstOrDefault(s => s.StartsWith("Node:Id=", StringComparison.Ordinal))?["Node:Id=".Length..] ?? $"test-{Guid.NewGuid():N}"[..16];
+        var store = settings.Any(s => s.StartsWith("Models:StorePath=", StringComparison.Ordinal)) ? null : new TempDirectory();
         string[] args =
         [
             $"--Node:Id={nodeId}",
             "--Logging:LogLevel:Default=Warning",
             .. settings.Where(s => !s.StartsWith("Node:Id=", StringComparison.Ordinal)).Select(s => $"--{s}"),
+            .. StoreDefaults(settings, store).Select(s => $"--{s}"),
         ];
         var host = NodeHost.Build(args, configDirectory: "/nonexistent/edgellm-test-config");
         using var limit = new CancellationTokenSource(timeout);
@@ -52,10 +61,25 @@ internal sealed class RunningNode : IAsyncDisposable
             }
 
             await ((IAsyncDisposable)host).DisposeAsync();
+            store?.Dispose();
             throw;
         }
 
-        return new RunningNode(host, nodeId);
+        return new RunningNode(host, nodeId, store);
+    }
+
+    /// <summary>The store settings a test node gets unless the test gives its own.</summary>
+    public static IEnumerable<string> StoreDefaults(IEnumerable<string> settings, TempDirectory? store)
+    {
+        if (store is not null)
+        {
+            yield return $"Models:StorePath={store.Path}";
+        }
+
+        if (!settings.Any(s => s.StartsWith("Models:OnDemand=", StringComparison.Ordinal)))
+        {
+            yield return "Models:OnDemand=off";
+        }
     }
 
     public async Task StopAsync()
@@ -71,5 +95,6 @@ internal sealed class RunningNode : IAsyncDisposable
     {
         await StopAsync();
         _host.Dispose();
+        _store?.Dispose();
     }
 }

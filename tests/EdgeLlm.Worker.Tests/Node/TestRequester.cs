@@ -47,10 +47,11 @@ internal sealed class TestRequester : IAsyncDisposable
     public IReadOnlyCollection<Received> All => _received;
 
     /// <param name="persistentSession">Keep the session (and its queued replies) across disconnections, as a fleet requester would.</param>
-    public static async Task<TestRequester> ConnectAsync(string server, MqttProtocolVersion version = MqttProtocolVersion.V500, bool persistentSession = false, string? subscribe = null)
+    /// <param name="clientId">The client id to connect as; a fresh one when null.</param>
+    public static async Task<TestRequester> ConnectAsync(string server, MqttProtocolVersion version = MqttProtocolVersion.V500, bool persistentSession = false, string? subscribe = null, string? clientId = null)
     {
         var (host, port) = (server[..server.LastIndexOf(':')], int.Parse(server[(server.LastIndexOf(':') + 1)..], System.Globalization.CultureInfo.InvariantCulture));
-        string clientId = $"requester-{Guid.NewGuid():N}"[..24];
+        clientId ??= $"requester-{Guid.NewGuid():N}"[..24];
         var builder = new MqttClientOptionsBuilder().WithTcpServer(host, port).WithProtocolVersion(version).WithClientId(clientId).WithTimeout(TimeSpan.FromSeconds(5));
         if (persistentSession)
         {

@@ -1,0 +1,356 @@
+using System.Collections.Concurrent;
+using System.Diagnostics;
+using EdgeLlm.Core.Catalog;
+using EdgeLlm.Core.Processing;
+using Microsoft.Extensions.Logging;
+
+namespace EdgeLlm.Onnx.Store;
+
+/// <summary>A model folder in the store.</summary>
+/// <param name="LastUsed">When it was installed or last answered with: the least recently used goes first.</param>
+public sealed record StoredModel(string Id, string Folder, long Bytes, DateTimeOffset LastUsed, bool Pinned);
+
+/// <summary>
+/// The models on the board (DESIGN.md §6), one folder each under Models:StorePath. The file system is its
+/// whole state, so that the service and `edgellm model` commands can share it and a crash loses nothing:
+/// a model is present when its folder is (folders only ever appear whole, by rename); its folder's time is
+/// its last use; it is pinned when .pinned/{id} exists or the configuration pins it. Pulls fetch the sources
+/// in order into .downloads (resumable), verify them, convert or unpack them beside the destination under a
+/// hidden name, and rename the result into place; one pull per model at a time, however many ask.
+/// </summary>
+public sealed partial class ModelStore
+{
+    private const string DownloadsFolder = ".downloads";
+    private const string PinsFolder = ".pinned";
+    private const string LoadedFile = ".loaded";
+
+    // Before a download has been measured: a slow link, so that the first estimates err towards escalation.
+    private const double AssumedDownloadBytesPerSecond = 1 << 20;
+
+    // Conversion and loading, per byte of the model, until measured.
+    private const double AssumedInstallBytesPerSecond = 20 << 20;
+
+    private readonly ModelInstaller _installer;
+    private readonly SourceDownloader _downloader;
+    private readonly HashSet<string> _configuredPins;
+    private readonly TimeProvider _time;
+    private readonly ILogger _logger;
+    private readonly ConcurrentDictionary<string, Lazy<Task<StoredModel>>> _pulls = new(StringComparer.Ordinal);
+    private readonly ConcurrentDictionary<string, PullProgress> _progress = new(StringComparer.Ordinal);
+    private double _downloadBytesPerSecond = AssumedDownloadBytesPerSecond;
+    private double _installBytesPerSecond = AssumedInstallBytesPerSecond;
+
+    /// <param name="budgetBytes">Disk the store may fill; 0 for no budget.</param>
+    private ModelStore(string root, long budgetBytes, IEnumerable<string> configuredPins, SourceDownloader downloader, TimeProvider time, ILogger logger)
+    {
+        Root = root;
+        BudgetBytes = budgetBytes;
+        _configuredPins = [.. configuredPins];
+        _downloader = downloader;
+        _installer = new ModelInstaller(root);
+        _time = time;
+        _logger = logger;
+    }
+
+    public string Root { get; }
+
+    public long BudgetBytes { get; }
+
+    /// <summary>The pulls under way.</summary>
+    public IReadOnlyList<PullProgress> Pulls => [.. _progress.Values.OrderBy(p => p.ModelId, StringComparer.Ordinal)];
+
+    /// <summary>
+    /// Opens (creating) the store at <paramref name="root"/> and clears what an interrupted install left
+    /// behind; downloads in progress stay, to be resumed. Throws IOException or UnauthorizedAccessException
+    /// when the folder cannot be made or written.
+    /// </summary>
+    public static ModelStore Open(string root, long budgetBytes, IEnumerable<string> configuredPins, HttpClient http, TimeProvider time, ILogger logger)
+    {
+        Directory.CreateDirectory(root);
+        Directory.CreateDirectory(Path.Combine(root, DownloadsFolder));
+        Directory.CreateDirectory(Path.Combine(root, PinsFolder));
+        foreach (string leftover in ModelInstaller.Leftovers(root))
+        {
+            Log.LeftoverRemoved(logger, leftover);
+            Directory.Delete(leftover, recursive: true);
+        }
+
+        return new ModelStore(Path.GetFullPath(root), budgetBytes, configuredPins, new SourceDownloader(http), time, logger);
+    }
+
+    /// <summary>The models present, least recently used first.</summary>
+    public IReadOnlyList<StoredModel> List() =>
+        [.. new DirectoryInfo(Root).EnumerateDirectories()
+            .Where(d => !d.Name.StartsWith('.'))
+            .Select(Describe)
+            .OrderBy(m => m.LastUsed)];
+
+    public StoredModel? Find(string id) =>
+        IsSafeId(id) && new DirectoryInfo(Path.Combine(Root, id)) is { Exists: true } folder ? Describe(folder) : null;
+
+    /// <summary>Pinned by the configuration (Models:Pinned) or by `edgellm model pin`: never evicted.</summary>
+    public bool IsPinned(string id) => _configuredPins.Contains(id) || File.Exists(PinPath(id));
+
+    public bool IsPinnedByConfiguration(string id) => _configuredPins.Contains(id);
+
+    public void Pin(string id) => File.WriteAllBytes(PinPath(id), []);
+
+    /// <summary>Removes a pin made by `model pin`; a pin of the configuration stays (InvalidOperationException).</summary>
+    public void Unpin(string id)
+    {
+        if (_configuredPins.Contains(id))
+        {
+            throw new InvalidOperationException($"{id} is pinned by the configuration (Models:Pinned): change it there");
+        }
+
+        File.Delete(PinPath(id));
+    }
+
+    /// <summary>Marks the model used now, so that it is evicted last.</summary>
+    public void Touch(string id)
+    {
+        if (Find(id) is { } model)
+        {
+            Directory.SetLastWriteTimeUtc(model.Folder, _time.GetUtcNow().UtcDateTime);
+        }
+    }
+
+    /// <summary>Deletes the model's folder (and its `model pin`); a pinned model is refused (InvalidOperationException).</summary>
+    public bool Remove(string id)
+    {
+        if (_configuredPins.Contains(id))
+        {
+            throw new InvalidOperationException($"{id} is pinned by the configuration (Models:Pinned), so it stays");
+        }
+
+        File.Delete(PinPath(id));
+        if (Find(id) is not { } model)
+        {
+            return false;
+        }
+
+        // Renamed away first, so that no reader ever sees half a folder.
+        string doomed = ModelInstaller.StagingPath(Root, id);
+        Directory.Move(model.Folder, doomed);
+        Directory.Delete(doomed, recursive: true);
+        return true;
+    }
+
+    /// <summary>Predicted time (ms) to pull, convert and load the model, from its size and the rates measured so far.</summary>
+    public double PredictAcquisitionMs(CatalogModel model)
+    {
+        long downloaded = _progress.TryGetValue(model.Id, out var progress) ? progress.Bytes : 0;
+        return (Math.Max(0, model.Bytes - downloaded) / _downloadBytesPerSecond + model.Bytes / _installBytesPerSecond) * 1000;
+    }
+
+    /// <summary>Whether the model could fit in the budget by evicting unpinned models other than <paramref name="keep"/>.</summary>
+    public bool CouldFit(CatalogModel model, IReadOnlyCollection<string> keep) => Evictions(model.Id, model.Bytes, keep) is not null;
+
+    /// <summary>The model's folder, pulled when absent; many callers share one pull. Throws ModelUnavailableException naming each source and its failure.</summary>
+    /// <param name="keep">Models that must not be evicted to make room (those loaded).</param>
+    public Task<StoredModel> PullAsync(CatalogModel model, Func<IReadOnlyCollection<string>> keep, CancellationToken cancellationToken)
+    {
+        if (Find(model.Id) is { } present)
+        {
+            return Task.FromResult(present);
+        }
+
+        var pull = _pulls.GetOrAdd(model.Id, _ => new Lazy<Task<StoredModel>>(() => Task.Run(() => PullOnceAsync(model, keep))));
+        return pull.Value.WaitAsync(cancellationToken);
+    }
+
+    /// <summary>Records which models a running node holds in memory, for `edgellm model list`.</summary>
+    public void RecordLoaded(IEnumerable<string> ids)
+    {
+        string file = Path.Combine(Root, LoadedFile);
+        string temporary = $"{file}.{Environment.ProcessId}";
+        File.WriteAllLines(temporary, [Environment.ProcessId.ToString(System.Globalization.CultureInfo.InvariantCulture), .. ids]);
+        File.Move(temporary, file, overwrite: true);
+    }
+
+    /// <summary>The models the node that last recorded them holds, when that process still runs; else none.</summary>
+    public IReadOnlyList<string> LoadedByRunningNode()
+    {
+        try
+        {
+            string[] lines = File.ReadAllLines(Path.Combine(Root, LoadedFile));
+            return lines.Length > 0 && int.TryParse(lines[0], out int pid) && Directory.Exists($"/proc/{pid}") ? lines[1..] : [];
+        }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+        {
+            return [];
+        }
+    }
+
+    private async Task<StoredModel> PullOnceAsync(CatalogModel model, Func<IReadOnlyCollection<string>> keep)
+    {
+        try
+        {
+            return await PullSourcesAsync(model, keep).ConfigureAwait(false);
+        }
+        finally
+        {
+            _progress.TryRemove(model.Id, out _);
+            _pulls.TryRemove(model.Id, out _);
+        }
+    }
+
+    private async Task<StoredModel> PullSourcesAsync(CatalogModel model, Func<IReadOnlyCollection<string>> keep)
+    {
+        if (!IsSafeId(model.Id))
+        {
+            throw new ModelUnavailableException($"{model.Id} cannot be stored: a model id must be a plain file name");
+        }
+
+        if (model.Format is not (ModelFormats.Llama2c or ModelFormats.OnnxGenAi) || model.Sources.Count == 0)
+        {
+            throw new ModelUnavailableException($"{model.Id} cannot be pulled: the catalog gives it no source to download");
+        }
+
+        if (Evictions(model.Id, model.Bytes, keep()) is null)
+        {
+            throw new ModelUnavailableException(NoRoom(model.Id, model.Bytes, keep()));
+        }
+
+        var failures = new List<string>();
+        foreach (var source in model.Sources)
+        {
+            try
+            {
+                var clock = Stopwatch.StartNew();
+                string file = await FetchAsync(model.Id, source).ConfigureAwait(false);
+                string? tokenizer = source.Tokenizer is { } tokenizerSource ? await FetchAsync(model.Id, tokenizerSource).ConfigureAwait(false) : null;
+                long fetched = new FileInfo(file).Length + (tokenizer is null ? 0 : new FileInfo(tokenizer).Length);
+                _downloadBytesPerSecond = Blend(_downloadBytesPerSecond, fetched / Math.Max(clock.Elapsed.TotalSeconds, 1e-3));
+
+                clock.Restart();
+                MakeRoom(model.Id, model.Bytes, keep());
+                string folder = _installer.Install(model, file, tokenizer);
+                _installBytesPerSecond = Blend(_installBytesPerSecond, model.Bytes / Math.Max(clock.Elapsed.TotalSeconds, 1e-3));
+                DiscardDownloads(model, source);
+                var stored = Find(model.Id) ?? throw new IOException($"{folder} vanished after it was installed");
+                Log.Installed(_logger, model.Id, source.Url, stored.Bytes, clock.ElapsedMilliseconds);
+                return stored;
+            }
+            catch (SourceException e)
+            {
+                Log.SourceFailed(_logger, model.Id, e.Url, e.Reason);
+                failures.Add(e.Message);
+            }
+            catch (ModelFileException e)
+            {
+                Log.SourceFailed(_logger, model.Id, source.Url, e.Message);
+                failures.Add($"{source.Url}: could not be converted ({e.Message})");
+            }
+        }
+
+        throw new ModelUnavailableException($"{model.Id} could not be pulled: {string.Join("; ", failures)}");
+    }
+
+    private async Task<string> FetchAsync(string id, ModelSource source)
+    {
+        var logged = _time.GetTimestamp();
+        Log.Fetching(_logger, id, source.Url);
+        _progress[id] = new PullProgress(id, source.Url, 0, null);
+        return await _downloader.FetchAsync(source, Path.Combine(Root, DownloadsFolder), (bytes, total) =>
+        {
+            _progress[id] = new PullProgress(id, source.Url, bytes, total);
+            if (_time.GetElapsedTime(logged) >= TimeSpan.FromSeconds(5))
+            {
+                logged = _time.GetTimestamp();
+                Log.Progress(_logger, id, bytes, total ?? -1);
+            }
+        }, CancellationToken.None).ConfigureAwait(false);
+    }
+
+    // The verified downloads are not needed once installed, unless another pull under way uses the same file.
+    private void DiscardDownloads(CatalogModel model, ModelSource source)
+    {
+        foreach (var file in new[] { source, source.Tokenizer }.OfType<ModelSource>())
+        {
+            bool shared = _pulls.Keys.Any(other => other != model.Id && _progress.TryGetValue(other, out var p) && p.Source == file.Url);
+            if (!shared)
+            {
+                File.Delete(Path.Combine(Root, DownloadsFolder, file.Sha256));
+            }
+        }
+    }
+
+    // Evicts least recently used, unpinned models not in keep until the model fits; ModelUnavailableException when it cannot.
+    private void MakeRoom(string id, long bytes, IReadOnlyCollection<string> keep)
+    {
+        var evictions = Evictions(id, bytes, keep) ?? throw new ModelUnavailableException(NoRoom(id, bytes, keep));
+        foreach (var model in evictions)
+        {
+            Log.Evicted(_logger, model.Id, model.Bytes, id);
+            Remove(model.Id);
+        }
+    }
+
+    // The models to evict (least recently used first) for `bytes` more to fit; null when it cannot fit.
+    private List<StoredModel>? Evictions(string id, long bytes, IReadOnlyCollection<string> keep)
+    {
+        if (BudgetBytes == 0)
+        {
+            return [];
+        }
+
+        var present = List().Where(m => m.Id != id).ToList();
+        long used = present.Sum(m => m.Bytes);
+        var evictions = new List<StoredModel>();
+        foreach (var model in present.Where(m => !m.Pinned && !keep.Contains(m.Id)))
+        {
+            if (used + bytes <= BudgetBytes)
+            {
+                break;
+            }
+
+            evictions.Add(model);
+            used -= model.Bytes;
+        }
+
+        return used + bytes <= BudgetBytes ? evictions : null;
+    }
+
+    private string NoRoom(string id, long bytes, IReadOnlyCollection<string> keep)
+    {
+        var staying = List().Where(m => m.Id != id && (m.Pinned || keep.Contains(m.Id))).ToList();
+        return $"{id} needs {Megabytes(bytes)} on disk, but Models:DiskBudgetMb allows {Megabytes(BudgetBytes)} and pinned or loaded models hold {Megabytes(staying.Sum(m => m.Bytes))}"
+            + (staying.Count > 0 ? $" ({string.Join(", ", staying.Select(m => m.Id))})" : "");
+    }
+
+    private StoredModel Describe(DirectoryInfo folder) =>
+        new(folder.Name, folder.FullName, folder.EnumerateFiles("*", SearchOption.AllDirectories).Sum(f => f.Length), new DateTimeOffset(folder.LastWriteTimeUtc, TimeSpan.Zero), IsPinned(folder.Name));
+
+    private string PinPath(string id) =>
+        IsSafeId(id) ? Path.Combine(Root, PinsFolder, id) : throw new ArgumentException($"'{id}' is not a model id (a plain file name)");
+
+    // Ids name folders: no separators, no dot files, nothing that climbs out of the store.
+    private static bool IsSafeId(string id) =>
+        id.Length is > 0 and <= 128 && !id.StartsWith('.') && id.IndexOfAny([.. Path.GetInvalidFileNameChars(), '\\']) < 0;
+
+    private static double Blend(double previous, double measured) => previous * 0.5 + measured * 0.5;
+
+    private static string Megabytes(long bytes) => $"{bytes / 1048576.0:F1} MB";
+
+    private static partial class Log
+    {
+        [LoggerMessage(2201, LogLevel.Information, "Pulling {Model} from {Url}")]
+        public static partial void Fetching(ILogger logger, string model, string url);
+
+        [LoggerMessage(2202, LogLevel.Information, "Pulling {Model}: {Bytes} of {TotalBytes} bytes")]
+        public static partial void Progress(ILogger logger, string model, long bytes, long totalBytes);
+
+        [LoggerMessage(2203, LogLevel.Information, "Model {Model} installed from {Url}: {Bytes} bytes, converted in {ElapsedMs} ms")]
+        public static partial void Installed(ILogger logger, string model, string url, long bytes, long elapsedMs);
+
+        [LoggerMessage(2204, LogLevel.Warning, "Model {Model}: source {Url} failed: {Reason}")]
+        public static partial void SourceFailed(ILogger logger, string model, string url, string reason);
+
+        [LoggerMessage(2205, LogLevel.Information, "Model {Model} ({Bytes} bytes) evicted to make room for {For}")]
+        public static partial void Evicted(ILogger logger, string model, long bytes, string @for);
+
+        [LoggerMessage(2206, LogLevel.Warning, "Removed {Folder}, left by an install that did not finish")]
+        public static partial void LeftoverRemoved(ILogger logger, string folder);
+    }
+}

@@ -1,0 +1,197 @@
+using System.Net;
+using System.Net.Http.Headers;
+using System.Security.Cryptography;
+using EdgeLlm.Core.Catalog;
+
+namespace EdgeLlm.Onnx.Store;
+
+/// <summary>A source that could not be fetched, or whose bytes are not the ones the catalog names.</summary>
+public sealed class SourceException(string url, string reason) : Exception($"{url}: {reason}")
+{
+    public string Url { get; } = url;
+
+    public string Reason { get; } = reason;
+}
+
+/// <summary>
+/// Fetches one file of a model's sources into a downloads folder as {sha256}, verified. http(s) sources are
+/// streamed to {sha256}.part and resumed with a Range request when a download broke off (within this pull, or
+/// in an earlier process); file URLs are copied the same way. The part file is held exclusively, so two pulls
+/// never write one file.
+/// </summary>
+public sealed class SourceDownloader(HttpClient http)
+{
+    /// <summary>How often a broken download is resumed within one fetch before the source counts as failed.</summary>
+    public const int Attempts = 3;
+
+    /// <summary>A source that sends nothing for this long counts as broken.</summary>
+    public static readonly TimeSpan StallTimeout = TimeSpan.FromSeconds(30);
+
+    private const int BufferBytes = 1 << 16;
+
+    /// <summary>The verified file's path; <paramref name="progress"/> hears the bytes so far and the total when known.</summary>
+    public async Task<string> FetchAsync(ModelSource source, string downloads, Action<long, long?> progress, CancellationToken cancellationToken)
+    {
+        string verified = Path.Combine(downloads, source.Sha256);
+        if (File.Exists(verified))
+        {
+            return verified;
+        }
+
+        Directory.CreateDirectory(downloads);
+        string part = verified + ".part";
+        var uri = new Uri(source.Url);
+        string? actual;
+        await using (var file = OpenPart(part, source.Url))
+        {
+            for (int attempt = 1; ; attempt++)
+            {
+                try
+                {
+                    await (uri.IsFile ? CopyAsync(uri.LocalPath, file, progress, cancellationToken) : DownloadAsync(uri, file, progress, cancellationToken)).ConfigureAwait(false);
+                    break;
+                }
+                catch (SourceException) when (attempt < Attempts && file.Length > 0)
+                {
+                    // Broken off midway: go on from where it stopped.
+                }
+            }
+
+            file.Position = 0;
+            actual = Convert.ToHexStringLower(await SHA256.HashDataAsync(file, cancellationToken).ConfigureAwait(false));
+        }
+
+        if (actual != source.Sha256)
+        {
+            File.Delete(part);
+            throw new SourceException(source.Url, $"its sha256 is {actual}, not {source.Sha256} as the catalog says; the download was discarded");
+        }
+
+        File.Move(part, verified, overwrite: true);
+        return verified;
+    }
+
+    private static FileStream OpenPart(string part, string url)
+    {
+        try
+        {
+            return new FileStream(part, FileMode.OpenOrCreate, FileAccess.ReadWrite, FileShare.None, BufferBytes, useAsync: true);
+        }
+        catch (IOException e) when (File.Exists(part))
+        {
+            throw new SourceException(url, $"another pull is writing {part} ({e.Message})");
+        }
+    }
+
+    private async Task DownloadAsync(Uri uri, FileStream file, Action<long, long?> progress, CancellationToken cancellationToken)
+    {
+        long have = file.Length;
+        using var request = new HttpRequestMessage(HttpMethod.Get, uri);
+        if (have > 0)
+        {
+            request.Headers.Range = new RangeHeaderValue(have, null);
+        }
+
+        HttpResponseMessage response;
+        try
+        {
+            response = await http.SendAsync(request, HttpCompletionOption.ResponseHeadersRead, cancellationToken).ConfigureAwait(false);
+        }
+        catch (HttpRequestException e)
+        {
+            throw new SourceException(uri.ToString(), $"could not be reached ({e.Message})");
+        }
+        catch (TaskCanceledException e) when (!cancellationToken.IsCancellationRequested)
+        {
+            throw new SourceException(uri.ToString(), $"did not answer ({e.Message})");
+        }
+
+        using (response)
+        {
+            // Everything asked for is here already: the hash decides whether it is right.
+            if (have > 0 && response.StatusCode == HttpStatusCode.RequestedRangeNotSatisfiable)
+            {
+                return;
+            }
+
+            if (!response.IsSuccessStatusCode)
+            {
+                throw new SourceException(uri.ToString(), $"answered HTTP {(int)response.StatusCode} {response.ReasonPhrase}");
+            }
+
+            var headers = response.Content.Headers;
+            // A server that ignores the range (200) or answers another one sends the whole file again.
+            if (response.StatusCode != HttpStatusCode.PartialContent || headers.ContentRange?.From != have)
+            {
+                have = 0;
+                file.SetLength(0);
+            }
+
+            long? total = headers.ContentRange?.Length ?? (headers.ContentLength is long length ? have + length : null);
+            var body = await response.Content.ReadAsStreamAsync(cancellationToken).ConfigureAwait(false);
+            await using (body.ConfigureAwait(false))
+            {
+                await CopyWithProgressAsync(body, file, have, total, uri.ToString(), progress, cancellationToken).ConfigureAwait(false);
+            }
+
+            if (total is long expected && file.Length < expected)
+            {
+                throw new SourceException(uri.ToString(), $"the connection closed after {file.Length} of {expected} bytes");
+            }
+        }
+    }
+
+    private static async Task CopyAsync(string path, FileStream file, Action<long, long?> progress, CancellationToken cancellationToken)
+    {
+        FileStream source;
+        try
+        {
+            source = new FileStream(path, FileMode.Open, FileAccess.Read, FileShare.Read, BufferBytes, useAsync: true);
+        }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+        {
+            throw new SourceException(new Uri(path).ToString(), $"cannot be read ({e.Message})");
+        }
+
+        await using (source.ConfigureAwait(false))
+        {
+            long have = Math.Min(file.Length, source.Length);
+            source.Position = have;
+            await CopyWithProgressAsync(source, file, have, source.Length, new Uri(path).ToString(), progress, cancellationToken).ConfigureAwait(false);
+        }
+    }
+
+    // Appends from `have` on; a source silent past StallTimeout, or one that breaks, is a SourceException with the bytes kept.
+    private static async Task CopyWithProgressAsync(Stream body, FileStream file, long have, long? total, string url, Action<long, long?> progress, CancellationToken cancellationToken)
+    {
+        file.Position = have;
+        file.SetLength(have);
+        byte[] buffer = new byte[BufferBytes];
+        using var stall = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
+        while (true)
+        {
+            stall.CancelAfter(StallTimeout);
+            int read;
+            try
+            {
+                read = await body.ReadAsync(buffer, stall.Token).ConfigureAwait(false);
+            }
+            catch (OperationCanceledException) when (!cancellationToken.IsCancellationRequested)
+            {
+                throw new SourceException(url, $"sent nothing for {StallTimeout.TotalSeconds:F0} s after {file.Length} bytes");
+            }
+            catch (Exception e) when (e is IOException or HttpRequestException)
+            {
+                throw new SourceException(url, $"the connection broke after {file.Length} bytes ({e.Message})");
+            }
+
+            if (read == 0)
+            {
+                return;
+            }
+
+            await file.WriteAsync(buffer.AsMemory(0, read), cancellationToken).ConfigureAwait(false);
+            progress(file.Length, total);
+        }
+    }
+}

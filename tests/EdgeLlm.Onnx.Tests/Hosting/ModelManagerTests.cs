@@ -1,0 +1,166 @@
+using EdgeLlm.Core.Catalog;
+using EdgeLlm.Core.Options;
+using EdgeLlm.Core.Processing;
+using EdgeLlm.Core.Resources;
+using EdgeLlm.Onnx.Hosting;
+using EdgeLlm.Tests;
+using Microsoft.Extensions.Logging.Abstractions;
+using Microsoft.Extensions.Options;
+using Microsoft.Extensions.Time.Testing;
+
+namespace EdgeLlm.Onnx.Tests.Hosting;
+
+public sealed class ModelManagerTests : IDisposable
+{
+    private const long Megabyte = 1 << 20;
+
+    private readonly TempDirectory _temp = new();
+    private readonly ChangingBoard _board = new();
+    private readonly FakeTimeProvider _clock = new(TimeProvider.System.GetUtcNow());
+    private readonly ModelCatalog _catalog;
+
+    public ModelManagerTests()
+    {
+        // Three int4 builds from the shared files; each needs 50 MB of memory (the catalog's ramBytes).
+        _catalog = CatalogReader.Read(StoriesCatalog.Write(_temp.Combine("catalog.json"),
+            StoriesCatalog.Model("a", "int4", StoriesCatalog.FileSource()),
+            StoriesCatalog.Model("b", "int4", StoriesCatalog.FileSource()),
+            StoriesCatalog.Model("c", "int4", StoriesCatalog.Source(new Uri(_temp.Combine("missing.bin")).AbsoluteUri, new Uri(SharedModels.Tokenizer).AbsoluteUri))));
+        _board.AvailableMb = 4096;
+    }
+
+    public void Dispose() => _temp.Dispose();
+
+    [Fact]
+    public async Task GetAsync_AnAbsentCatalogModel_PullsLoadsAndAnswersWithIt()
+    {
+        using var manager = await StartAsync();
+        Assert.Contains("a", manager.Acquirable.Keys);
+        Assert.DoesNotContain("a", manager.AvailableModelIds);
+
+        using (var lease = await manager.GetAsync("a", CancellationToken.None))
+        {
+            Assert.Equal("a", lease!.Id);
+            var response = await lease.Client.GetResponseAsync([new Microsoft.Extensions.AI.ChatMessage(Microsoft.Extensions.AI.ChatRole.User, "Once upon a time")], new() { MaxOutputTokens = 8 });
+            Assert.NotEmpty(response.Text);
+        }
+
+        Assert.Contains("a", manager.AvailableModelIds);
+        Assert.Equal(["a"], manager.LoadedModelIds);
+        Assert.DoesNotContain("a", manager.Acquirable.Keys);
+    }
+
+    [Fact]
+    public async Task GetAsync_AModelMemoryCannotHold_IsRefusedWithTheFigures()
+    {
+        _board.AvailableMb = 40;
+        using var manager = await StartAsync();
+
+        var failure = await Assert.ThrowsAsync<ModelUnavailableException>(async () => await manager.GetAsync("a", CancellationToken.None));
+
+        Assert.Contains("a needs 47 MB of memory to load, but only 40 MB are free", failure.Message);
+        Assert.Empty(manager.LoadedModelIds);
+    }
+
+    [Fact]
+    public async Task GetAsync_WhenMemoryIsShort_UnloadsAnIdleModelToMakeRoom()
+    {
+        using var manager = await StartAsync();
+        (await manager.GetAsync("a", CancellationToken.None))!.Dispose();
+        _board.AvailableMb = 20;
+
+        using var lease = await manager.GetAsync("b", CancellationToken.None);
+
+        Assert.Equal(["b"], manager.LoadedModelIds);
+    }
+
+    [Fact]
+    public async Task GetAsync_WhenMemoryIsShort_NeverUnloadsAPinnedModel()
+    {
+        using var manager = await StartAsync();
+        await manager.PinAsync("a", CancellationToken.None);
+        _board.AvailableMb = 20;
+
+        await Assert.ThrowsAsync<ModelUnavailableException>(async () => await manager.GetAsync("b", CancellationToken.None));
+
+        Assert.Equal(["a"], manager.LoadedModelIds);
+    }
+
+    [Fact]
+    public async Task Housekeeping_UnloadsModelsIdlePastTheLimit_ButNotPinnedOnes()
+    {
+        using var manager = await StartAsync(idleUnloadMinutes: 5);
+        (await manager.GetAsync("a", CancellationToken.None))!.Dispose();
+        await manager.PinAsync("b", CancellationToken.None);
+
+        _clock.Advance(TimeSpan.FromMinutes(4));
+        Assert.Equal(["a", "b"], manager.LoadedModelIds);
+        _clock.Advance(TimeSpan.FromMinutes(2));
+
+        await Until(() => manager.LoadedModelIds.Count == 1);
+        Assert.Equal(["b"], manager.LoadedModelIds);
+        Assert.Contains("a", manager.AvailableModelIds);
+    }
+
+    [Fact]
+    public async Task EnsurePresent_ASourceThatFails_NamesItAndTakesTheModelOffTheAcquirableList()
+    {
+        using var manager = await StartAsync();
+        Assert.Contains("c", manager.Acquirable.Keys);
+
+        var failure = await Assert.ThrowsAsync<ModelUnavailableException>(() => manager.EnsurePresentAsync("c", CancellationToken.None));
+
+        Assert.Contains("missing.bin: cannot be read", failure.Message);
+        Assert.DoesNotContain("c", manager.Acquirable.Keys);
+        Assert.Contains("a", manager.Acquirable.Keys);
+    }
+
+    [Fact]
+    public async Task Start_APinnedModel_IsPulledAndLoaded()
+    {
+        using var manager = await StartAsync(pinned: ["b"]);
+
+        await Until(() => manager.LoadedModelIds.Contains("b"));
+
+        Assert.Contains("b", manager.AvailableModelIds);
+        await Assert.ThrowsAsync<InvalidOperationException>(() => manager.UnloadAsync("b", CancellationToken.None));
+    }
+
+    [Fact]
+    public async Task Unload_AnIdleModel_FreesIt_AndTheNextRequestLoadsItAgain()
+    {
+        using var manager = await StartAsync();
+        (await manager.GetAsync("a", CancellationToken.None))!.Dispose();
+
+        Assert.Equal("a unloaded", await manager.UnloadAsync("a", CancellationToken.None));
+        Assert.Empty(manager.LoadedModelIds);
+        using var again = await manager.GetAsync("a", CancellationToken.None);
+        Assert.Equal(["a"], manager.LoadedModelIds);
+    }
+
+    private async Task<ModelManager> StartAsync(int idleUnloadMinutes = 30, string[]? pinned = null)
+    {
+        var options = new ModelsOptions { StorePath = _temp.Combine("store"), MemoryReserveMb = 0, IdleUnloadMinutes = idleUnloadMinutes, Pinned = pinned ?? [] };
+        var manager = new ModelManager(Options.Create(options), Options.Create(new NodeOptions { Id = "pi-07", Tier = 0 }), _catalog, _board, _clock, NullLogger<ModelManager>.Instance);
+        await manager.StartAsync(CancellationToken.None);
+        return manager;
+    }
+
+    private static async Task Until(Func<bool> condition)
+    {
+        for (int attempt = 0; attempt < 200 && !condition(); attempt++)
+        {
+            await Task.Delay(25);
+        }
+
+        Assert.True(condition());
+    }
+
+    // A board whose free memory the test sets.
+    private sealed class ChangingBoard : IResourceSnapshotSource
+    {
+        public long AvailableMb { get; set; }
+
+        public ResourceSnapshot Latest => new() { Memory = new MemoryState(TotalBytes: 8192 * Megabyte, AvailableBytes: AvailableMb * Megabyte) };
+    }
+}

@@ -1,0 +1,65 @@
+using System.Security.Cryptography;
+using System.Text.Json.Nodes;
+
+namespace EdgeLlm.Tests;
+
+/// <summary>
+/// Catalogs (models/catalog.json's schema) of stories260K builds whose sources the test chooses: the
+/// checkpoint and tokenizer of ../shared/models served over HTTP or as file URLs, with their real sha256.
+/// </summary>
+public static class StoriesCatalog
+{
+    /// <summary>Bytes on disk of each build, as the shipped catalog gives them.</summary>
+    public static readonly IReadOnlyDictionary<string, long> BuildBytes = new Dictionary<string, long> { ["fp32"] = 1_096_030, ["int8"] = 456_070, ["int4"] = 339_580 };
+
+    public static string CheckpointSha256 { get; } = Sha256Of(SharedModels.Checkpoint);
+
+    public static string TokenizerSha256 { get; } = Sha256Of(SharedModels.Tokenizer);
+
+    public static string Sha256Of(string file) => Convert.ToHexStringLower(SHA256.HashData(File.ReadAllBytes(file)));
+
+    public static string Sha256Of(byte[] content) => Convert.ToHexStringLower(SHA256.HashData(content));
+
+    /// <summary>A source: the checkpoint at <paramref name="checkpointUrl"/> (with the sha256 the catalog expects) and the tokenizer.</summary>
+    public static JsonObject Source(string checkpointUrl, string tokenizerUrl, string? checkpointSha256 = null) => new()
+    {
+        ["url"] = checkpointUrl,
+        ["sha256"] = checkpointSha256 ?? CheckpointSha256,
+        ["tokenizer"] = new JsonObject { ["url"] = tokenizerUrl, ["sha256"] = TokenizerSha256 },
+    };
+
+    /// <summary>The shared files as file URLs.</summary>
+    public static JsonObject FileSource() => Source(new Uri(SharedModels.Checkpoint).AbsoluteUri, new Uri(SharedModels.Tokenizer).AbsoluteUri);
+
+    /// <summary>A tier-0 stories260K build named <paramref name="id"/>, converted to <paramref name="quantization"/> on arrival.</summary>
+    public static JsonObject Model(string id, string quantization, params JsonObject[] sources) => new()
+    {
+        ["id"] = id,
+        ["tier"] = 0,
+        ["family"] = "llama2c-tinystories",
+        ["format"] = "llama2c",
+        ["parameters"] = 260_032,
+        ["quantization"] = quantization,
+        ["bytes"] = BuildBytes[quantization],
+        ["ramBytes"] = 50_000_000,
+        ["kvBytesPerToken"] = 1280,
+        ["contextLength"] = 512,
+        ["domains"] = new JsonObject { ["stories"] = 0.3, ["general"] = 0.05 },
+        ["rates"] = new JsonObject { ["x64"] = new JsonObject { ["decodeTokensPerSecond"] = 5000, ["prefillTokensPerSecond"] = 40000 } },
+        ["licence"] = "MIT",
+        ["sources"] = new JsonArray([.. sources.Select(s => (JsonNode)s.DeepClone())]),
+    };
+
+    /// <summary>Writes a catalog of <paramref name="models"/> to <paramref name="path"/>; returns the path.</summary>
+    public static string Write(string path, params JsonObject[] models)
+    {
+        var catalog = new JsonObject
+        {
+            ["version"] = 1,
+            ["domainKeywords"] = new JsonObject { ["stories"] = new JsonArray("once upon", "story") },
+            ["models"] = new JsonArray([.. models]),
+        };
+        File.WriteAllText(path, catalog.ToJsonString());
+        return path;
+    }
+}
