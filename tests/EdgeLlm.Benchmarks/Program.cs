@@ -6,6 +6,7 @@ using EdgeLlm.Benchmarks;
 //   dotnet run -c Release --project tests/EdgeLlm.Benchmarks -- local-tier [--rounds N] [--models DIR]
 //   dotnet run -c Release --project tests/EdgeLlm.Benchmarks -- mqtt [--requests N]
 //   dotnet run -c Release --project tests/EdgeLlm.Benchmarks -- escalation [--requests N]
+//   dotnet run -c Release --project tests/EdgeLlm.Benchmarks -- store [--rounds N]
 //   dotnet run -c Release --project tests/EdgeLlm.Benchmarks -- routing         (BenchmarkDotNet)
 var arguments = new BenchmarkArguments(args);
 return args switch
@@ -14,12 +15,13 @@ return args switch
     ["local-tier", ..] => LocalTierBenchmark.Run(arguments),
     ["mqtt", ..] => await MqttBenchmark.RunAsync(arguments),
     ["escalation", ..] => await EscalationBenchmark.RunAsync(arguments),
+    ["store", ..] => await StoreBenchmark.RunAsync(arguments),
     ["routing", ..] => RoutingBenchmarks.Run(),
     _ => Usage(),
 };
 
 static int Usage()
 {
-    Console.Error.WriteLine("usage: EdgeLlm.Benchmarks local-tier [--rounds N] [--models DIR] | mqtt [--requests N] | escalation [--requests N] | routing");
+    Console.Error.WriteLine("usage: EdgeLlm.Benchmarks local-tier [--rounds N] [--models DIR] | mqtt [--requests N] | escalation [--requests N] | store [--rounds N] | routing");
     return 2;
 }

@@ -55,4 +55,14 @@ public sealed class MqttOptionsValidatorTests
             File.Delete(file);
         }
     }
+
+    [Fact]
+    public void TrustingTheBrokerAclWithoutAFleetBroker_IsRefused()
+    {
+        var embedded = new MqttOptionsValidator().Validate(null, new MqttOptions { Commands = new CommandOptions { TrustBrokerAcl = true } });
+        var fleet = new MqttOptionsValidator().Validate(null, new MqttOptions { Server = "broker:1883", Commands = new CommandOptions { TrustBrokerAcl = true } });
+
+        Assert.Contains(embedded.Failures!, f => f.StartsWith("Mqtt:Commands:TrustBrokerAcl needs a fleet broker", StringComparison.Ordinal));
+        Assert.True(fleet.Succeeded);
+    }
 }

@@ -79,6 +79,27 @@ public sealed class AwaitPullTests : IDisposable
     }
 
     [Fact]
+    public async Task Submit_ThePullFailsAndAnUpstreamCanAnswer_IsEscalated()
+    {
+        var upstream = new ScriptedEscalator();
+        var directory = new UpstreamDirectory();
+        directory.Update(new UpstreamAdvertisement("gw-1", 1, Online: true, [Tiny with { Id = "gateway-general", Tier = 1 }], QueueDepth: 0, RoundTripMs: null));
+        using var pipeline = await TestPipeline.StartAsync(
+            _time, _counters, _local, upstream: new UpstreamOptions { Tier = 1 }, directory: directory, escalator: upstream,
+            catalog: new ModelCatalog([Tiny], new Dictionary<string, IReadOnlyList<string>>()), models: _store, acquisition: _store);
+        var target = new RecordingReplyTarget();
+
+        await pipeline.SubmitAsync(Submit("Hello", target), CancellationToken.None);
+        await Until(() => _store.Waits == 1);
+        _store.Fail("stories260k-int4 could not be pulled: offline");
+        var call = await upstream.NextCallAsync();
+        call.Reply.SetResult(new UpstreamReply(System.Text.Encoding.UTF8.GetBytes("""{"text":"from the gateway","tier":1}"""), null));
+
+        Assert.Equal("Hello", call.Request.Prompt);
+        Assert.Equal("escalated", Assert.IsType<Relayed>(await target.NextAsync()).Route.Decision);
+    }
+
+    [Fact]
     public async Task Submit_ThePullOutlastsTheDeadline_IsTimeoutWhileThePullGoesOn()
     {
         using var pipeline = await StartAsync();

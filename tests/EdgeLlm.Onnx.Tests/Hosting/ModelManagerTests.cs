@@ -48,6 +48,9 @@ public sealed class ModelManagerTests : IDisposable
         Assert.Contains("a", manager.AvailableModelIds);
         Assert.Equal(["a"], manager.LoadedModelIds);
         Assert.DoesNotContain("a", manager.Acquirable.Keys);
+        // What `edgellm model list` reads to tell which models the running node holds.
+        using var http = new HttpClient();
+        Assert.Equal(["a"], Onnx.Store.ModelStore.Open(_temp.Combine("store"), 0, [], http, _clock, NullLogger.Instance).LoadedByRunningNode());
     }
 
     [Fact]

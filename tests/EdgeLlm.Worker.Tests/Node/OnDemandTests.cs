@@ -76,14 +76,20 @@ public sealed class OnDemandTests(MosquittoFixture mosquitto, NodeModels models)
         _server.BytesPerSecond = 64 * 1024;
         string catalog = ServedCatalog();
         string store = _temp.Combine("store");
-        string[] settings = [$"Mqtt:Server={mosquitto.Broker.Server}", $"Models:CatalogPath={catalog}", "Models:OnDemand=auto", $"Models:StorePath={store}"];
+        string[] settings = [$"Mqtt:Server={mosquitto.Broker.Server}", $"Models:CatalogPath={catalog}", "Models:OnDemand=auto", $"Models:StorePath={store}", "Node:Id=pi-pull", "Mqtt:StatusIntervalSeconds=1"];
         await using var requester = await TestRequester.ConnectAsync(mosquitto.Broker.Server);
+        await using var watcher = await TestRequester.ConnectAsync(mosquitto.Broker.Server, subscribe: "edgellm/node/pi-pull/status");
         await using (var node = NodeProcess.Start(settings))
         {
             await node.WaitUntilListeningAsync();
             await requester.PublishAsync("edgellm/ask/story", """{"prompt":"Once upon a time","maxTokens":4}""");
             string part = Path.Combine(store, ".downloads", $"{StoriesCatalog.CheckpointSha256}.part");
             await Until(() => File.Exists(part) && new FileInfo(part).Length > 64 * 1024, TimeSpan.FromSeconds(20));
+
+            // The status advertises the pull and its progress meanwhile.
+            var advertised = await watcher.WaitForAsync(r => JsonDocument.Parse(r.Payload).RootElement.TryGetProperty("pulls", out var p) && p.GetArrayLength() > 0 && p[0].GetProperty("bytes").GetInt64() > 0, TimeSpan.FromSeconds(10));
+            var pull = JsonDocument.Parse(advertised.Payload).RootElement.GetProperty("pulls")[0];
+            Assert.Equal(("stories260k-int4", _server.Url("stories260K.bin")), (pull.GetProperty("model").GetString(), pull.GetProperty("source").GetString()));
             await node.KillAsync();
         }
 
