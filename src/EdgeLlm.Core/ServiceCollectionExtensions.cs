@@ -43,6 +43,7 @@ public static class ServiceCollectionExtensions
         services.TryAddSingleton(TimeProvider.System);
         services.TryAddSingleton<NodeCounters>();
         services.TryAddSingleton<RequestPipeline>();
+        services.TryAddSingleton<INodePipeline>(provider => provider.GetRequiredService<RequestPipeline>());
         services.AddHostedService(provider => provider.GetRequiredService<RequestPipeline>());
         return services;
     }

@@ -1,5 +1,6 @@
 using System.Device.I2c;
 using EdgeLlm.Core.Resources;
+using EdgeLlm.Device.Gpio;
 using EdgeLlm.Device.Sampling;
 using EdgeLlm.Device.Sensors;
 using EdgeLlm.Device.SysFs;
@@ -26,6 +27,24 @@ public static class ServiceCollectionExtensions
         services.TryAddSingleton<ResourceMonitor>();
         services.TryAddSingleton<IResourceSnapshotSource>(provider => provider.GetRequiredService<ResourceMonitor>());
         services.AddHostedService(provider => provider.GetRequiredService<ResourceMonitor>());
+        return services;
+    }
+
+    /// <summary>
+    /// The board's buttons and status lights (Gpio section). Register it after the request pipeline: it starts
+    /// last, so that presses find the node ready, and stops first, so that no press comes in while it closes.
+    /// </summary>
+    public static IServiceCollection AddEdgeGpio(this IServiceCollection services, IConfiguration configuration)
+    {
+        services.AddOptions<GpioOptions>().Bind(configuration.GetSection(GpioOptions.Section)).ValidateOnStart();
+        services.TryAddEnumerable(ServiceDescriptor.Singleton<IValidateOptions<GpioOptions>, GpioOptionsValidator>());
+        services.TryAddSingleton(TimeProvider.System);
+        services.TryAddSingleton<IGpioDriverSource, LibGpiodDriverSource>();
+        services.TryAddSingleton<GpioBoard>();
+        services.AddHostedService(provider => provider.GetRequiredService<GpioBoard>());
+        services.AddHostedService<ButtonPanel>();
+        services.TryAddSingleton<StatusLights>();
+        services.AddHostedService(provider => provider.GetRequiredService<StatusLights>());
         return services;
     }
 

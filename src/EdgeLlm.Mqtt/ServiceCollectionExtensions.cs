@@ -19,6 +19,7 @@ public static class ServiceCollectionExtensions
         services.TryAddEnumerable(ServiceDescriptor.Singleton<IValidateOptions<MqttOptions>, MqttOptionsValidator>());
         services.TryAddSingleton(TimeProvider.System);
         services.TryAddSingleton<MqttConnection>();
+        services.TryAddSingleton<INodeTopics, MqttNodeTopics>();
         services.TryAddSingleton<MqttFrontDoor>();
         services.AddHostedService(provider => provider.GetRequiredService<MqttFrontDoor>());
         services.TryAddSingleton<MqttEscalator>();

@@ -10,6 +10,9 @@ public sealed class NodeCounters
 
     public long Answers => Interlocked.Read(ref _answers);
 
+    /// <summary>Error replies of every code.</summary>
+    public long TotalErrors => ErrorCodeNames.All.Sum(code => Interlocked.Read(ref _errors[(int)code]));
+
     public void Count(Reply reply)
     {
         if (reply.ErrorCode is ErrorCode code)

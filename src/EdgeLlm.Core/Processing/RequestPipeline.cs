@@ -17,7 +17,7 @@ namespace EdgeLlm.Core.Processing;
 /// being pulled held outside the queue until it is here, every accepted request answered exactly once. On shutdown no request is taken, what was taken runs on for the grace period, and
 /// whatever is left is answered timeout.
 /// </summary>
-public sealed partial class RequestPipeline : BackgroundService
+public sealed partial class RequestPipeline : BackgroundService, INodePipeline
 {
     private const int RememberedIds = 10_000;
 
@@ -37,6 +37,7 @@ public sealed partial class RequestPipeline : BackgroundService
     // Requests answered off the queue: escalations, and requests waiting for their model to be pulled.
     private readonly ConcurrentDictionary<long, Task> _detached = new();
     private long _detachedCount;
+    private volatile bool _generating;
     private readonly Slots _escalating;
     private readonly Slots _awaitingPull;
     private volatile bool _closed;
@@ -74,6 +75,8 @@ public sealed partial class RequestPipeline : BackgroundService
 
     /// <summary>Requests waiting to run.</summary>
     public int QueueDepth => _queue.Reader.Count;
+
+    public NodeActivity Activity => new(_generating, QueueDepth, _escalating.Taken, _awaitingPull.Taken, _counters.TotalErrors);
 
     /// <summary>Takes a request, or answers it at once when it cannot be taken.</summary>
     public async ValueTask<SubmitOutcome> SubmitAsync(Submission submission, CancellationToken cancellationToken)
@@ -149,7 +152,9 @@ public sealed partial class RequestPipeline : BackgroundService
     {
         await foreach (var (submission, decision) in _queue.Reader.ReadAllAsync(CancellationToken.None).ConfigureAwait(false))
         {
+            _generating = true;
             var reply = await RunAsync(submission, decision).ConfigureAwait(false);
+            _generating = false;
             await SendAsync(submission.ReplyTo, reply, CancellationToken.None).ConfigureAwait(false);
         }
     }
@@ -474,6 +479,8 @@ public sealed partial class RequestPipeline : BackgroundService
     private sealed class Slots(int capacity)
     {
         private int _taken;
+
+        public int Taken => Volatile.Read(ref _taken);
 
         public bool TryTake()
         {

@@ -1,5 +1,6 @@
 using System.CommandLine;
 using EdgeLlm.Core.Catalog;
+using EdgeLlm.Device.Gpio;
 using EdgeLlm.Worker.Hosting;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Hosting;
@@ -42,7 +43,16 @@ internal static class ServeCommand
             return EdgeLlmCli.UsageError;
         }
 
-        await host.RunAsync(cancellationToken).ConfigureAwait(false);
+        try
+        {
+            await host.RunAsync(cancellationToken).ConfigureAwait(false);
+        }
+        catch (GpioUnavailableException e)
+        {
+            await parse.InvocationConfiguration.Error.WriteLineAsync($"edgellm: gpio: {e.Message}").ConfigureAwait(false);
+            return EdgeLlmCli.UsageError;
+        }
+
         return EdgeLlmCli.Success;
     }
 }

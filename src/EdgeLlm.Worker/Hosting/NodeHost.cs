@@ -17,7 +17,8 @@ internal static class NodeHost
 {
     /// <param name="args">Configuration from the command line, e.g. --Mqtt:Server=broker:1883.</param>
     /// <param name="configDirectory">Where the fleet's *.json configuration lives (read in name order).</param>
-    public static IHost Build(IReadOnlyList<string> args, string configDirectory)
+    /// <param name="replace">Services that stand in for hardware this machine lacks (tests: a simulated GPIO chip).</param>
+    public static IHost Build(IReadOnlyList<string> args, string configDirectory, Action<IServiceCollection>? replace = null)
     {
         var builder = Host.CreateEmptyApplicationBuilder(new HostApplicationBuilderSettings { ContentRootPath = AppContext.BaseDirectory, ApplicationName = "edgellm" });
         NodeConfiguration.AddSources(builder.Configuration, args, configDirectory);
@@ -45,7 +46,8 @@ internal static class NodeHost
         // Services start in this order and stop in the reverse one: the first snapshot of the board is taken
         // before anything is advertised; the models (the store opened, pinned models on their way) before
         // anyone can ask for them; the MQTT front door next (broker, connection, subscription), going down
-        // after the pipeline has sent its final replies.
+        // after the pipeline has sent its final replies; the board's buttons and lights last, so that a press
+        // finds the node ready and none comes in while it closes.
         builder.Services.AddEdgeDevice(builder.Configuration);
         // The node's model: an OpenAI-compatible endpoint when one is configured, else the local engine and its store.
         if (builder.Configuration[$"{ModelsOptions.Section}:OpenAi:Endpoint"] is { Length: > 0 })
@@ -59,7 +61,9 @@ internal static class NodeHost
 
         builder.Services
             .AddEdgeMqtt(builder.Configuration)
-            .AddEdgeCore(builder.Configuration);
+            .AddEdgeCore(builder.Configuration)
+            .AddEdgeGpio(builder.Configuration);
+        replace?.Invoke(builder.Services);
 
         builder.Services.PostConfigure<ModelsOptions>(options => options.CatalogPath = NodeConfiguration.CatalogPath(options.CatalogPath, configDirectory));
         if (!string.IsNullOrEmpty(Environment.GetEnvironmentVariable("NOTIFY_SOCKET")))

@@ -30,8 +30,13 @@ internal sealed class RunningNode : IAsyncDisposable
     /// </param>
     public static Task<RunningNode> StartAsync(params string[] settings) => StartAsync(TimeSpan.FromSeconds(30), settings);
 
+    /// <summary>Starts the node with <paramref name="replace"/> standing in for hardware (e.g. a simulated GPIO chip).</summary>
+    public static Task<RunningNode> StartAsync(Action<IServiceCollection> replace, params string[] settings) => StartAsync(TimeSpan.FromSeconds(30), settings, replace);
+
     /// <summary>Starts the node, or gives up after <paramref name="timeout"/> (OperationCanceledException) and cleans up.</summary>
-    public static async Task<RunningNode> StartAsync(TimeSpan timeout, params string[] settings)
+    public static Task<RunningNode> StartAsync(TimeSpan timeout, params string[] settings) => StartAsync(timeout, settings, replace: null);
+
+    private static async Task<RunningNode> StartAsync(TimeSpan timeout, string[] settings, Action<IServiceCollection>? replace)
     {
         string nodeId = settings.FirstOrDefault(s => s.StartsWith("Node:Id=", StringComparison.Ordinal))?["Node:Id=".Length..] ?? $"test-{Guid.NewGuid():N}"[..16];
         var store = settings.Any(s => s.StartsWith("Models:StorePath=", StringComparison.Ordinal)) ? null : new TempDirectory();
@@ -42,7 +47,7 @@ internal sealed class RunningNode : IAsyncDisposable
             .. settings.Where(s => !s.StartsWith("Node:Id=", StringComparison.Ordinal)).Select(s => $"--{s}"),
             .. StoreDefaults(settings, store).Select(s => $"--{s}"),
         ];
-        var host = NodeHost.Build(args, configDirectory: "/nonexistent/edgellm-test-config");
+        var host = NodeHost.Build(args, configDirectory: "/nonexistent/edgellm-test-config", replace);
         using var limit = new CancellationTokenSource(timeout);
         try
         {

@@ -1,0 +1,48 @@
+using System.Collections.Concurrent;
+using EdgeLlm.Core.Processing;
+using EdgeLlm.Core.Replies;
+using EdgeLlm.Core.Requests;
+using EdgeLlm.Device.Gpio;
+
+namespace EdgeLlm.Device.Tests.Gpio;
+
+/// <summary>The node's pipeline as the board sees it: it records what is submitted and reports the activity the test sets.</summary>
+internal sealed class RecordingPipeline : INodePipeline
+{
+    public ConcurrentQueue<Submission> Submitted { get; } = new();
+
+    public NodeActivity Activity { get; set; } = new(false, 0, 0, 0, 0);
+
+    public ValueTask<SubmitOutcome> SubmitAsync(Submission submission, CancellationToken cancellationToken)
+    {
+        Submitted.Enqueue(submission);
+        return ValueTask.FromResult(SubmitOutcome.Queued);
+    }
+}
+
+/// <summary>The node's own topics, with what is published on each.</summary>
+internal sealed class RecordingTopics : INodeTopics
+{
+    public ConcurrentQueue<(string Topic, Reply Reply)> Published { get; } = new();
+
+    public string NodeTopic(string relative) => $"edgellm/node/pi-07/{relative}";
+
+    public IReplyTarget PublishTo(string topic, RequestFormat format) => new Target(topic, this);
+
+    private sealed class Target(string topic, RecordingTopics topics) : IReplyTarget
+    {
+        public string Key => topic;
+
+        public ValueTask SendAsync(Reply reply, CancellationToken cancellationToken)
+        {
+            topics.Published.Enqueue((topic, reply));
+            return ValueTask.CompletedTask;
+        }
+    }
+}
+
+/// <summary>A chip that is not there.</summary>
+internal sealed class MissingChip : IGpioDriverSource
+{
+    public System.Device.Gpio.GpioDriver Open(int chip) => throw new GpioUnavailableException($"/dev/gpiochip{chip} does not exist (this machine has no GPIO chip)");
+}

@@ -1,0 +1,114 @@
+using System.Device.Gpio;
+using EdgeLlm.Core.Processing;
+using EdgeLlm.Device.Gpio;
+using EdgeLlm.Tests;
+using Microsoft.Extensions.Logging.Abstractions;
+using Microsoft.Extensions.Time.Testing;
+using static Microsoft.Extensions.Options.Options;
+
+namespace EdgeLlm.Device.Tests.Gpio;
+
+public sealed class StatusLightsTests : IAsyncLifetime, IDisposable
+{
+    private const int IdlePin = 22;
+    private const int BusyPin = 23;
+    private const int EscalatedPin = 24;
+    private const int ErrorPin = 25;
+
+    private readonly SimulatedGpioDriver _chip = new();
+    private readonly RecordingPipeline _pipeline = new();
+    private readonly FakeTimeProvider _time = new(new DateTimeOffset(2026, 11, 29, 8, 0, 0, TimeSpan.Zero));
+    private readonly GpioOptions _options = new()
+    {
+        ErrorHoldSeconds = 5,
+        Leds =
+        [
+            new LedOptions { Pin = IdlePin, Shows = LedStates.Idle },
+            new LedOptions { Pin = BusyPin, Shows = LedStates.Busy },
+            new LedOptions { Pin = EscalatedPin, Shows = LedStates.Escalated },
+            new LedOptions { Pin = ErrorPin, Shows = LedStates.Error, ActiveLow = true },
+        ],
+    };
+
+    private GpioBoard? _board;
+    private StatusLights? _lights;
+
+    public async Task InitializeAsync()
+    {
+        _board = new GpioBoard(Create(_options), new SimulatedGpioChip(_chip), NullLogger<GpioBoard>.Instance);
+        await _board.StartAsync(CancellationToken.None);
+        _lights = new StatusLights(_board, Create(_options), _pipeline, _time);
+        await _lights.StartAsync(CancellationToken.None);
+    }
+
+    public Task DisposeAsync() => _lights!.StopAsync(CancellationToken.None);
+
+    public void Dispose()
+    {
+        _lights?.Dispose();
+        _board?.Dispose();
+        _chip.Dispose();
+    }
+
+    [Fact]
+    public async Task Idle_LightsOnlyTheIdleLed()
+    {
+        await TickAsync();
+
+        Assert.Equal([true, false, false, false], Lit());
+        Assert.Equal(PinValue.High, _chip.ValueOf(ErrorPin));
+    }
+
+    [Fact]
+    public async Task ARequestRunningOrQueued_IsBusy_AndOneUpATier_IsEscalated()
+    {
+        _pipeline.Activity = new NodeActivity(Generating: true, Queued: 2, Escalated: 1, AwaitingPull: 0, Errors: 0);
+        await TickAsync();
+        Assert.Equal([false, true, true, false], Lit());
+
+        _pipeline.Activity = new NodeActivity(Generating: false, Queued: 0, Escalated: 0, AwaitingPull: 1, Errors: 0);
+        await TickAsync();
+        Assert.Equal([false, true, false, false], Lit());
+    }
+
+    [Fact]
+    public async Task AnErrorReply_LightsTheErrorLedForTheHoldTime()
+    {
+        await TickAsync();
+        _pipeline.Activity = new NodeActivity(false, 0, 0, 0, Errors: 1);
+        await TickAsync();
+        Assert.Equal([false, false, false, true], Lit());
+        Assert.Equal(PinValue.Low, _chip.ValueOf(ErrorPin));
+
+        _time.Advance(TimeSpan.FromSeconds(5));
+        await TickAsync();
+        Assert.Equal([true, false, false, false], Lit());
+    }
+
+    [Fact]
+    public async Task APinIsWrittenOnlyWhenItsStateChanges()
+    {
+        await TickAsync();
+        int writes = _chip.Writes.Count;
+
+        await TickAsync();
+        await TickAsync();
+
+        Assert.Equal(writes, _chip.Writes.Count);
+    }
+
+    // One period of the lights' timer, and time for it to run.
+    private async Task TickAsync()
+    {
+        _time.Advance(StatusLights.Period);
+        await Task.Delay(50);
+    }
+
+    private bool[] Lit() =>
+    [
+        _chip.ValueOf(IdlePin) == PinValue.High,
+        _chip.ValueOf(BusyPin) == PinValue.High,
+        _chip.ValueOf(EscalatedPin) == PinValue.High,
+        _chip.ValueOf(ErrorPin) == PinValue.Low,
+    ];
+}
