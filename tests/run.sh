@@ -1,21 +1,26 @@
 #!/usr/bin/env bash
 # Runs every test project of EdgeLlm and ends with the line "N passed, N failed[, N skipped]".
-# Installs what the tests need when it is missing (Mosquitto and its clients, from Debian/Ubuntu packages).
+# Installs what the tests need when it is missing (Mosquitto and its clients, shellcheck for systemd/*.sh,
+# from Debian/Ubuntu packages).
 # Exits non-zero on any failure. Tests that need ../shared/models skip with a message when it is absent.
 set -uo pipefail
-cd "$(dirname "$0")/.."
+cd "$(dirname "$0")/.." || exit 1
 
 if ! command -v dotnet >/dev/null 2>&1; then
   echo "tests/run.sh: the .NET 10 SDK is needed (dotnet is not on PATH)" >&2
   exit 1
 fi
 
-# The MQTT tests start their own Mosquitto brokers on free ports and talk to them with Mosquitto's clients.
-if [ ! -x /usr/sbin/mosquitto ] || ! command -v mosquitto_rr >/dev/null 2>&1; then
+# The MQTT tests start their own Mosquitto brokers on free ports and talk to them with Mosquitto's clients;
+# the systemd tests lint the install scripts with shellcheck.
+missing=()
+if [ ! -x /usr/sbin/mosquitto ] || ! command -v mosquitto_rr >/dev/null 2>&1; then missing+=(mosquitto mosquitto-clients); fi
+if ! command -v shellcheck >/dev/null 2>&1; then missing+=(shellcheck); fi
+if [ "${#missing[@]}" -gt 0 ]; then
   sudo=""
   [ "$(id -u)" -ne 0 ] && sudo="sudo"
-  echo "tests/run.sh: installing mosquitto and mosquitto-clients" >&2
-  $sudo apt-get update -qq && $sudo env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq mosquitto mosquitto-clients >/dev/null
+  echo "tests/run.sh: installing ${missing[*]}" >&2
+  $sudo apt-get update -qq && $sudo env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "${missing[@]}" >/dev/null
   # The package starts a system broker on port 1883, the node's default embedded port; the tests need none.
   if command -v systemctl >/dev/null 2>&1 && systemctl is-active --quiet mosquitto 2>/dev/null; then
     $sudo systemctl disable --now mosquitto

@@ -40,16 +40,13 @@ public static class SharedModels
             return HasModels(configured) ? configured : null;
         }
 
-        for (var directory = new DirectoryInfo(AppContext.BaseDirectory); directory is not null; directory = directory.Parent)
+        if (Repository.Root is not string root)
         {
-            if (File.Exists(Path.Combine(directory.FullName, "EdgeLlm.sln")))
-            {
-                string candidate = Path.GetFullPath(Path.Combine(directory.FullName, "..", "shared", "models"));
-                return HasModels(candidate) ? candidate : null;
-            }
+            return null;
         }
 
-        return null;
+        string candidate = Path.GetFullPath(Path.Combine(root, "..", "shared", "models"));
+        return HasModels(candidate) ? candidate : null;
     }
 
     private static bool HasModels(string folder) =>

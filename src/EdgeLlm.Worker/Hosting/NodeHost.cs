@@ -24,11 +24,21 @@ internal static class NodeHost
         NodeConfiguration.AddSources(builder.Configuration, args, configDirectory);
 
         builder.Logging.AddConfiguration(builder.Configuration.GetSection("Logging"));
-        builder.Logging.AddSimpleConsole(options =>
+        // systemd sets JOURNAL_STREAM when stdout goes to the journal: one line per entry with its syslog
+        // priority (<3> error, <4> warning, …) and no timestamp of ours. AddSystemd below decides the same
+        // from its parent's /proc/PPID/comm, which the unit's ProtectProc=invisible hides from the service.
+        if (!string.IsNullOrEmpty(Environment.GetEnvironmentVariable("JOURNAL_STREAM")))
         {
-            options.SingleLine = true;
-            options.TimestampFormat = "HH:mm:ss.fff ";
-        });
+            builder.Logging.AddSystemdConsole();
+        }
+        else
+        {
+            builder.Logging.AddSimpleConsole(options =>
+            {
+                options.SingleLine = true;
+                options.TimestampFormat = "HH:mm:ss.fff ";
+            });
+        }
 
         // Under systemd: journald-style log lines, READY=1 once every service has started (the front door
         // returns only once subscribed), STOPPING=1 on the way down. NOTIFY_SOCKET alone also turns the

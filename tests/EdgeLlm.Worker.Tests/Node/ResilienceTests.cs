@@ -54,7 +54,7 @@ public sealed class ResilienceTests(NodeModels models) : IClassFixture<NodeModel
     }
 
     [MosquittoFact]
-    public async Task Systemd_HearsReadyOnceSubscribedThenWatchdogPingsThenStopping()
+    public async Task Systemd_HearsReadyOnceSubscribedThenWatchdogPingsThenStopping_AndLogsInTheJournalFormat()
     {
         await using var broker = await MosquittoBroker.StartAsync();
         string socketPath = _temp.Combine("notify.sock");
@@ -80,9 +80,11 @@ public sealed class ResilienceTests(NodeModels models) : IClassFixture<NodeModel
             }
         });
 
+        // The parent is not systemd here, as the unit's ProtectProc=invisible makes it look to the node:
+        // NOTIFY_SOCKET and JOURNAL_STREAM alone must turn on the notifications and the journal's log format.
         await using var node = NodeProcess.Start(
             [$"Mqtt:Server={broker.Server}", $"Models:Local={models.Stories}"],
-            new Dictionary<string, string> { ["NOTIFY_SOCKET"] = socketPath, ["WATCHDOG_USEC"] = "400000" });
+            new Dictionary<string, string> { ["NOTIFY_SOCKET"] = socketPath, ["WATCHDOG_USEC"] = "400000", ["JOURNAL_STREAM"] = "0:1" });
         await node.WaitUntilListeningAsync();
         await Task.Delay(TimeSpan.FromSeconds(1.5));
         node.Terminate();
@@ -94,7 +96,7 @@ public sealed class ResilienceTests(NodeModels models) : IClassFixture<NodeModel
         Assert.Contains("STOPPING=1", messages[^1]);
         // WATCHDOG_USEC/2 is 200 ms: about seven pings in the 1.5 s the node ran after READY.
         Assert.InRange(messages.Count(m => m == "WATCHDOG=1"), 4, 12);
-        Assert.Contains("Listening for requests", node.Log);
+        Assert.Contains("<6>EdgeLlm.Mqtt.MqttFrontDoor[3201] Listening for requests", node.Log);
     }
 
     public void Dispose() => _temp.Dispose();
