@@ -20,9 +20,6 @@ public sealed class StatusLights(GpioBoard board, IOptions<GpioOptions> options,
     private long _errorsSeen;
     private DateTimeOffset _errorUntil = DateTimeOffset.MinValue;
 
-    /// <summary>The states shown now, for a status readout and tests.</summary>
-    public IReadOnlySet<string> States { get; private set; } = new HashSet<string>();
-
     public override async Task StopAsync(CancellationToken cancellationToken)
     {
         await base.StopAsync(cancellationToken).ConfigureAwait(false);
@@ -88,7 +85,6 @@ public sealed class StatusLights(GpioBoard board, IOptions<GpioOptions> options,
             states.Add(LedStates.Idle);
         }
 
-        States = states;
         foreach (var led in _options.Leds)
         {
             bool lit = states.Contains(led.Shows);
