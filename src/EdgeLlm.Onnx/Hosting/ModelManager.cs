@@ -216,12 +216,9 @@ public sealed partial class ModelManager : IModelProvider, IModelAcquisition, IM
             Log.NoModelConfigured(_logger);
         }
 
-        if (_localId is not null)
-        {
-            Admit(_localId, _options.Local);
-        }
-
-        foreach (string id in _options.Pinned.Concat(_store?.List().Where(m => m.Pinned).Select(m => m.Id) ?? []).Distinct(StringComparer.Ordinal))
+        // Models:Local first: requests wait for it while it loads.
+        IEnumerable<string> pinned = _localId is null ? [] : [_localId];
+        foreach (string id in pinned.Concat(_options.Pinned).Concat(_store?.List().Where(m => m.Pinned).Select(m => m.Id) ?? []).Distinct(StringComparer.Ordinal))
         {
             _ = KeepPinnedAsync(id);
         }
