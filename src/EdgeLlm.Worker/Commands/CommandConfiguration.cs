@@ -9,14 +9,22 @@ namespace EdgeLlm.Worker.Commands;
 /// <summary>The node's configuration as the commands that act like the node read it (DESIGN.md §9).</summary>
 internal static class CommandConfiguration
 {
-    /// <summary>A section bound and checked as serve would check it; a bad value is a usage error naming its key.</summary>
-    public static T Options<T>(IConfiguration configuration, string section, IValidateOptions<T> validator)
-        where T : class, new()
-    {
-        var options = configuration.GetSection(section).Get<T>() ?? new T();
-        var result = validator.Validate(null, options);
-        return result.Failed ? throw new UsageException($"configuration: {result.FailureMessage}") : options;
-    }
+    // One accessor per section rather than one generic Get<T>: the configuration binding source generator
+    // (which trimmed and AOT builds need) can only generate binding code for calls whose type it can see.
+    public static NodeOptions Node(IConfiguration configuration) =>
+        Checked(configuration.GetSection(NodeOptions.Section).Get<NodeOptions>(), new NodeOptionsValidator());
+
+    public static AdmissionOptions Admission(IConfiguration configuration) =>
+        Checked(configuration.GetSection(AdmissionOptions.Section).Get<AdmissionOptions>(), new AdmissionOptionsValidator());
+
+    public static ModelsOptions Models(IConfiguration configuration) =>
+        Checked(configuration.GetSection(ModelsOptions.Section).Get<ModelsOptions>(), new ModelsOptionsValidator());
+
+    public static RoutingOptions Routing(IConfiguration configuration) =>
+        Checked(configuration.GetSection(RoutingOptions.Section).Get<RoutingOptions>(), new RoutingOptionsValidator());
+
+    public static UpstreamOptions Upstream(IConfiguration configuration) =>
+        Checked(configuration.GetSection(UpstreamOptions.Section).Get<UpstreamOptions>(), new UpstreamOptionsValidator());
 
     /// <summary>The catalog in <paramref name="file"/>, else the node's (Models:CatalogPath, the fleet's, the shipped one); an unusable one is an IOException.</summary>
     public static ModelCatalog ReadCatalog(FileInfo? file, IConfiguration configuration)
@@ -30,5 +38,14 @@ internal static class CommandConfiguration
         {
             throw new IOException(e.Message, e);
         }
+    }
+
+    /// <summary>A section as bound (its defaults when absent), checked as serve would check it; a bad value is a usage error naming its key.</summary>
+    private static T Checked<T>(T? bound, IValidateOptions<T> validator)
+        where T : class, new()
+    {
+        var options = bound ?? new T();
+        var result = validator.Validate(null, options);
+        return result.Failed ? throw new UsageException($"configuration: {result.FailureMessage}") : options;
     }
 }

@@ -34,7 +34,7 @@ internal static class RecommendCommand
         command.SetAction(parse =>
         {
             var configuration = NodeConfiguration.Build([], NodeConfiguration.Directory);
-            var parsed = RequestParser.Parse(new ReadOnlySequence<byte>(Encoding.UTF8.GetBytes(parse.GetRequiredValue(request))), CommandConfiguration.Options<AdmissionOptions>(configuration, AdmissionOptions.Section, new AdmissionOptionsValidator()).MaxPromptBytes);
+            var parsed = RequestParser.Parse(new ReadOnlySequence<byte>(Encoding.UTF8.GetBytes(parse.GetRequiredValue(request))), CommandConfiguration.Admission(configuration).MaxPromptBytes);
             if (parsed.Request is not Request routed)
             {
                 throw new UsageException($"--request: {parsed.Failure!.Message}");
@@ -50,7 +50,7 @@ internal static class RecommendCommand
                 LocalModels: null,
                 LoadedModels: [],
                 QueueDepth: 0,
-                QueueCapacity: CommandConfiguration.Options<AdmissionOptions>(configuration, AdmissionOptions.Section, new AdmissionOptionsValidator()).QueueCapacity,
+                QueueCapacity: CommandConfiguration.Admission(configuration).QueueCapacity,
                 parse.GetValue(upstreams) is FileInfo list ? Reachable(ReadUpstreams(list), configuration, node.Tier) : []));
             parse.InvocationConfiguration.Output.WriteLine(Encoding.UTF8.GetString(Write(decision)));
             return decision.Outcome == RouteOutcome.Reject ? EdgeLlmCli.Failure : EdgeLlmCli.Success;
@@ -99,20 +99,20 @@ internal static class RecommendCommand
             directory.Update(advertisement);
         }
 
-        string self = CommandConfiguration.Options<NodeOptions>(configuration, NodeOptions.Section, new NodeOptionsValidator()).Id;
-        return directory.Reachable(self, tier, CommandConfiguration.Options<UpstreamOptions>(configuration, UpstreamOptions.Section, new UpstreamOptionsValidator()).Tier ?? tier + 1);
+        string self = CommandConfiguration.Node(configuration).Id;
+        return directory.Reachable(self, tier, CommandConfiguration.Upstream(configuration).Tier ?? tier + 1);
     }
 
     private static NodeRouting NodeRouting(IConfiguration configuration, string? board)
     {
-        var routing = CommandConfiguration.Options<RoutingOptions>(configuration, RoutingOptions.Section, new RoutingOptionsValidator());
+        var routing = CommandConfiguration.Routing(configuration);
         return new NodeRouting(
-            CommandConfiguration.Options<NodeOptions>(configuration, NodeOptions.Section, new NodeOptionsValidator()).Tier,
+            CommandConfiguration.Node(configuration).Tier,
             BoardClasses.Of(routing.BoardClass, board),
-            (long)CommandConfiguration.Options<ModelsOptions>(configuration, ModelsOptions.Section, new ModelsOptionsValidator()).MemoryReserveMb << 20,
+            (long)CommandConfiguration.Models(configuration).MemoryReserveMb << 20,
             routing.ThermalLimitCelsius,
             routing.MinBatteryPercent,
-            CommandConfiguration.Options<AdmissionOptions>(configuration, AdmissionOptions.Section, new AdmissionOptionsValidator()).DefaultMaxTokens);
+            CommandConfiguration.Admission(configuration).DefaultMaxTokens);
     }
 
     private static ResourceSnapshot ReadSnapshot(FileInfo file)
