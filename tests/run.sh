@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Runs every test project of EdgeLlm and ends with the line "N passed, N failed[, N skipped]".
-# Installs what the tests need when it is missing (Mosquitto and its clients, shellcheck for systemd/*.sh,
-# from Debian/Ubuntu packages).
+# Installs what the tests need when it is missing, from Debian/Ubuntu packages: Mosquitto and its clients,
+# shellcheck for systemd/*.sh, qemu-user-static and the arm64 C/C++ runtime for the emulated Raspberry Pi run.
 # Exits non-zero on any failure. Tests that need ../shared/models skip with a message when it is absent.
 set -uo pipefail
 cd "$(dirname "$0")/.." || exit 1
@@ -11,20 +11,34 @@ if ! command -v dotnet >/dev/null 2>&1; then
   exit 1
 fi
 
-# The MQTT tests start their own Mosquitto brokers on free ports and talk to them with Mosquitto's clients;
-# the systemd tests lint the install scripts with shellcheck.
-missing=()
-if [ ! -x /usr/sbin/mosquitto ] || ! command -v mosquitto_rr >/dev/null 2>&1; then missing+=(mosquitto mosquitto-clients); fi
-if ! command -v shellcheck >/dev/null 2>&1; then missing+=(shellcheck); fi
-if [ "${#missing[@]}" -gt 0 ]; then
-  sudo=""
-  [ "$(id -u)" -ne 0 ] && sudo="sudo"
-  echo "tests/run.sh: installing ${missing[*]}" >&2
-  $sudo apt-get update -qq && $sudo env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "${missing[@]}" >/dev/null
+sudo=""
+[ "$(id -u)" -ne 0 ] && sudo="sudo"
+install_packages() {
+  $sudo apt-get update -qq && $sudo env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "$@" >/dev/null
+}
+
+# The MQTT tests start their own Mosquitto brokers on free ports and talk to them with Mosquitto's clients.
+if [ ! -x /usr/sbin/mosquitto ] || ! command -v mosquitto_rr >/dev/null 2>&1; then
+  echo "tests/run.sh: installing mosquitto and mosquitto-clients" >&2
+  install_packages mosquitto mosquitto-clients
   # The package starts a system broker on port 1883, the node's default embedded port; the tests need none.
   if command -v systemctl >/dev/null 2>&1 && systemctl is-active --quiet mosquitto 2>/dev/null; then
     $sudo systemctl disable --now mosquitto
   fi
+fi
+
+# The systemd tests lint the install scripts; without shellcheck that test is skipped, saying so.
+if ! command -v shellcheck >/dev/null 2>&1; then
+  echo "tests/run.sh: installing shellcheck" >&2
+  install_packages shellcheck || echo "tests/run.sh: could not install shellcheck: the script lint test will be skipped" >&2
+fi
+
+# The emulated arm64 tests run the linux-arm64 publish under qemu-aarch64-static with Debian's arm64 cross
+# runtime (/usr/aarch64-linux-gnu); without them those tests are skipped, saying so.
+if [ ! -x /usr/bin/qemu-aarch64-static ] || [ ! -e /usr/aarch64-linux-gnu/lib/libstdc++.so.6 ] || [ ! -e /usr/aarch64-linux-gnu/lib/libgcc_s.so.1 ]; then
+  echo "tests/run.sh: installing qemu-user-static and the arm64 C/C++ runtime" >&2
+  install_packages qemu-user-static libc6-arm64-cross libstdc++6-arm64-cross libgcc-s1-arm64-cross \
+    || echo "tests/run.sh: could not install qemu-user-static and the arm64 runtime: the emulated arm64 tests will be skipped" >&2
 fi
 
 results=$(mktemp -d)

@@ -13,13 +13,21 @@ internal sealed class BenchmarkNode(Process process, Socket socket, double ready
 {
     public double ReadyMs => readyMs;
 
+    /// <summary>The edgellm built beside the benchmarks (framework-dependent, JIT).</summary>
+    public static string BuiltExecutable => Path.Combine(AppContext.BaseDirectory, "edgellm");
+
     /// <param name="settings">Configuration as "Section:Key=value", passed as EDGELLM__Section__Key.</param>
-    public static async Task<BenchmarkNode> StartAsync(MosquittoBroker broker, TempDirectory temp, params string[] settings)
+    public static Task<BenchmarkNode> StartAsync(MosquittoBroker broker, TempDirectory temp, params string[] settings) =>
+        StartAsync(BuiltExecutable, broker, temp, settings);
+
+    /// <param name="executable">The edgellm to start: <see cref="BuiltExecutable"/> or a published one.</param>
+    /// <param name="settings">Configuration as "Section:Key=value", passed as EDGELLM__Section__Key.</param>
+    public static async Task<BenchmarkNode> StartAsync(string executable, MosquittoBroker broker, TempDirectory temp, params string[] settings)
     {
         string socketPath = temp.Combine($"notify-{Guid.NewGuid():N}.sock");
         var socket = new Socket(AddressFamily.Unix, SocketType.Dgram, ProtocolType.Unspecified);
         socket.Bind(new UnixDomainSocketEndPoint(socketPath));
-        var start = new ProcessStartInfo(Path.Combine(AppContext.BaseDirectory, "edgellm"), ["serve"]);
+        var start = new ProcessStartInfo(executable, ["serve"]);
         start.Environment["NOTIFY_SOCKET"] = socketPath;
         start.Environment["EDGELLM_CONFIG_DIR"] = "/nonexistent/edgellm-benchmark-config";
         start.Environment["EDGELLM__Mqtt__Server"] = broker.Server;

@@ -40,11 +40,13 @@ internal sealed class NodeProcess : IAsyncDisposable
     /// gets an empty store of its own; without Models:OnDemand it pulls nothing (the shipped catalog's sources
     /// are on the internet, and tests stay on this machine).
     /// </param>
-    public static NodeProcess Start(IEnumerable<string> settings, IReadOnlyDictionary<string, string>? environment = null)
+    /// <param name="command">The command that runs edgellm, "serve" appended (default: the build beside the tests).</param>
+    public static NodeProcess Start(IEnumerable<string> settings, IReadOnlyDictionary<string, string>? environment = null, IReadOnlyList<string>? command = null)
     {
         var store = settings.Any(s => s.StartsWith("Models:StorePath=", StringComparison.Ordinal)) ? null : new TempDirectory();
         settings = [.. settings, .. RunningNode.StoreDefaults(settings, store)];
-        var start = new ProcessStartInfo(Path.Combine(AppContext.BaseDirectory, "edgellm"), ["serve"])
+        command ??= [Path.Combine(AppContext.BaseDirectory, "edgellm")];
+        var start = new ProcessStartInfo(command[0], [.. command.Skip(1), "serve"])
         {
             RedirectStandardOutput = true,
             RedirectStandardError = true,
@@ -65,8 +67,8 @@ internal sealed class NodeProcess : IAsyncDisposable
         return new NodeProcess(Process.Start(start) ?? throw new InvalidOperationException("edgellm did not start"), store);
     }
 
-    /// <summary>Waits for the node to log that it listens for requests.</summary>
-    public Task WaitUntilListeningAsync() => _listening.Task.WaitAsync(TimeSpan.FromSeconds(30));
+    /// <summary>Waits for the node to log that it listens for requests (30 s unless <paramref name="timeout"/> says otherwise).</summary>
+    public Task WaitUntilListeningAsync(TimeSpan? timeout = null) => _listening.Task.WaitAsync(timeout ?? TimeSpan.FromSeconds(30));
 
     public void Terminate() => Signals.Terminate(_process);
 
