@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Runs every test project of EdgeLlm and ends with the line "N passed, N failed[, N skipped]".
 # Installs what the tests need when it is missing, from Debian/Ubuntu packages: Mosquitto and its clients,
-# shellcheck for systemd/*.sh, qemu-user-static and the arm64 C/C++ runtime for the emulated Raspberry Pi run.
+# the shellcheck linter for systemd/*.sh, qemu-user-static and the arm64 C/C++ runtime for the emulated Raspberry Pi run.
 # Exits non-zero on any failure. Tests that need ../shared/models skip with a message when it is absent.
 set -uo pipefail
 cd "$(dirname "$0")/.." || exit 1
