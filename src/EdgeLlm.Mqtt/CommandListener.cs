@@ -17,7 +17,7 @@ namespace EdgeLlm.Mqtt;
 /// each answered like a request (ResponseTopic and CorrelationData, else the command topic) with
 /// {"id", "command", "model", "result"} or an error envelope. Off unless Mqtt:Commands allows someone.
 /// </summary>
-public sealed partial class CommandListener : IHostedService, IDisposable
+internal sealed partial class CommandListener : IHostedService, IDisposable
 {
     /// <summary>Commands are small; anything past this is answered too-large.</summary>
     public const int MaxCommandBytes = 4096;

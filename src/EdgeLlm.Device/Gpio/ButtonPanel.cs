@@ -14,7 +14,7 @@ namespace EdgeLlm.Device.Gpio;
 /// logged and published to the button's topic. A press while an earlier one is still being answered is
 /// queued behind it or answered busy, as Gpio:WhileBusy says.
 /// </summary>
-public sealed partial class ButtonPanel(
+internal sealed partial class ButtonPanel(
     GpioBoard board,
     IOptions<GpioOptions> options,
     INodePipeline pipeline,

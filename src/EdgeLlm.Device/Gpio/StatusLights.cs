@@ -10,7 +10,7 @@ namespace EdgeLlm.Device.Gpio;
 /// escalated (an upper tier is answering), error (an error reply within Gpio:ErrorHoldSeconds). The state is
 /// read ten times a second, and a pin is written only when its state changes; all go dark on stop.
 /// </summary>
-public sealed class StatusLights(GpioBoard board, IOptions<GpioOptions> options, INodePipeline pipeline, TimeProvider time) : BackgroundService
+internal sealed class StatusLights(GpioBoard board, IOptions<GpioOptions> options, INodePipeline pipeline, TimeProvider time) : BackgroundService
 {
     /// <summary>How often the node's state is read.</summary>
     public static readonly TimeSpan Period = TimeSpan.FromMilliseconds(100);

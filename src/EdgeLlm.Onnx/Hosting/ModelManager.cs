@@ -18,7 +18,7 @@ namespace EdgeLlm.Onnx.Hosting;
 /// when idle past Models:IdleUnloadMinutes. Pinned models (Models:Pinned, `model pin`, and Models:Local) are
 /// obtained and loaded at start and stay. A store that cannot be opened leaves the node serving what it has.
 /// </summary>
-public sealed partial class ModelManager : IModelProvider, IModelAcquisition, IModelCommands, IHostedService, IDisposable
+internal sealed partial class ModelManager : IModelProvider, IModelAcquisition, IModelCommands, IHostedService, IDisposable
 {
     // A model whose pull failed is not offered to the recommender again for this long.
     private static readonly TimeSpan FailedPullBackoff = TimeSpan.FromMinutes(5);

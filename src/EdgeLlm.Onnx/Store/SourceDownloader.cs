@@ -6,7 +6,7 @@ using EdgeLlm.Core.Catalog;
 namespace EdgeLlm.Onnx.Store;
 
 /// <summary>A source that could not be fetched, or whose bytes are not the ones the catalog names.</summary>
-public sealed class SourceException(string url, string reason) : Exception($"{url}: {reason}")
+internal sealed class SourceException(string url, string reason) : Exception($"{url}: {reason}")
 {
     public string Url { get; } = url;
 
@@ -19,7 +19,7 @@ public sealed class SourceException(string url, string reason) : Exception($"{ur
 /// in an earlier process); file URLs are copied the same way. The part file is held exclusively, so two pulls
 /// never write one file.
 /// </summary>
-public sealed class SourceDownloader(HttpClient http)
+internal sealed class SourceDownloader(HttpClient http)
 {
     /// <summary>How often a broken download is resumed within one fetch before the source counts as failed.</summary>
     public const int Attempts = 3;
