@@ -133,6 +133,9 @@ public sealed class OnDemandTests(MosquittoFixture mosquitto, NodeModels models)
         Assert.Equal("no-model", (await operations.AskAsync("edgellm/node/pi-cmd/cmd", """{"id":"6","command":"pull","model":"no-such-model"}""")).Error);
         Assert.Equal("bad-request", (await operations.AskAsync("edgellm/node/pi-cmd/cmd", """{"id":"7","command":"format-disk","model":"x"}""")).Error);
         Assert.Equal("bad-request", (await operations.AskAsync("edgellm/node/pi-cmd/cmd", "not json")).Error);
+        Assert.Equal("too-large", (await operations.AskAsync("edgellm/node/pi-cmd/cmd", $$"""{"command":"pull","model":"{{new string('x', 5000)}}"}""")).Error);
+        // Fields it does not know are ignored, as in requests.
+        Assert.Null((await operations.AskAsync("edgellm/node/pi-cmd/cmd", """{"id":"8","command":"pull","model":"stories260k-int4","reason":"re-flash"}""")).Error);
     }
 
     private string ServedCatalog()
