@@ -227,10 +227,24 @@ internal sealed partial class ModelManager : IModelProvider, IModelAcquisition, 
         return Task.CompletedTask;
     }
 
+    // Nothing may touch the store or load a model once stopped: pulls are cancelled (a download keeps its
+    // part file to resume) and loads under way are waited for, so that Dispose frees every model.
     public async Task StopAsync(CancellationToken cancellationToken)
     {
         await _stopping.CancelAsync().ConfigureAwait(false);
         await _housekeeping.WaitAsync(cancellationToken).ConfigureAwait(false);
+        if (_store is not null)
+        {
+            await _store.CloseAsync().WaitAsync(cancellationToken).ConfigureAwait(ConfigureAwaitOptions.SuppressThrowing);
+        }
+
+        Task[] loading;
+        lock (_gate)
+        {
+            loading = [.. _residents.Values.Select(r => (Task)r.Loading)];
+        }
+
+        await Task.WhenAll(loading).WaitAsync(cancellationToken).ConfigureAwait(ConfigureAwaitOptions.SuppressThrowing);
     }
 
     // The container disposes it once for each service it is registered as.
@@ -255,6 +269,7 @@ internal sealed partial class ModelManager : IModelProvider, IModelAcquisition, 
         }
 
         _stopping.Dispose();
+        _store?.Dispose();
         _http.Dispose();
     }
 
@@ -283,6 +298,8 @@ internal sealed partial class ModelManager : IModelProvider, IModelAcquisition, 
         {
             if (!_residents.TryGetValue(modelId, out var resident))
             {
+                // Once stopped, nothing new loads: StopAsync has waited for the loads under way, and no more.
+                _stopping.Token.ThrowIfCancellationRequested();
                 MakeMemoryFor(modelId, folder);
                 resident = new Resident(_time);
                 resident.Loading = Task.Run(() => Load(modelId, folder, resident));

@@ -24,7 +24,7 @@ internal sealed class ModelInstaller(string root)
         Directory.EnumerateDirectories(root, $".*{StagingMarker}*");
 
     /// <summary>The installed folder; ModelFileException when the files do not make a model.</summary>
-    public string Install(CatalogModel model, string file, string? tokenizer)
+    public string Install(CatalogModel model, string file, string? tokenizer, CancellationToken cancellationToken)
     {
         string destination = Path.Combine(root, model.Id);
         if (model.Format == ModelFormats.Llama2c)
@@ -36,7 +36,7 @@ internal sealed class ModelInstaller(string root)
 
             using var checkpoint = Llama2cCheckpoint.Open(file);
             var vocabulary = Llama2cVocabulary.Read(tokenizer ?? throw new ModelFileException(file, "a llama2c model needs its tokenizer"), checkpoint.Shape.VocabSize);
-            ModelFolderBuilder.Build(checkpoint, vocabulary, quantization, destination, force: false);
+            ModelFolderBuilder.Build(checkpoint, vocabulary, quantization, destination, force: false, cancellationToken);
             return destination;
         }
 

@@ -18,7 +18,7 @@ public sealed record StoredModel(string Id, string Folder, long Bytes, DateTimeO
 /// in order into .downloads (resumable), verify them, convert or unpack them beside the destination under a
 /// hidden name, and rename the result into place; one pull per model at a time, however many ask.
 /// </summary>
-public sealed partial class ModelStore
+public sealed partial class ModelStore : IDisposable
 {
     private const string DownloadsFolder = ".downloads";
     private const string PinsFolder = ".pinned";
@@ -37,6 +37,7 @@ public sealed partial class ModelStore
     private readonly ILogger _logger;
     private readonly ConcurrentDictionary<string, Lazy<Task<StoredModel>>> _pulls = new(StringComparer.Ordinal);
     private readonly ConcurrentDictionary<string, PullProgress> _progress = new(StringComparer.Ordinal);
+    private readonly CancellationTokenSource _closing = new();
     private double _downloadBytesPerSecond = AssumedDownloadBytesPerSecond;
     private double _installBytesPerSecond = AssumedInstallBytesPerSecond;
 
@@ -159,6 +160,18 @@ public sealed partial class ModelStore
         return pull.Value.WaitAsync(cancellationToken);
     }
 
+    /// <summary>
+    /// Stops the pulls under way and waits for them to let go of the store's files: a download keeps its part
+    /// file for the next pull to resume, a conversion leaves a hidden folder the next Open removes.
+    /// </summary>
+    public async Task CloseAsync()
+    {
+        await _closing.CancelAsync().ConfigureAwait(false);
+        await Task.WhenAll(_pulls.Values.Select(p => (Task)p.Value)).ConfigureAwait(ConfigureAwaitOptions.SuppressThrowing);
+    }
+
+    public void Dispose() => _closing.Dispose();
+
     /// <summary>Records which models a running node holds in memory, for `edgellm model list`.</summary>
     public void RecordLoaded(IEnumerable<string> ids)
     {
@@ -225,7 +238,7 @@ public sealed partial class ModelStore
 
                 clock.Restart();
                 MakeRoom(model.Id, model.Bytes, keep());
-                string folder = _installer.Install(model, file, tokenizer);
+                string folder = _installer.Install(model, file, tokenizer, _closing.Token);
                 _installBytesPerSecond = Blend(_installBytesPerSecond, model.Bytes / Math.Max(clock.Elapsed.TotalSeconds, 1e-3));
                 DiscardDownloads(model, source);
                 var stored = Find(model.Id) ?? throw new IOException($"{folder} vanished after it was installed");
@@ -260,7 +273,7 @@ public sealed partial class ModelStore
                 logged = _time.GetTimestamp();
                 Log.Progress(_logger, id, bytes, total ?? -1);
             }
-        }, CancellationToken.None).ConfigureAwait(false);
+        }, _closing.Token).ConfigureAwait(false);
     }
 
     // The verified downloads are not needed once installed, unless another pull under way uses the same file.

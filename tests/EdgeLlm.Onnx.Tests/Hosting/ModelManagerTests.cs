@@ -141,6 +141,23 @@ public sealed class ModelManagerTests : IDisposable
         Assert.Equal(["a"], manager.LoadedModelIds);
     }
 
+    [Fact]
+    public async Task Stop_WhileAPinnedModelIsPulledAndLoaded_LeavesTheStoreAlone()
+    {
+        using var manager = await StartAsync(pinned: ["a", "b"]);
+
+        await manager.StopAsync(CancellationToken.None);
+        string[] before = Snapshot();
+        await Task.Delay(300);
+
+        Assert.Equal(before, Snapshot());
+        Directory.Delete(_temp.Combine("store"), recursive: true);
+    }
+
+    private string[] Snapshot() =>
+        [.. Directory.EnumerateFileSystemEntries(_temp.Combine("store"), "*", SearchOption.AllDirectories).Order(StringComparer.Ordinal)
+            .Select(e => $"{e} {(File.Exists(e) ? new FileInfo(e).Length : -1)}")];
+
     private async Task<ModelManager> StartAsync(int idleUnloadMinutes = 30, string[]? pinned = null)
     {
         var options = new ModelsOptions { StorePath = _temp.Combine("store"), MemoryReserveMb = 0, IdleUnloadMinutes = idleUnloadMinutes, Pinned = pinned ?? [] };
