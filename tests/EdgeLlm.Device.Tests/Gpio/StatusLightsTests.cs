@@ -55,7 +55,7 @@ public sealed class StatusLightsTests : IAsyncLifetime, IDisposable
     {
         await TickAsync();
 
-        Assert.Equal([true, false, false, false], Lit());
+        await ExpectLitAsync([true, false, false, false]);
         Assert.Equal(PinValue.High, _chip.ValueOf(ErrorPin));
     }
 
@@ -64,11 +64,11 @@ public sealed class StatusLightsTests : IAsyncLifetime, IDisposable
     {
         _pipeline.Activity = new NodeActivity(Generating: true, Queued: 2, Escalated: 1, AwaitingPull: 0, Errors: 0);
         await TickAsync();
-        Assert.Equal([false, true, true, false], Lit());
+        await ExpectLitAsync([false, true, true, false]);
 
         _pipeline.Activity = new NodeActivity(Generating: false, Queued: 0, Escalated: 0, AwaitingPull: 1, Errors: 0);
         await TickAsync();
-        Assert.Equal([false, true, false, false], Lit());
+        await ExpectLitAsync([false, true, false, false]);
     }
 
     [Fact]
@@ -77,12 +77,12 @@ public sealed class StatusLightsTests : IAsyncLifetime, IDisposable
         await TickAsync();
         _pipeline.Activity = new NodeActivity(false, 0, 0, 0, Errors: 1);
         await TickAsync();
-        Assert.Equal([false, false, false, true], Lit());
+        await ExpectLitAsync([false, false, false, true]);
         Assert.Equal(PinValue.Low, _chip.ValueOf(ErrorPin));
 
         _time.Advance(TimeSpan.FromSeconds(5));
         await TickAsync();
-        Assert.Equal([true, false, false, false], Lit());
+        await ExpectLitAsync([true, false, false, false]);
     }
 
     [Fact]
@@ -102,6 +102,17 @@ public sealed class StatusLightsTests : IAsyncLifetime, IDisposable
     {
         _time.Advance(StatusLights.Period);
         await Task.Delay(50);
+    }
+
+    // The lights' loop runs on the thread pool after each tick: wait (briefly) for it to show the expected state.
+    private async Task ExpectLitAsync(bool[] expected)
+    {
+        for (int attempt = 0; attempt < 100 && !Lit().SequenceEqual(expected); attempt++)
+        {
+            await Task.Delay(20);
+        }
+
+        Assert.Equal(expected, Lit());
     }
 
     private bool[] Lit() =>
