@@ -139,8 +139,8 @@ internal sealed partial class CommandListener : IHostedService, IDisposable
             return _options.Commands.TrustBrokerAcl ? null : "commands through a fleet broker need Mqtt:Commands:TrustBrokerAcl";
         }
 
-        string client = Property(message, EmbeddedBroker.SenderClientProperty) ?? "";
-        string user = Property(message, EmbeddedBroker.SenderUserProperty) ?? "";
+        string client = UserProperties.Get(message, EmbeddedBroker.SenderClientProperty) ?? "";
+        string user = UserProperties.Get(message, EmbeddedBroker.SenderUserProperty) ?? "";
         return _options.Commands.AllowedClients.Contains(client, StringComparer.Ordinal) || (user.Length > 0 && _options.Commands.AllowedUsers.Contains(user, StringComparer.Ordinal))
             ? null
             : $"client '{client}'{(user.Length > 0 ? $" (user '{user}')" : "")} may not send commands: Mqtt:Commands:AllowedClients and AllowedUsers do not list it";
@@ -176,9 +176,6 @@ internal sealed partial class CommandListener : IHostedService, IDisposable
             return (null, null, null, new Failure(null, ErrorCode.BadRequest, $"a command is a JSON object, and this is not JSON ({e.Message})"));
         }
     }
-
-    private static string? Property(MqttApplicationMessage message, string name) =>
-        message.UserProperties?.Find(p => p.Name == name)?.ValueBuffer is { } value ? System.Text.Encoding.UTF8.GetString(value.Span) : null;
 
     private static partial class Log
     {

@@ -29,8 +29,7 @@ public static class MqttAskClient
             var message = e.ApplicationMessage;
             if (message.CorrelationData is { } data && data.AsSpan().SequenceEqual(correlation))
             {
-                string? error = message.UserProperties?.Find(p => p.Name == MqttReplyTarget.ErrorProperty)?.ValueBuffer is { } value ? Encoding.UTF8.GetString(value.Span) : null;
-                answer.TrySetResult(new AskReply(Encoding.UTF8.GetString(message.Payload), error));
+                answer.TrySetResult(new AskReply(Encoding.UTF8.GetString(message.Payload), UserProperties.Get(message, MqttReplyTarget.ErrorProperty)));
             }
 
             return Task.CompletedTask;

@@ -118,9 +118,7 @@ public sealed partial class MqttFrontDoor : IHostedService
     }
 
     private static string[] HopPath(MqttApplicationMessage message) =>
-        message.UserProperties?.Find(p => p.Name == PathProperty)?.ValueBuffer is { Length: > 0 } path
-            ? System.Text.Encoding.UTF8.GetString(path.Span).Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries)
-            : [];
+        UserProperties.Get(message, PathProperty)?.Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries) ?? [];
 
     // The earlier of the request's maxLatencyMs and what is left of the message's expiry interval.
     private static DateTimeOffset? Deadline(Request request, MqttApplicationMessage message, DateTimeOffset receivedAt)

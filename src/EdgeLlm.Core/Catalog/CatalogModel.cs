@@ -71,6 +71,9 @@ public sealed record CatalogModel
     /// <summary>The base address of an OpenAI-compatible endpoint (format "openai").</summary>
     public string? Endpoint { get; init; }
 
+    /// <summary>A model the store can pull: a local format with at least one source to download.</summary>
+    public bool CanBePulled => Format is ModelFormats.Llama2c or ModelFormats.OnnxGenAi && Sources.Count > 0;
+
     /// <summary>A domain key that covers every domain (a general-purpose endpoint).</summary>
     public const string AnyDomain = "*";
 

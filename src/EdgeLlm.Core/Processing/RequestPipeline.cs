@@ -321,6 +321,11 @@ public sealed partial class RequestPipeline : BackgroundService, INodePipeline
     private async Task<Failure?> RerouteAsync(Submission submission, string model, string problem, CancellationToken cancellationToken)
     {
         var request = submission.Request;
+        if (_closed)
+        {
+            return new Failure(request.Id, ErrorCode.Timeout, $"the node shut down while {model} was pulled ({problem})");
+        }
+
         var again = _router.Route(request, QueueDepth);
         Log.Rerouted(_logger, request.Id ?? "(no id)", model, problem, again.OutcomeName, again.Model ?? "-");
         if (again.Outcome == RouteOutcome.Escalate)

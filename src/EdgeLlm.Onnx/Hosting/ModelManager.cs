@@ -92,7 +92,7 @@ internal sealed partial class ModelManager : IModelProvider, IModelAcquisition, 
         if (resident is null)
         {
             string? folder = modelId == _localId ? _options.Local : _store?.Find(modelId)?.Folder;
-            if (folder is null && _store is not null && IsObtainable(modelId))
+            if (folder is null && _store is not null && _catalog.Find(modelId) is { CanBePulled: true })
             {
                 await EnsurePresentAsync(modelId, cancellationToken).ConfigureAwait(false);
                 folder = _store.Find(modelId)?.Folder;
@@ -286,9 +286,6 @@ internal sealed partial class ModelManager : IModelProvider, IModelAcquisition, 
         }
     }
 
-    private bool IsObtainable(string modelId) =>
-        _catalog.Find(modelId) is { Format: ModelFormats.Llama2c or ModelFormats.OnnxGenAi, Sources.Count: > 0 };
-
     private bool IsPinned(string modelId) => modelId == _localId || _store?.IsPinned(modelId) == true;
 
     // Starts loading the model (once), counting the caller as its user; the load runs in the background.
@@ -315,7 +312,7 @@ internal sealed partial class ModelManager : IModelProvider, IModelAcquisition, 
     // MemAvailable minus Models:MemoryReserveMb; ModelUnavailableException when it cannot fit.
     private void MakeMemoryFor(string modelId, string folder)
     {
-        long need = _catalog.Find(modelId)?.RamBytes is long ram and > 0 ? ram : 2 * FolderBytes(folder);
+        long need = _catalog.Find(modelId)?.RamBytes is long ram and > 0 ? ram : 2 * ByteSizes.OfFolder(folder);
         if (_resources.Latest.UsableMemoryBytes is not long usable)
         {
             return;
@@ -468,11 +465,12 @@ internal sealed partial class ModelManager : IModelProvider, IModelAcquisition, 
 
         try
         {
-            var present = store.List().Select(m => m.Id).ToList();
+            var stored = store.List();
+            var present = stored.Select(m => m.Id).ToList();
             var loaded = LoadedModelIds;
             _present = present;
             _fitting = _catalog.Models
-                .Where(m => m.Tier == _node.Tier && IsObtainable(m.Id) && m.Id != _localId && !present.Contains(m.Id) && store.CouldFit(m, loaded))
+                .Where(m => m.Tier == _node.Tier && m.CanBePulled && m.Id != _localId && !present.Contains(m.Id) && store.CouldFit(m, loaded, stored))
                 .ToDictionary(m => m.Id, StringComparer.Ordinal);
         }
         catch (Exception e) when (e is IOException or UnauthorizedAccessException)
@@ -492,9 +490,6 @@ internal sealed partial class ModelManager : IModelProvider, IModelAcquisition, 
             Log.StoreUnreadable(_logger, _options.StorePath, e.Message);
         }
     }
-
-    private static long FolderBytes(string folder) =>
-        Directory.Exists(folder) ? new DirectoryInfo(folder).EnumerateFiles("*", SearchOption.AllDirectories).Sum(f => f.Length) : 0;
 
     // A model in memory (or on its way there) and how many generations hold it.
     private sealed class Resident(TimeProvider time) : IDisposable

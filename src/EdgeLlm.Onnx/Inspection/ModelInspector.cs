@@ -28,7 +28,7 @@ public static class ModelInspector
         }
 
         var (parameters, quantization) = CountParameters(graph);
-        long bytes = new DirectoryInfo(folder).EnumerateFiles("*", SearchOption.AllDirectories).Sum(f => f.Length);
+        long bytes = Store.ByteSizes.OfFolder(folder);
         return new ModelInfo(LocalModel.IdOf(folder), config.ModelType, parameters, bytes, quantization, config.ContextLength, config.VocabSize, config.Layers);
     }
 

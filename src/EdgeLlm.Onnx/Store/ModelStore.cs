@@ -92,8 +92,6 @@ public sealed partial class ModelStore : IDisposable
     /// <summary>Pinned by the configuration (Models:Pinned) or by `edgellm model pin`: never evicted.</summary>
     public bool IsPinned(string id) => _configuredPins.Contains(id) || File.Exists(PinPath(id));
 
-    public bool IsPinnedByConfiguration(string id) => _configuredPins.Contains(id);
-
     public void Pin(string id) => File.WriteAllBytes(PinPath(id), []);
 
     /// <summary>Removes a pin made by `model pin`; a pin of the configuration stays (InvalidOperationException).</summary>
@@ -107,12 +105,13 @@ public sealed partial class ModelStore : IDisposable
         File.Delete(PinPath(id));
     }
 
-    /// <summary>Marks the model used now, so that it is evicted last.</summary>
+    /// <summary>Marks the model used now, so that it is evicted last: one timestamp, on every request it answers.</summary>
     public void Touch(string id)
     {
-        if (Find(id) is { } model)
+        string folder = Path.Combine(Root, id);
+        if (IsSafeId(id) && Directory.Exists(folder))
         {
-            Directory.SetLastWriteTimeUtc(model.Folder, _time.GetUtcNow().UtcDateTime);
+            Directory.SetLastWriteTimeUtc(folder, _time.GetUtcNow().UtcDateTime);
         }
     }
 
@@ -144,8 +143,8 @@ public sealed partial class ModelStore : IDisposable
         return (Math.Max(0, model.Bytes - downloaded) / _downloadBytesPerSecond + model.Bytes / _installBytesPerSecond) * 1000;
     }
 
-    /// <summary>Whether the model could fit in the budget by evicting unpinned models other than <paramref name="keep"/>.</summary>
-    public bool CouldFit(CatalogModel model, IReadOnlyCollection<string> keep) => Evictions(model.Id, model.Bytes, keep) is not null;
+    /// <summary>Whether the model could fit in the budget beside <paramref name="present"/> (as <see cref="List"/> gave it) by evicting unpinned models other than <paramref name="keep"/>.</summary>
+    public bool CouldFit(CatalogModel model, IReadOnlyCollection<string> keep, IReadOnlyList<StoredModel> present) => Evictions(model.Id, model.Bytes, keep, present) is not null;
 
     /// <summary>The model's folder, pulled when absent; many callers share one pull. Throws ModelUnavailableException naming each source and its failure.</summary>
     /// <param name="keep">Models that must not be evicted to make room (those loaded).</param>
@@ -215,12 +214,12 @@ public sealed partial class ModelStore : IDisposable
             throw new ModelUnavailableException($"{model.Id} cannot be stored: a model id must be a plain file name");
         }
 
-        if (model.Format is not (ModelFormats.Llama2c or ModelFormats.OnnxGenAi) || model.Sources.Count == 0)
+        if (!model.CanBePulled)
         {
             throw new ModelUnavailableException($"{model.Id} cannot be pulled: the catalog gives it no source to download");
         }
 
-        if (Evictions(model.Id, model.Bytes, keep()) is null)
+        if (Evictions(model.Id, model.Bytes, keep(), List()) is null)
         {
             throw new ModelUnavailableException(NoRoom(model.Id, model.Bytes, keep()));
         }
@@ -292,7 +291,7 @@ public sealed partial class ModelStore : IDisposable
     // Evicts least recently used, unpinned models not in keep until the model fits; ModelUnavailableException when it cannot.
     private void MakeRoom(string id, long bytes, IReadOnlyCollection<string> keep)
     {
-        var evictions = Evictions(id, bytes, keep) ?? throw new ModelUnavailableException(NoRoom(id, bytes, keep));
+        var evictions = Evictions(id, bytes, keep, List()) ?? throw new ModelUnavailableException(NoRoom(id, bytes, keep));
         foreach (var model in evictions)
         {
             Log.Evicted(_logger, model.Id, model.Bytes, id);
@@ -301,17 +300,17 @@ public sealed partial class ModelStore : IDisposable
     }
 
     // The models to evict (least recently used first) for `bytes` more to fit; null when it cannot fit.
-    private List<StoredModel>? Evictions(string id, long bytes, IReadOnlyCollection<string> keep)
+    private List<StoredModel>? Evictions(string id, long bytes, IReadOnlyCollection<string> keep, IReadOnlyList<StoredModel> present)
     {
         if (BudgetBytes == 0)
         {
             return [];
         }
 
-        var present = List().Where(m => m.Id != id).ToList();
-        long used = present.Sum(m => m.Bytes);
+        var others = present.Where(m => m.Id != id).ToList();
+        long used = others.Sum(m => m.Bytes);
         var evictions = new List<StoredModel>();
-        foreach (var model in present.Where(m => !m.Pinned && !keep.Contains(m.Id)))
+        foreach (var model in others.Where(m => !m.Pinned && !keep.Contains(m.Id)))
         {
             if (used + bytes <= BudgetBytes)
             {
@@ -328,12 +327,12 @@ public sealed partial class ModelStore : IDisposable
     private string NoRoom(string id, long bytes, IReadOnlyCollection<string> keep)
     {
         var staying = List().Where(m => m.Id != id && (m.Pinned || keep.Contains(m.Id))).ToList();
-        return $"{id} needs {Megabytes(bytes)} on disk, but Models:DiskBudgetMb allows {Megabytes(BudgetBytes)} and pinned or loaded models hold {Megabytes(staying.Sum(m => m.Bytes))}"
+        return $"{id} needs {ByteSizes.Megabytes(bytes)} on disk, but Models:DiskBudgetMb allows {ByteSizes.Megabytes(BudgetBytes)} and pinned or loaded models hold {ByteSizes.Megabytes(staying.Sum(m => m.Bytes))}"
             + (staying.Count > 0 ? $" ({string.Join(", ", staying.Select(m => m.Id))})" : "");
     }
 
     private StoredModel Describe(DirectoryInfo folder) =>
-        new(folder.Name, folder.FullName, folder.EnumerateFiles("*", SearchOption.AllDirectories).Sum(f => f.Length), new DateTimeOffset(folder.LastWriteTimeUtc, TimeSpan.Zero), IsPinned(folder.Name));
+        new(folder.Name, folder.FullName, ByteSizes.OfFolder(folder.FullName), new DateTimeOffset(folder.LastWriteTimeUtc, TimeSpan.Zero), IsPinned(folder.Name));
 
     private string PinPath(string id) =>
         IsSafeId(id) ? Path.Combine(Root, PinsFolder, id) : throw new ArgumentException($"'{id}' is not a model id (a plain file name)");
@@ -343,8 +342,6 @@ public sealed partial class ModelStore : IDisposable
         id.Length is > 0 and <= 128 && !id.StartsWith('.') && id.IndexOfAny([.. Path.GetInvalidFileNameChars(), '\\']) < 0;
 
     private static double Blend(double previous, double measured) => previous * 0.5 + measured * 0.5;
-
-    private static string Megabytes(long bytes) => $"{bytes / 1048576.0:F1} MB";
 
     private static partial class Log
     {

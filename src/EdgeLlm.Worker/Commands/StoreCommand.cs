@@ -55,11 +55,11 @@ internal static class StoreCommand
             output.WriteLine($"{"ID",-28} {"TIER",4} {"FORMAT",-11} {"QUANT",-5} {"SIZE",10} {"PRESENT",-7} {"PINNED",-6} {"LOADED",-6}");
             foreach (var entry in entries)
             {
-                output.WriteLine($"{entry.Id,-28} {entry.Tier?.ToString(CultureInfo.InvariantCulture) ?? "-",4} {entry.Format,-11} {entry.Quantization,-5} {Megabytes(entry.Bytes),10} {YesNo(entry.Present),-7} {YesNo(entry.Pinned),-6} {YesNo(entry.Loaded),-6}");
+                output.WriteLine($"{entry.Id,-28} {entry.Tier?.ToString(CultureInfo.InvariantCulture) ?? "-",4} {entry.Format,-11} {entry.Quantization,-5} {ByteSizes.Megabytes(entry.Bytes),10} {YesNo(entry.Present),-7} {YesNo(entry.Pinned),-6} {YesNo(entry.Loaded),-6}");
             }
 
-            output.WriteLine($"store {session.Store.Root}: {Megabytes(present.Values.Sum(m => m.Bytes))} used"
-                + (session.Store.BudgetBytes > 0 ? $" of {Megabytes(session.Store.BudgetBytes)} (Models:DiskBudgetMb)" : ""));
+            output.WriteLine($"store {session.Store.Root}: {ByteSizes.Megabytes(present.Values.Sum(m => m.Bytes))} used"
+                + (session.Store.BudgetBytes > 0 ? $" of {ByteSizes.Megabytes(session.Store.BudgetBytes)} (Models:DiskBudgetMb)" : ""));
             return EdgeLlmCli.Success;
         });
         return command;
@@ -144,8 +144,6 @@ internal static class StoreCommand
         new(id, model?.Tier, model?.Format ?? ModelFormats.OnnxGenAi, model?.Quantization ?? "", stored?.Bytes ?? model?.Bytes ?? 0, model is not null, stored is not null, store.IsPinned(id), loaded.Contains(id));
 
     private static string YesNo(bool value) => value ? "yes" : "no";
-
-    private static string Megabytes(long bytes) => $"{bytes / 1048576.0:F1} MB";
 
     // The store and catalog a command works on, with its log on stderr (pull progress, evictions, failed sources).
     private sealed class Session : IDisposable

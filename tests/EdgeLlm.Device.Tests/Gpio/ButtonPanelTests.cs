@@ -74,7 +74,7 @@ public sealed class ButtonPanelTests : IDisposable
         _time.Advance(TimeSpan.FromMilliseconds(50));
         _chip.Edge(17, PinEventTypes.Falling);
 
-        await Until(() => _pipeline.Submitted.Count == 2);
+        await Eventually.TrueAsync(() => _pipeline.Submitted.Count == 2);
         await Task.Delay(100);
         Assert.Equal(2, _pipeline.Submitted.Count);
     }
@@ -103,7 +103,7 @@ public sealed class ButtonPanelTests : IDisposable
         _time.Advance(TimeSpan.FromSeconds(1));
         _chip.Edge(17, PinEventTypes.Falling);
 
-        await Until(() => !_topics.Published.IsEmpty);
+        await Eventually.TrueAsync(() => !_topics.Published.IsEmpty);
         var refusal = Assert.IsType<Failure>(Assert.Single(_topics.Published).Reply);
         Assert.Equal(ErrorCode.Busy, refusal.Code);
         Assert.Empty(_pipeline.Submitted);
@@ -112,7 +112,7 @@ public sealed class ButtonPanelTests : IDisposable
         await first.ReplyTo.SendAsync(new Failure(first.Request.Id, ErrorCode.Timeout, "slow"), CancellationToken.None);
         _time.Advance(TimeSpan.FromSeconds(1));
         _chip.Edge(17, PinEventTypes.Falling);
-        await Until(() => _pipeline.Submitted.Count == 1);
+        await Eventually.TrueAsync(() => _pipeline.Submitted.Count == 1);
     }
 
     [Fact]
@@ -124,7 +124,7 @@ public sealed class ButtonPanelTests : IDisposable
         _time.Advance(TimeSpan.FromSeconds(1));
         _chip.Edge(17, PinEventTypes.Falling);
 
-        await Until(() => _pipeline.Submitted.Count == 2);
+        await Eventually.TrueAsync(() => _pipeline.Submitted.Count == 2);
         Assert.Empty(_topics.Published);
         Assert.Equal(2, _pipeline.Submitted.Select(s => s.Request.Id).Distinct().Count());
     }
@@ -195,18 +195,8 @@ public sealed class ButtonPanelTests : IDisposable
 
     private async Task<Core.Processing.Submission> NextSubmissionAsync()
     {
-        await Until(() => !_pipeline.Submitted.IsEmpty);
+        await Eventually.TrueAsync(() => !_pipeline.Submitted.IsEmpty);
         Assert.True(_pipeline.Submitted.TryDequeue(out var submission));
         return submission;
-    }
-
-    private static async Task Until(Func<bool> condition)
-    {
-        for (int attempt = 0; attempt < 200 && !condition(); attempt++)
-        {
-            await Task.Delay(10);
-        }
-
-        Assert.True(condition());
     }
 }

@@ -100,7 +100,7 @@ public sealed class ModelManagerTests : IDisposable
         Assert.Equal(["a", "b"], manager.LoadedModelIds);
         _clock.Advance(TimeSpan.FromMinutes(2));
 
-        await Until(() => manager.LoadedModelIds.Count == 1);
+        await Eventually.TrueAsync(() => manager.LoadedModelIds.Count == 1);
         Assert.Equal(["b"], manager.LoadedModelIds);
         Assert.Contains("a", manager.AvailableModelIds);
     }
@@ -123,7 +123,7 @@ public sealed class ModelManagerTests : IDisposable
     {
         using var manager = await StartAsync(pinned: ["b"]);
 
-        await Until(() => manager.LoadedModelIds.Contains("b"));
+        await Eventually.TrueAsync(() => manager.LoadedModelIds.Contains("b"));
 
         Assert.Contains("b", manager.AvailableModelIds);
         await Assert.ThrowsAsync<InvalidOperationException>(() => manager.UnloadAsync("b", CancellationToken.None));
@@ -164,16 +164,6 @@ public sealed class ModelManagerTests : IDisposable
         var manager = new ModelManager(Options.Create(options), Options.Create(new NodeOptions { Id = "pi-07", Tier = 0 }), _catalog, _board, _clock, NullLogger<ModelManager>.Instance);
         await manager.StartAsync(CancellationToken.None);
         return manager;
-    }
-
-    private static async Task Until(Func<bool> condition)
-    {
-        for (int attempt = 0; attempt < 200 && !condition(); attempt++)
-        {
-            await Task.Delay(25);
-        }
-
-        Assert.True(condition());
     }
 
     // A board whose free memory the test sets.

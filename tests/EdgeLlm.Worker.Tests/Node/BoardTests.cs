@@ -36,12 +36,12 @@ public sealed class BoardTests(MosquittoFixture mosquitto, NodeModels models) : 
     {
         // A model slow enough (some milliseconds a token) for the lights, read ten times a second, to see it work.
         await using var node = await StartBoardAsync(models.Slow, "Gpio:Buttons:0:MaxTokens=120");
-        await Until(() => _chip.ValueOf(IdleLight) == PinValue.High && _chip.ValueOf(BusyLight) == PinValue.Low);
+        await Eventually.TrueAsync(() => _chip.ValueOf(IdleLight) == PinValue.High && _chip.ValueOf(BusyLight) == PinValue.Low);
 
         _chip.Edge(17, PinEventTypes.Falling);
 
-        await Until(() => _chip.ValueOf(BusyLight) == PinValue.High && _chip.ValueOf(IdleLight) == PinValue.Low);
-        await Until(() => _chip.ValueOf(IdleLight) == PinValue.High && _chip.ValueOf(BusyLight) == PinValue.Low);
+        await Eventually.TrueAsync(() => _chip.ValueOf(BusyLight) == PinValue.High && _chip.ValueOf(IdleLight) == PinValue.Low);
+        await Eventually.TrueAsync(() => _chip.ValueOf(IdleLight) == PinValue.High && _chip.ValueOf(BusyLight) == PinValue.Low);
     }
 
     [Fact]
@@ -84,14 +84,4 @@ public sealed class BoardTests(MosquittoFixture mosquitto, NodeModels models) : 
                 "Gpio:Leds:1:Shows=busy",
                 .. settings,
             ]);
-
-    private static async Task Until(Func<bool> condition)
-    {
-        for (int attempt = 0; attempt < 300 && !condition(); attempt++)
-        {
-            await Task.Delay(20);
-        }
-
-        Assert.True(condition());
-    }
 }

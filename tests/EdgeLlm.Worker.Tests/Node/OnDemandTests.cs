@@ -84,7 +84,7 @@ public sealed class OnDemandTests(MosquittoFixture mosquitto, NodeModels models)
             await node.WaitUntilListeningAsync();
             await requester.PublishAsync("edgellm/ask/story", """{"prompt":"Once upon a time","maxTokens":4}""");
             string part = Path.Combine(store, ".downloads", $"{StoriesCatalog.CheckpointSha256}.part");
-            await Until(() => File.Exists(part) && new FileInfo(part).Length > 64 * 1024, TimeSpan.FromSeconds(20));
+            await Eventually.TrueAsync(() => File.Exists(part) && new FileInfo(part).Length > 64 * 1024, TimeSpan.FromSeconds(20));
 
             // The status advertises the pull and its progress meanwhile.
             var advertised = await watcher.WaitForAsync(r => JsonDocument.Parse(r.Payload).RootElement.TryGetProperty("pulls", out var p) && p.GetArrayLength() > 0 && p[0].GetProperty("bytes").GetInt64() > 0, TimeSpan.FromSeconds(10));
@@ -146,14 +146,4 @@ public sealed class OnDemandTests(MosquittoFixture mosquitto, NodeModels models)
 
     private static string[] Reasons(JsonDocument answer) =>
         [.. answer.RootElement.GetProperty("route").GetProperty("reasons").EnumerateArray().Select(r => r.GetString()!)];
-
-    private static async Task Until(Func<bool> condition, TimeSpan timeout)
-    {
-        var clock = System.Diagnostics.Stopwatch.StartNew();
-        while (!condition())
-        {
-            Assert.True(clock.Elapsed < timeout, "the condition did not come true in time");
-            await Task.Delay(20);
-        }
-    }
 }
