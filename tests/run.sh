@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
 # Runs every test project of EdgeLlm and ends with the line "N passed, N failed[, N skipped]".
 # Installs what the tests need when it is missing, from Debian/Ubuntu packages: Mosquitto and its clients,
-# the shellcheck linter for systemd/*.sh, qemu-user-static and the arm64 C/C++ runtime for the emulated Raspberry Pi run.
-# Exits non-zero on any failure. Tests that need ../shared/models skip with a message when it is absent.
+# the shellcheck linter for systemd/*.sh, qemu-user-static with the arm64 C/C++ runtime and OpenSSL for the
+# emulated Raspberry Pi run.
+# Exits non-zero on any failure. The test models are the repository's own (models/stories260k).
 set -uo pipefail
 cd "$(dirname "$0")/.." || exit 1
 
@@ -39,6 +40,18 @@ if [ ! -x /usr/bin/qemu-aarch64-static ] || [ ! -e /usr/aarch64-linux-gnu/lib/li
   echo "tests/run.sh: installing qemu-user-static and the arm64 C/C++ runtime" >&2
   install_packages qemu-user-static libc6-arm64-cross libstdc++6-arm64-cross libgcc-s1-arm64-cross \
     || echo "tests/run.sh: could not install qemu-user-static and the arm64 runtime: the emulated arm64 tests will be skipped" >&2
+fi
+
+# .NET hashes (sha256) and speaks TLS through OpenSSL, which every Raspberry Pi OS has; Debian ships no cross
+# package of it, so its arm64 build is unpacked into the emulator's sysroot beside the C/C++ runtime.
+if [ -d /usr/aarch64-linux-gnu/lib ] && [ ! -e /usr/aarch64-linux-gnu/lib/libssl.so.3 ]; then
+  echo "tests/run.sh: unpacking Debian's arm64 OpenSSL (libssl3:arm64) into /usr/aarch64-linux-gnu/lib" >&2
+  openssl_deb=$(mktemp -d)
+  chmod 777 "$openssl_deb"
+  ( $sudo dpkg --add-architecture arm64 && $sudo apt-get update -qq && cd "$openssl_deb" && apt-get download -qq libssl3:arm64 2>/dev/null \
+      && dpkg-deb -x libssl3_*_arm64.deb . && $sudo cp usr/lib/aarch64-linux-gnu/libssl.so.3 usr/lib/aarch64-linux-gnu/libcrypto.so.3 /usr/aarch64-linux-gnu/lib/ ) \
+    || echo "tests/run.sh: could not unpack the arm64 OpenSSL: the emulated arm64 tests will be skipped" >&2
+  rm -rf "$openssl_deb"
 fi
 
 results=$(mktemp -d)

@@ -52,20 +52,12 @@ internal sealed class BenchmarkNode(Process process, Socket socket, double ready
         }
     }
 
-    /// <summary>stories260K int8 from ../shared/models (a seeded synthetic one of its shape when absent), built into <paramref name="temp"/>.</summary>
+    /// <summary>stories260K int8 from the repository's models/stories260k, built into <paramref name="temp"/>.</summary>
     public static string BuildStories(TempDirectory temp)
     {
         string folder = temp.Combine("stories260k-int8");
-        if (SharedModels.Available)
-        {
-            using var checkpoint = Llama2cCheckpoint.Open(SharedModels.Checkpoint);
-            ModelFolderBuilder.Build(checkpoint, Llama2cVocabulary.Read(SharedModels.Tokenizer, checkpoint.Shape.VocabSize), Quantization.Int8, folder, force: false);
-        }
-        else
-        {
-            ModelFolderBuilder.Build(new SyntheticWeights("stories260k", 1), Llama2cVocabulary.Bytes(), Quantization.Int8, folder, force: false);
-        }
-
+        using var checkpoint = Llama2cCheckpoint.Open(StoriesFiles.Checkpoint);
+        ModelFolderBuilder.Build(checkpoint, Llama2cVocabulary.Read(StoriesFiles.Tokenizer, checkpoint.Shape.VocabSize), Quantization.Int8, folder, force: false);
         return folder;
     }
 

@@ -9,7 +9,7 @@ using Microsoft.Extensions.Logging.Abstractions;
 namespace EdgeLlm.Benchmarks;
 
 /// <summary>
-/// What obtaining a model on demand costs (DESIGN.md §6). First, a pull of stories260K into an empty store —
+/// What obtaining a model on demand costs (docs/design.md §6). First, a pull of stories260K into an empty store —
 /// download (loopback HTTP, or a file URL), sha256 check, conversion to each quantization, rename into place
 /// — with every configuration in turn within each round. Then a fresh node's first request, which pulls,
 /// converts and loads the model before answering, against its second request on the same node.
@@ -23,13 +23,13 @@ internal static class StoreBenchmark
         int rounds = arguments.Int("--rounds", 5);
         using var temp = new TempDirectory();
         using var server = new ModelSourceServer();
-        var httpSource = StoriesCatalog.Source(server.Serve("stories260K.bin", File.ReadAllBytes(SharedModels.Checkpoint)), server.Serve("tok512.bin", File.ReadAllBytes(SharedModels.Tokenizer)));
+        var httpSource = StoriesCatalog.Source(server.Serve("stories260K.bin", File.ReadAllBytes(StoriesFiles.Checkpoint)), server.Serve("tok512.bin", File.ReadAllBytes(StoriesFiles.Tokenizer)));
         string[] quantizations = ["int4", "int8", "fp32"];
         var catalog = CatalogReader.Read(StoriesCatalog.Write(temp.Combine("catalog.json"), [
             .. quantizations.Select(q => StoriesCatalog.Model($"http-{q}", q, httpSource)),
             .. quantizations.Select(q => StoriesCatalog.Model($"file-{q}", q, StoriesCatalog.FileSource())),
         ]));
-        Console.WriteLine($"EdgeLlm store benchmark: {Environment.ProcessorCount} cores, {LocalTierBenchmark.CpuModel()}, stories260K ({new FileInfo(SharedModels.Checkpoint).Length} + {new FileInfo(SharedModels.Tokenizer).Length} bytes), {rounds} rounds");
+        Console.WriteLine($"EdgeLlm store benchmark: {Environment.ProcessorCount} cores, {LocalTierBenchmark.CpuModel()}, stories260K ({new FileInfo(StoriesFiles.Checkpoint).Length} + {new FileInfo(StoriesFiles.Tokenizer).Length} bytes), {rounds} rounds");
 
         var pulls = catalog.Models.ToDictionary(m => m.Id, _ => new List<double>());
         using var http = new HttpClient();

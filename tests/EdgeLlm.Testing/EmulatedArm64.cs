@@ -4,7 +4,7 @@ namespace EdgeLlm.Tests;
 
 /// <summary>
 /// Runs linux-arm64 programs on this x64 machine as on a Raspberry Pi 4: qemu-aarch64-static (user mode) with
-/// the arm64 C and C++ runtime of Debian's cross packages (/usr/aarch64-linux-gnu), and the Pi's /proc/cpuinfo
+/// the arm64 C and C++ runtime of Debian's cross packages and its OpenSSL (/usr/aarch64-linux-gnu), and the Pi's /proc/cpuinfo
 /// bind-mounted over the real one in a mount namespace of the program's own (unshare -m, so root). qemu shows
 /// an emulated program the host's x86 /proc/cpuinfo, where ONNX Runtime finds no ARM CPU ("Unknown CPU
 /// vendor") and picks its kernels blind; with the Pi's it picks them as on the board.
@@ -28,7 +28,7 @@ public static class EmulatedArm64
     public static bool Available => Unavailable.Value is null;
 
     public static string SkipReason =>
-        $"arm64 emulation does not work here ({Unavailable.Value}): tests/run.sh installs qemu-user-static, libc6-arm64-cross, libstdc++6-arm64-cross and libgcc-s1-arm64-cross, and the emulated runs need root (unshare -m, mount --bind)";
+        $"arm64 emulation does not work here ({Unavailable.Value}): tests/run.sh installs qemu-user-static, libc6-arm64-cross, libstdc++6-arm64-cross and libgcc-s1-arm64-cross, unpacks libssl3:arm64 beside them, and the emulated runs need root (unshare -m, mount --bind)";
 
     /// <summary>The command that, followed by an arm64 program and its arguments, runs it under emulation.</summary>
     public static IReadOnlyList<string> Prefix => ["unshare", "-m", "sh", "-c", Script, "emulated-arm64", CpuInfo, Qemu, Sysroot];
@@ -41,7 +41,7 @@ public static class EmulatedArm64
     private static string? Probe()
     {
         string loader = Path.Combine(Sysroot, "lib", "ld-linux-aarch64.so.1");
-        string? missing = new[] { Qemu, loader, Path.Combine(Sysroot, "lib", "libstdc++.so.6"), Path.Combine(Sysroot, "lib", "libgcc_s.so.1") }.FirstOrDefault(f => !File.Exists(f));
+        string? missing = new[] { Qemu, loader, Path.Combine(Sysroot, "lib", "libstdc++.so.6"), Path.Combine(Sysroot, "lib", "libgcc_s.so.1"), Path.Combine(Sysroot, "lib", "libssl.so.3") }.FirstOrDefault(f => !File.Exists(f));
         if (missing is not null)
         {
             return $"{missing} is missing";
@@ -62,16 +62,11 @@ public static class EmulatedArm64
 /// <summary>A fact that runs arm64 programs under <see cref="EmulatedArm64"/>; skipped with the reason when it does not work here.</summary>
 public sealed class EmulatedArm64FactAttribute : FactAttribute
 {
-    /// <param name="withSharedModels">The fact needs <see cref="SharedModels"/> too.</param>
-    public EmulatedArm64FactAttribute(bool withSharedModels = false)
+    public EmulatedArm64FactAttribute()
     {
         if (!EmulatedArm64.Available)
         {
             Skip = EmulatedArm64.SkipReason;
-        }
-        else if (withSharedModels && !SharedModels.Available)
-        {
-            Skip = SharedModels.SkipReason;
         }
     }
 }

@@ -3,7 +3,7 @@ using EdgeLlm.Onnx.Checkpoints;
 
 namespace EdgeLlm.Tests;
 
-/// <summary>stories260K built once per test class in each quantization, from ../shared/models.</summary>
+/// <summary>stories260K built once per test class in each quantization, from the repository's models/stories260k.</summary>
 public sealed class Stories260kModels : IDisposable
 {
     private readonly TempDirectory _directory = new();
@@ -18,8 +18,8 @@ public sealed class Stories260kModels : IDisposable
             if (!_folders.TryGetValue(quantization, out string? folder))
             {
                 folder = _directory.Combine($"stories260k-{quantization.ToName()}");
-                using var checkpoint = Llama2cCheckpoint.Open(SharedModels.Checkpoint);
-                var vocabulary = Llama2cVocabulary.Read(SharedModels.Tokenizer, checkpoint.Shape.VocabSize);
+                using var checkpoint = Llama2cCheckpoint.Open(StoriesFiles.Checkpoint);
+                var vocabulary = Llama2cVocabulary.Read(StoriesFiles.Tokenizer, checkpoint.Shape.VocabSize);
                 ModelFolderBuilder.Build(checkpoint, vocabulary, quantization, folder, force: false);
                 _folders[quantization] = folder;
             }

@@ -5,16 +5,16 @@ namespace EdgeLlm.Tests;
 
 /// <summary>
 /// Catalogs (models/catalog.json's schema) of stories260K builds whose sources the test chooses: the
-/// checkpoint and tokenizer of ../shared/models served over HTTP or as file URLs, with their real sha256.
+/// checkpoint and tokenizer of models/stories260k served over HTTP or as file URLs, with their real sha256.
 /// </summary>
 public static class StoriesCatalog
 {
     /// <summary>Bytes on disk of each build, as the shipped catalog gives them.</summary>
     public static readonly IReadOnlyDictionary<string, long> BuildBytes = new Dictionary<string, long> { ["fp32"] = 1_096_030, ["int8"] = 456_070, ["int4"] = 339_580 };
 
-    public static string CheckpointSha256 { get; } = Sha256Of(SharedModels.Checkpoint);
+    public static string CheckpointSha256 { get; } = Sha256Of(StoriesFiles.Checkpoint);
 
-    public static string TokenizerSha256 { get; } = Sha256Of(SharedModels.Tokenizer);
+    public static string TokenizerSha256 { get; } = Sha256Of(StoriesFiles.Tokenizer);
 
     public static string Sha256Of(string file) => Convert.ToHexStringLower(SHA256.HashData(File.ReadAllBytes(file)));
 
@@ -29,7 +29,7 @@ public static class StoriesCatalog
     };
 
     /// <summary>The shared files as file URLs.</summary>
-    public static JsonObject FileSource() => Source(new Uri(SharedModels.Checkpoint).AbsoluteUri, new Uri(SharedModels.Tokenizer).AbsoluteUri);
+    public static JsonObject FileSource() => Source(new Uri(StoriesFiles.Checkpoint).AbsoluteUri, new Uri(StoriesFiles.Tokenizer).AbsoluteUri);
 
     /// <summary>A tier-0 stories260K build named <paramref name="id"/>, converted to <paramref name="quantization"/> on arrival.</summary>
     public static JsonObject Model(string id, string quantization, params JsonObject[] sources) => new()

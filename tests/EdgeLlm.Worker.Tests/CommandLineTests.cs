@@ -53,12 +53,12 @@ public sealed class CommandLineTests(Stories260kModels models) : IClassFixture<S
         Assert.EndsWith("(see 'edgellm --help')", line);
     }
 
-    [SharedModelFact]
+    [Fact]
     public async Task ModelBuild_FromLlama2c_WritesTheFolderAndPrintsItsInfo()
     {
         string folder = _temp.Combine("stories260k-int8");
 
-        var run = await CliRun.Of("model", "build", "--from-llama2c", SharedModels.Checkpoint, "--tokenizer", SharedModels.Tokenizer, "--quant", "int8", "--out", folder);
+        var run = await CliRun.Of("model", "build", "--from-llama2c", StoriesFiles.Checkpoint, "--tokenizer", StoriesFiles.Tokenizer, "--quant", "int8", "--out", folder);
 
         Assert.Equal(0, run.ExitCode);
         using var info = JsonDocument.Parse(run.Output);
@@ -67,39 +67,39 @@ public sealed class CommandLineTests(Stories260kModels models) : IClassFixture<S
         Assert.True(File.Exists(Path.Combine(folder, "genai_config.json")));
     }
 
-    [SharedModelFact]
+    [Fact]
     public async Task ModelBuild_OutputExists_FailsWithOneLineAndKeepsIt()
     {
         string folder = models.Folder(Quantization.Int8);
         long before = Directory.GetFiles(folder).Sum(f => new FileInfo(f).Length);
 
-        var run = await CliRun.Of("model", "build", "--from-llama2c", SharedModels.Checkpoint, "--tokenizer", SharedModels.Tokenizer, "--quant", "int4", "--out", folder);
+        var run = await CliRun.Of("model", "build", "--from-llama2c", StoriesFiles.Checkpoint, "--tokenizer", StoriesFiles.Tokenizer, "--quant", "int4", "--out", folder);
 
         Assert.Contains($"{folder}: already exists (pass --force to replace it)", run.SingleErrorLine(expectedExitCode: 1));
         Assert.Equal(before, Directory.GetFiles(folder).Sum(f => new FileInfo(f).Length));
     }
 
-    [SharedModelFact]
+    [Fact]
     public async Task ModelBuild_TruncatedCheckpoint_NamesItAndWritesNothing()
     {
         string checkpoint = _temp.Combine("cut.bin");
-        File.WriteAllBytes(checkpoint, File.ReadAllBytes(SharedModels.Checkpoint)[..1000]);
+        File.WriteAllBytes(checkpoint, File.ReadAllBytes(StoriesFiles.Checkpoint)[..1000]);
         string folder = _temp.Combine("out");
 
-        var run = await CliRun.Of("model", "build", "--from-llama2c", checkpoint, "--tokenizer", SharedModels.Tokenizer, "--quant", "int4", "--out", folder);
+        var run = await CliRun.Of("model", "build", "--from-llama2c", checkpoint, "--tokenizer", StoriesFiles.Tokenizer, "--quant", "int4", "--out", folder);
 
         Assert.Contains($"{checkpoint}: truncated", run.SingleErrorLine(expectedExitCode: 1));
         Assert.False(Directory.Exists(folder));
     }
 
-    [SharedModelFact]
+    [Fact]
     public async Task ModelBuild_TokenizerOfAnotherModel_NamesIt()
     {
         string tokenizer = _temp.Combine("tok.bin");
-        byte[] bytes = File.ReadAllBytes(SharedModels.Tokenizer);
+        byte[] bytes = File.ReadAllBytes(StoriesFiles.Tokenizer);
         File.WriteAllBytes(tokenizer, [.. bytes, .. bytes[4..40]]);
 
-        var run = await CliRun.Of("model", "build", "--from-llama2c", SharedModels.Checkpoint, "--tokenizer", tokenizer, "--quant", "int4", "--out", _temp.Combine("out"));
+        var run = await CliRun.Of("model", "build", "--from-llama2c", StoriesFiles.Checkpoint, "--tokenizer", tokenizer, "--quant", "int4", "--out", _temp.Combine("out"));
 
         Assert.Contains(tokenizer, run.SingleErrorLine(expectedExitCode: 1));
         Assert.False(Directory.Exists(_temp.Combine("out")));
@@ -118,7 +118,7 @@ public sealed class CommandLineTests(Stories260kModels models) : IClassFixture<S
         Assert.Equal(256, info.RootElement.GetProperty("contextLength").GetInt32());
     }
 
-    [SharedModelFact]
+    [Fact]
     public async Task ModelInfo_PrintsTheFactsAsJson()
     {
         var run = await CliRun.Of("model", "info", models.Folder(Quantization.Int4));
@@ -140,12 +140,12 @@ public sealed class CommandLineTests(Stories260kModels models) : IClassFixture<S
         Assert.Contains("genai_config.json: missing", run.SingleErrorLine(expectedExitCode: 1));
     }
 
-    [SharedModelFact]
+    [Fact]
     public async Task Generate_PromptIds_PrintsTheReferenceIds()
     {
-        var greedyCase = SharedModels.Reference.GetProperty("greedy_cases")[3];
-        int[] prompt = SharedModels.Ids(greedyCase.GetProperty("prompt_ids"));
-        int[] expected = SharedModels.Ids(greedyCase.GetProperty("greedy_next_ids"));
+        var greedyCase = StoriesFiles.Reference.GetProperty("greedy_cases")[3];
+        int[] prompt = StoriesFiles.Ids(greedyCase.GetProperty("prompt_ids"));
+        int[] expected = StoriesFiles.Ids(greedyCase.GetProperty("greedy_next_ids"));
 
         var run = await CliRun.Of("generate", "--model", models.Folder(Quantization.Fp32), "--prompt-ids", string.Join(',', prompt), "--max-new-tokens", "64", "--ids");
 
@@ -153,10 +153,10 @@ public sealed class CommandLineTests(Stories260kModels models) : IClassFixture<S
         Assert.Equal(string.Join(',', expected), run.Output.Trim());
     }
 
-    [SharedModelFact]
+    [Fact]
     public async Task Generate_EmptyPrompt_PrintsTheReferenceText()
     {
-        var textCase = SharedModels.Reference.GetProperty("text_case");
+        var textCase = StoriesFiles.Reference.GetProperty("text_case");
 
         var run = await CliRun.Of("generate", "--model", models.Folder(Quantization.Fp32), "--prompt", "", "--max-new-tokens", "200", "--temperature", "0");
 
@@ -164,7 +164,7 @@ public sealed class CommandLineTests(Stories260kModels models) : IClassFixture<S
         Assert.Equal(textCase.GetProperty("expected_text").GetString() + "\n", run.Output);
     }
 
-    [SharedModelFact]
+    [Fact]
     public async Task Generate_SameSeed_SameSample()
     {
         string[] args = ["generate", "--model", models.Folder(Quantization.Int8), "--prompt", "Tom", "--temperature", "0.9", "--seed", "7", "--max-new-tokens", "30"];
@@ -176,7 +176,7 @@ public sealed class CommandLineTests(Stories260kModels models) : IClassFixture<S
         Assert.Equal(first.Output, second.Output);
     }
 
-    [SharedModelFact]
+    [Fact]
     public async Task Generate_Interrupted_ExitsWith130AndSaysSo()
     {
         using var interruption = new CancellationTokenSource();
@@ -201,7 +201,7 @@ public sealed class CommandLineTests(Stories260kModels models) : IClassFixture<S
         Assert.Equal("edgellm: stopped at the --max-time-ms deadline after 0 tokens", run.Error.Trim());
     }
 
-    [SharedModelFact]
+    [Fact]
     public async Task Generate_IdOutsideTheVocabulary_FailsWithOneLine()
     {
         var run = await CliRun.Of("generate", "--model", models.Folder(Quantization.Int8), "--prompt-ids", "1,9999");
@@ -217,17 +217,17 @@ public sealed class CommandLineTests(Stories260kModels models) : IClassFixture<S
         Assert.Contains("no such model folder", run.SingleErrorLine(expectedExitCode: 1));
     }
 
-    [SharedModelFact]
+    [Fact]
     public async Task ModelEval_PrintsArgmaxAndLikelihood()
     {
-        var teacherForced = SharedModels.Reference.GetProperty("teacher_forced");
-        string ids = string.Join(',', SharedModels.Ids(teacherForced.GetProperty("input_ids")));
+        var teacherForced = StoriesFiles.Reference.GetProperty("teacher_forced");
+        string ids = string.Join(',', StoriesFiles.Ids(teacherForced.GetProperty("input_ids")));
 
         var run = await CliRun.Of("model", "eval", "--model", models.Folder(Quantization.Fp32), "--ids", ids);
 
         Assert.Equal(0, run.ExitCode);
         using var result = JsonDocument.Parse(run.Output);
-        Assert.Equal(SharedModels.Ids(teacherForced.GetProperty("argmax_ids")), SharedModels.Ids(result.RootElement.GetProperty("argMax")));
+        Assert.Equal(StoriesFiles.Ids(teacherForced.GetProperty("argmax_ids")), StoriesFiles.Ids(result.RootElement.GetProperty("argMax")));
         double nll = result.RootElement.GetProperty("meanNll").GetDouble();
         Assert.InRange(nll, 0.1, 1.0);
         Assert.Equal(Math.Exp(nll), result.RootElement.GetProperty("perplexity").GetDouble(), 6);

@@ -16,7 +16,7 @@ public sealed class StoreCommandTests : IDisposable
         _catalog = StoriesCatalog.Write(_temp.Combine("catalog.json"),
             StoriesCatalog.Model("stories260k-int8", "int8", StoriesCatalog.FileSource()),
             StoriesCatalog.Model("stories260k-int4", "int4", StoriesCatalog.FileSource()),
-            StoriesCatalog.Model("stories-offline", "int4", StoriesCatalog.Source("http://127.0.0.1:9/stories260K.bin", new Uri(SharedModels.Tokenizer).AbsoluteUri)));
+            StoriesCatalog.Model("stories-offline", "int4", StoriesCatalog.Source("http://127.0.0.1:9/stories260K.bin", new Uri(StoriesFiles.Tokenizer).AbsoluteUri)));
     }
 
     public void Dispose() => _temp.Dispose();

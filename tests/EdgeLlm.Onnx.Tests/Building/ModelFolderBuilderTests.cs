@@ -13,7 +13,7 @@ public sealed class ModelFolderBuilderTests : IDisposable
 {
     private readonly TempDirectory _temp = new();
 
-    [SharedModelFact]
+    [Fact]
     public void Build_Stories260k_WritesTheGenAiLayout()
     {
         string folder = BuildStories(Quantization.Int4, "model");
@@ -26,7 +26,7 @@ public sealed class ModelFolderBuilderTests : IDisposable
         Assert.Equal([2, 1], config.EosTokenIds);
     }
 
-    [SharedModelFact]
+    [Fact]
     public void Build_ExistingOutputWithoutForce_IsRefusedAndKeepsTheOldFolder()
     {
         string folder = _temp.Combine("model");
@@ -40,7 +40,7 @@ public sealed class ModelFolderBuilderTests : IDisposable
         AssertNoStagingLeft();
     }
 
-    [SharedModelFact]
+    [Fact]
     public void Build_ExistingOutputWithForce_ReplacesIt()
     {
         string folder = _temp.Combine("model");
@@ -54,15 +54,15 @@ public sealed class ModelFolderBuilderTests : IDisposable
         AssertNoStagingLeft();
     }
 
-    [SharedModelFact]
+    [Fact]
     public void Build_TokenizerOfAnotherSize_NamesItAndWritesNothing()
     {
-        var vocabulary = Llama2cVocabulary.Read(SharedModels.Tokenizer, 512);
+        var vocabulary = Llama2cVocabulary.Read(StoriesFiles.Tokenizer, 512);
 
         var error = Assert.Throws<ModelFileException>(() =>
             ModelFolderBuilder.Build(new SyntheticWeights("stories15m", 1), vocabulary, Quantization.Int8, _temp.Combine("model"), force: false));
 
-        Assert.Equal(SharedModels.Tokenizer, error.FilePath);
+        Assert.Equal(StoriesFiles.Tokenizer, error.FilePath);
         Assert.Contains($"holds 512 tokens, but synthetic stories15m (seed 1) has a vocabulary of {Llama2cVocabulary.ByteVocabularySize}", error.Message);
         Assert.Empty(Directory.GetFileSystemEntries(_temp.Path));
     }
@@ -104,7 +104,7 @@ public sealed class ModelFolderBuilderTests : IDisposable
         Assert.Equal(3, model.Generate(model.Encode("hi"), new GenerationSettings { MaxNewTokens = 3 }).TokenIds.Count);
     }
 
-    [SharedModelFact]
+    [Fact]
     public void Build_SmallWeights_StayInTheModelFile()
     {
         string folder = BuildStories(Quantization.Fp32, "model");
@@ -153,23 +153,23 @@ public sealed class ModelFolderBuilderTests : IDisposable
         Assert.Contains("unknown synthetic shape 'gpt-5' (known: stories260k, stories15m, smollm2-135m, qwen2.5-0.5b)", error.Message);
     }
 
-    [SharedModelFact]
+    [Fact]
     public void Build_SeparateClassifier_IsUsedForTheLogits()
     {
-        using var shared = Llama2cCheckpoint.Open(SharedModels.Checkpoint);
+        using var shared = Llama2cCheckpoint.Open(StoriesFiles.Checkpoint);
         string copyPath = _temp.Combine("copy.bin");
         string negatedPath = _temp.Combine("negated.bin");
         float[] embedding = shared.Read(LlamaTensor.TokenEmbedding, 0);
         Llama2cFiles.WriteLegacy(shared, copyPath, embedding);
         Llama2cFiles.WriteLegacy(shared, negatedPath, embedding.Select(v => -v).ToArray());
-        int[] input = SharedModels.Ids(SharedModels.Reference.GetProperty("teacher_forced").GetProperty("input_ids"));
-        int[] expected = SharedModels.Ids(SharedModels.Reference.GetProperty("teacher_forced").GetProperty("argmax_ids"));
+        int[] input = StoriesFiles.Ids(StoriesFiles.Reference.GetProperty("teacher_forced").GetProperty("input_ids"));
+        int[] expected = StoriesFiles.Ids(StoriesFiles.Reference.GetProperty("teacher_forced").GetProperty("argmax_ids"));
 
         IReadOnlyList<int> ArgMax(string checkpointPath, string name)
         {
             using var checkpoint = Llama2cCheckpoint.Open(checkpointPath);
             string folder = _temp.Combine(name);
-            ModelFolderBuilder.Build(checkpoint, Llama2cVocabulary.Read(SharedModels.Tokenizer, 512), Quantization.Fp32, folder, force: false);
+            ModelFolderBuilder.Build(checkpoint, Llama2cVocabulary.Read(StoriesFiles.Tokenizer, 512), Quantization.Fp32, folder, force: false);
             using var evaluator = new ModelEvaluator(folder);
             return evaluator.Evaluate(input).ArgMax;
         }
@@ -193,8 +193,8 @@ public sealed class ModelFolderBuilderTests : IDisposable
     private string BuildStories(Quantization quantization, string name, bool force = false)
     {
         string folder = _temp.Combine(name);
-        using var checkpoint = Llama2cCheckpoint.Open(SharedModels.Checkpoint);
-        ModelFolderBuilder.Build(checkpoint, Llama2cVocabulary.Read(SharedModels.Tokenizer, 512), quantization, folder, force);
+        using var checkpoint = Llama2cCheckpoint.Open(StoriesFiles.Checkpoint);
+        ModelFolderBuilder.Build(checkpoint, Llama2cVocabulary.Read(StoriesFiles.Tokenizer, 512), quantization, folder, force);
         return folder;
     }
 

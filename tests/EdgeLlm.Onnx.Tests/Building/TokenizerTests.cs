@@ -8,7 +8,7 @@ namespace EdgeLlm.Onnx.Tests.Building;
 /// <summary>The tokenizer.json the builder writes, read by ONNX Runtime GenAI, against llama2.c's own encode.</summary>
 public sealed class TokenizerTests(Stories260kModels models) : IClassFixture<Stories260kModels>
 {
-    [SharedModelTheory]
+    [Theory]
     [InlineData("Once upon a time")]
     [InlineData("Hello world")]
     [InlineData("Lily's mom said, \"Lily, let's go to the park!\"")]
@@ -20,13 +20,13 @@ public sealed class TokenizerTests(Stories260kModels models) : IClassFixture<Sto
     [InlineData("")]
     public void Encode_ThroughGenAi_MatchesLlama2c(string text)
     {
-        var vocabulary = Llama2cVocabulary.Read(SharedModels.Tokenizer, 512);
+        var vocabulary = Llama2cVocabulary.Read(StoriesFiles.Tokenizer, 512);
         using var model = LocalModel.Load(models.Folder(Quantization.Fp32));
 
         Assert.Equal(Llama2cReferenceEncoder.Encode(vocabulary, text), model.Encode(text));
     }
 
-    [SharedModelFact]
+    [Fact]
     public void Encode_CharacterOutsideTheVocabulary_FallsBackToBytes()
     {
         using var model = LocalModel.Load(models.Folder(Quantization.Fp32));
@@ -37,7 +37,7 @@ public sealed class TokenizerTests(Stories260kModels models) : IClassFixture<Sto
         Assert.Equal([1, 0xF0 + 3, 0x9F + 3, 0x9A + 3, 0x80 + 3], ids.Where((_, i) => i != 1).ToArray());
     }
 
-    [SharedModelFact]
+    [Fact]
     public void Facts_OfABuiltFolder_AddBosAndDropTheLeadingSpace()
     {
         var facts = TokenizerFacts.Read(models.Folder(Quantization.Fp32));

@@ -8,10 +8,10 @@ public sealed class Llama2cCheckpointTests : IDisposable
 {
     private readonly TempDirectory _temp = new();
 
-    [SharedModelFact]
+    [Fact]
     public void Open_Stories260k_ReadsTheLegacyHeader()
     {
-        using var checkpoint = Llama2cCheckpoint.Open(SharedModels.Checkpoint);
+        using var checkpoint = Llama2cCheckpoint.Open(StoriesFiles.Checkpoint);
 
         Assert.Equal(0, checkpoint.FormatVersion);
         Assert.Equal(new LlamaShape(Dim: 64, HiddenDim: 172, Layers: 5, Heads: 8, KvHeads: 4, VocabSize: 512, ContextLength: 512, SharedClassifier: true), checkpoint.Shape);
@@ -19,20 +19,20 @@ public sealed class Llama2cCheckpointTests : IDisposable
         Assert.Equal(checkpoint.Read(LlamaTensor.TokenEmbedding, 0), checkpoint.Read(LlamaTensor.Classifier, 0));
     }
 
-    [SharedModelFact]
+    [Fact]
     public void Read_PerLayerTensors_DifferBetweenLayers()
     {
-        using var checkpoint = Llama2cCheckpoint.Open(SharedModels.Checkpoint);
+        using var checkpoint = Llama2cCheckpoint.Open(StoriesFiles.Checkpoint);
 
         Assert.NotEqual(checkpoint.Read(LlamaTensor.QueryProjection, 0), checkpoint.Read(LlamaTensor.QueryProjection, 1));
         Assert.Equal(32 * 64, checkpoint.Read(LlamaTensor.KeyProjection, 4).Length);
         Assert.Throws<ArgumentOutOfRangeException>(() => checkpoint.Read(LlamaTensor.KeyProjection, 5));
     }
 
-    [SharedModelFact]
+    [Fact]
     public void Open_Version1Checkpoint_ReadsTheSameTensorsAsLegacy()
     {
-        using var legacy = Llama2cCheckpoint.Open(SharedModels.Checkpoint);
+        using var legacy = Llama2cCheckpoint.Open(StoriesFiles.Checkpoint);
         string path = _temp.Combine("v1.bin");
         Llama2cFiles.WriteVersion1(legacy, path);
 
@@ -49,10 +49,10 @@ public sealed class Llama2cCheckpointTests : IDisposable
         }
     }
 
-    [SharedModelFact]
+    [Fact]
     public void Open_LegacyWithOwnClassifier_ReadsIt()
     {
-        using var shared = Llama2cCheckpoint.Open(SharedModels.Checkpoint);
+        using var shared = Llama2cCheckpoint.Open(StoriesFiles.Checkpoint);
         float[] classifier = shared.Read(LlamaTensor.TokenEmbedding, 0).Select(v => -v).ToArray();
         string path = _temp.Combine("unshared.bin");
         Llama2cFiles.WriteLegacy(shared, path, classifier);
@@ -64,11 +64,11 @@ public sealed class Llama2cCheckpointTests : IDisposable
         Assert.Equal(shared.Read(LlamaTensor.TokenEmbedding, 0), unshared.Read(LlamaTensor.TokenEmbedding, 0));
     }
 
-    [SharedModelFact]
+    [Fact]
     public void Open_TruncatedCheckpoint_NamesTheFileAndTheShortfall()
     {
         string path = _temp.Combine("truncated.bin");
-        File.WriteAllBytes(path, File.ReadAllBytes(SharedModels.Checkpoint)[..500_000]);
+        File.WriteAllBytes(path, File.ReadAllBytes(StoriesFiles.Checkpoint)[..500_000]);
 
         var error = Assert.Throws<ModelFileException>(() => Llama2cCheckpoint.Open(path));
 
@@ -76,11 +76,11 @@ public sealed class Llama2cCheckpointTests : IDisposable
         Assert.Contains("truncated: 500000 bytes", error.Message);
     }
 
-    [SharedModelFact]
+    [Fact]
     public void Open_TrailingBytes_AreRefused()
     {
         string path = _temp.Combine("long.bin");
-        File.WriteAllBytes(path, [.. File.ReadAllBytes(SharedModels.Checkpoint), 1, 2, 3, 4]);
+        File.WriteAllBytes(path, [.. File.ReadAllBytes(StoriesFiles.Checkpoint), 1, 2, 3, 4]);
 
         var error = Assert.Throws<ModelFileException>(() => Llama2cCheckpoint.Open(path));
 
@@ -128,11 +128,11 @@ public sealed class Llama2cCheckpointTests : IDisposable
         Assert.Equal(path, error.FilePath);
     }
 
-    [SharedModelFact]
+    [Fact]
     public void Read_NonFiniteWeights_NameTheTensor()
     {
         string path = _temp.Combine("nan.bin");
-        byte[] bytes = File.ReadAllBytes(SharedModels.Checkpoint);
+        byte[] bytes = File.ReadAllBytes(StoriesFiles.Checkpoint);
         // The first attention norm follows the 28-byte header and the 512 x 64 embedding.
         MemoryMarshal.Write(bytes.AsSpan(28 + 512 * 64 * 4 + 8), float.NaN);
         File.WriteAllBytes(path, bytes);

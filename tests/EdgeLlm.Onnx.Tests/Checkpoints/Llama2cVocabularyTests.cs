@@ -8,10 +8,10 @@ public sealed class Llama2cVocabularyTests : IDisposable
 {
     private readonly TempDirectory _temp = new();
 
-    [SharedModelFact]
+    [Fact]
     public void Read_Tok512_ReadsPiecesAndScores()
     {
-        var vocabulary = Llama2cVocabulary.Read(SharedModels.Tokenizer, 512);
+        var vocabulary = Llama2cVocabulary.Read(StoriesFiles.Tokenizer, 512);
 
         Assert.Equal(512, vocabulary.Count);
         Assert.Equal("<0x41>", Encoding.UTF8.GetString(vocabulary.Pieces[3 + 0x41]));
@@ -19,20 +19,20 @@ public sealed class Llama2cVocabularyTests : IDisposable
         Assert.Equal(-1f, vocabulary.Scores[260]);
     }
 
-    [SharedModelFact]
+    [Fact]
     public void Read_SizeDifferentFromTheCheckpoint_SaysBothSizes()
     {
-        var error = Assert.Throws<ModelFileException>(() => Llama2cVocabulary.Read(SharedModels.Tokenizer, 32000));
+        var error = Assert.Throws<ModelFileException>(() => Llama2cVocabulary.Read(StoriesFiles.Tokenizer, 32000));
 
-        Assert.Equal(SharedModels.Tokenizer, error.FilePath);
+        Assert.Equal(StoriesFiles.Tokenizer, error.FilePath);
         Assert.Contains("holds 512 tokens, but the checkpoint's vocabulary has 32000", error.Message);
     }
 
-    [SharedModelFact]
+    [Fact]
     public void Read_Truncated_NamesTheToken()
     {
         string path = _temp.Combine("tok.bin");
-        File.WriteAllBytes(path, File.ReadAllBytes(SharedModels.Tokenizer)[..3000]);
+        File.WriteAllBytes(path, File.ReadAllBytes(StoriesFiles.Tokenizer)[..3000]);
 
         var error = Assert.Throws<ModelFileException>(() => Llama2cVocabulary.Read(path, 512));
 

@@ -9,13 +9,13 @@ public sealed class FidelityTests(Stories260kModels models) : IClassFixture<Stor
 {
     public static TheoryData<int> GreedyCases => [0, 1, 2, 3];
 
-    [SharedModelTheory]
+    [Theory]
     [MemberData(nameof(GreedyCases))]
     public void Generate_Fp32Greedy_MatchesTheReferenceTokenForToken(int caseIndex)
     {
-        var greedyCase = SharedModels.Reference.GetProperty("greedy_cases")[caseIndex];
-        int[] prompt = SharedModels.Ids(greedyCase.GetProperty("prompt_ids"));
-        int[] expected = SharedModels.Ids(greedyCase.GetProperty("greedy_next_ids"));
+        var greedyCase = StoriesFiles.Reference.GetProperty("greedy_cases")[caseIndex];
+        int[] prompt = StoriesFiles.Ids(greedyCase.GetProperty("prompt_ids"));
+        int[] expected = StoriesFiles.Ids(greedyCase.GetProperty("greedy_next_ids"));
         using var model = LocalModel.Load(models.Folder(Quantization.Fp32));
 
         var result = model.Generate(prompt, new GenerationSettings { MaxNewTokens = expected.Length });
@@ -24,10 +24,10 @@ public sealed class FidelityTests(Stories260kModels models) : IClassFixture<Stor
         Assert.Equal(FinishReason.Length, result.FinishReason);
     }
 
-    [SharedModelFact]
+    [Fact]
     public void Generate_Fp32FromBos_PrintsTheReferenceText()
     {
-        var textCase = SharedModels.Reference.GetProperty("text_case");
+        var textCase = StoriesFiles.Reference.GetProperty("text_case");
         using var model = LocalModel.Load(models.Folder(Quantization.Fp32));
 
         var result = model.Generate(model.Encode(textCase.GetProperty("prompt").GetString()!), new GenerationSettings { MaxNewTokens = textCase.GetProperty("max_new_tokens").GetInt32() });
@@ -35,15 +35,15 @@ public sealed class FidelityTests(Stories260kModels models) : IClassFixture<Stor
         Assert.Equal(textCase.GetProperty("expected_text").GetString(), result.Text);
     }
 
-    [SharedModelTheory]
+    [Theory]
     [InlineData(Quantization.Fp32, 1.0)]
     [InlineData(Quantization.Int8, 0.97)]
     [InlineData(Quantization.Int4, 0.85)]
     public void Evaluate_TeacherForced_KeepsTop1Agreement(Quantization quantization, double minimumAgreement)
     {
-        var teacherForced = SharedModels.Reference.GetProperty("teacher_forced");
-        int[] input = SharedModels.Ids(teacherForced.GetProperty("input_ids"));
-        int[] expected = SharedModels.Ids(teacherForced.GetProperty("argmax_ids"));
+        var teacherForced = StoriesFiles.Reference.GetProperty("teacher_forced");
+        int[] input = StoriesFiles.Ids(teacherForced.GetProperty("input_ids"));
+        int[] expected = StoriesFiles.Ids(teacherForced.GetProperty("argmax_ids"));
         using var evaluator = new ModelEvaluator(models.Folder(quantization));
 
         var evaluation = evaluator.Evaluate(input);
@@ -52,10 +52,10 @@ public sealed class FidelityTests(Stories260kModels models) : IClassFixture<Stor
         Assert.True(agreement >= minimumAgreement, $"{quantization}: top-1 agreement {agreement:P1} is below {minimumAgreement:P0}");
     }
 
-    [SharedModelFact]
+    [Fact]
     public void Evaluate_Quantization_CostsLikelihoodInOrder()
     {
-        int[] input = SharedModels.Ids(SharedModels.Reference.GetProperty("teacher_forced").GetProperty("input_ids"));
+        int[] input = StoriesFiles.Ids(StoriesFiles.Reference.GetProperty("teacher_forced").GetProperty("input_ids"));
         double Nll(Quantization quantization)
         {
             using var evaluator = new ModelEvaluator(models.Folder(quantization));
@@ -71,12 +71,12 @@ public sealed class FidelityTests(Stories260kModels models) : IClassFixture<Stor
         Assert.True(fp32 < int8 && int8 < int4, $"fp32 {fp32}, int8 {int8}, int4 {int4}");
     }
 
-    [SharedModelFact]
+    [Fact]
     public void Evaluate_AgreesWithGreedyGeneration()
     {
-        var greedyCase = SharedModels.Reference.GetProperty("greedy_cases")[1];
-        int[] prompt = SharedModels.Ids(greedyCase.GetProperty("prompt_ids"));
-        int[] next = SharedModels.Ids(greedyCase.GetProperty("greedy_next_ids"));
+        var greedyCase = StoriesFiles.Reference.GetProperty("greedy_cases")[1];
+        int[] prompt = StoriesFiles.Ids(greedyCase.GetProperty("prompt_ids"));
+        int[] next = StoriesFiles.Ids(greedyCase.GetProperty("greedy_next_ids"));
         using var evaluator = new ModelEvaluator(models.Folder(Quantization.Int8));
 
         var evaluation = evaluator.Evaluate([.. prompt, .. next[..10]]);

@@ -11,7 +11,7 @@ public sealed class LocalChatClientTests(Stories260kModels models) : IClassFixtu
 {
     private readonly TempDirectory _temp = new();
 
-    [SharedModelFact]
+    [Fact]
     public async Task GetResponse_CompletionModel_ContinuesTheUserText()
     {
         using var model = LocalModel.Load(models.Folder(Quantization.Int8));
@@ -26,7 +26,7 @@ public sealed class LocalChatClientTests(Stories260kModels models) : IClassFixtu
         Assert.Equal("stories260k-int8", response.ModelId);
     }
 
-    [SharedModelFact]
+    [Fact]
     public async Task GetStreamingResponse_UpdatesAddUpToTheResponse()
     {
         using var model = LocalModel.Load(models.Folder(Quantization.Int8));
@@ -43,7 +43,7 @@ public sealed class LocalChatClientTests(Stories260kModels models) : IClassFixtu
         Assert.Equal((await client.GetResponseAsync("Lily", new ChatOptions { MaxOutputTokens = 15 })).Text, string.Concat(updates.Select(u => u.Text)));
     }
 
-    [SharedModelFact]
+    [Fact]
     public async Task GetResponse_ConcurrentCallers_TakeTurnsAndGetWholeAnswers()
     {
         using var model = LocalModel.Load(models.Folder(Quantization.Int8));
@@ -55,7 +55,7 @@ public sealed class LocalChatClientTests(Stories260kModels models) : IClassFixtu
         Assert.All(responses, r => Assert.Equal(expected, r.Text));
     }
 
-    [SharedModelFact]
+    [Fact]
     public async Task GetStreamingResponse_Cancelled_ThrowsAndFreesTheModel()
     {
         using var model = LocalModel.Load(models.Folder(Quantization.Int8));
@@ -74,7 +74,7 @@ public sealed class LocalChatClientTests(Stories260kModels models) : IClassFixtu
         Assert.Equal(3, next.Usage?.OutputTokenCount);
     }
 
-    [SharedModelFact]
+    [Fact]
     public async Task GetStreamingResponse_AbandonedEarly_FreesTheModel()
     {
         using var model = LocalModel.Load(models.Folder(Quantization.Int8));
@@ -89,7 +89,7 @@ public sealed class LocalChatClientTests(Stories260kModels models) : IClassFixtu
         Assert.Equal(3, next.Usage?.OutputTokenCount);
     }
 
-    [SharedModelFact]
+    [Fact]
     public async Task GetResponse_PastTheDeadline_FinishesWithDeadline()
     {
         using var model = LocalModel.Load(models.Folder(Quantization.Int8));
@@ -103,7 +103,7 @@ public sealed class LocalChatClientTests(Stories260kModels models) : IClassFixtu
         Assert.InRange(response.Usage?.OutputTokenCount ?? 0, 1, 10);
     }
 
-    [SharedModelFact]
+    [Fact]
     public async Task GetResponse_ModelWithChatTemplate_FormatsTheMessagesWithIt()
     {
         string folder = _temp.CopyFolder(models.Folder(Quantization.Int8), "templated");
@@ -122,7 +122,7 @@ public sealed class LocalChatClientTests(Stories260kModels models) : IClassFixtu
         Assert.Equal(model.Encode(formatted).Count, response.Usage?.InputTokenCount);
     }
 
-    [SharedModelFact]
+    [Fact]
     public void GetService_ExposesMetadataAndTheModel()
     {
         using var model = LocalModel.Load(models.Folder(Quantization.Int4));

@@ -12,7 +12,7 @@ public sealed class LocalModelTests(Stories260kModels models) : IClassFixture<St
 {
     private readonly TempDirectory _temp = new();
 
-    [SharedModelFact]
+    [Fact]
     public void Encode_Text_StartsWithBos()
     {
         using var model = LocalModel.Load(models.Folder(Quantization.Int8));
@@ -21,7 +21,7 @@ public sealed class LocalModelTests(Stories260kModels models) : IClassFixture<St
         Assert.Equal([1], model.Encode(""));
     }
 
-    [SharedModelFact]
+    [Fact]
     public void Encode_TextThatWritesBos_GetsItOnce()
     {
         using var model = LocalModel.Load(models.Folder(Quantization.Int8));
@@ -29,7 +29,7 @@ public sealed class LocalModelTests(Stories260kModels models) : IClassFixture<St
         Assert.Equal([1, 403, 407], model.Encode("<s>Once upon"));
     }
 
-    [SharedModelFact]
+    [Fact]
     public void Generate_TextPrompt_ContinuesWithItsSpacing()
     {
         using var model = LocalModel.Load(models.Folder(Quantization.Fp32));
@@ -40,7 +40,7 @@ public sealed class LocalModelTests(Stories260kModels models) : IClassFixture<St
         Assert.Equal(5, result.PromptTokens);
     }
 
-    [SharedModelFact]
+    [Fact]
     public void Generate_ReportsEachTokenAsItComes()
     {
         using var model = LocalModel.Load(models.Folder(Quantization.Int8));
@@ -83,7 +83,7 @@ public sealed class LocalModelTests(Stories260kModels models) : IClassFixture<St
         Assert.Equal(64 - 2, result.TokenIds.Count);
     }
 
-    [SharedModelFact]
+    [Fact]
     public void Generate_Cancelled_ThrowsAfterTheTokensReported()
     {
         using var model = LocalModel.Load(models.Folder(Quantization.Int8));
@@ -101,7 +101,7 @@ public sealed class LocalModelTests(Stories260kModels models) : IClassFixture<St
         Assert.Equal(3, reported);
     }
 
-    [SharedModelFact]
+    [Fact]
     public void Generate_PastTheDeadline_StopsWithWhatItHas()
     {
         using var model = LocalModel.Load(models.Folder(Quantization.Int8));
@@ -114,7 +114,7 @@ public sealed class LocalModelTests(Stories260kModels models) : IClassFixture<St
         Assert.InRange(result.TokenIds.Count, 1, 5);
     }
 
-    [SharedModelFact]
+    [Fact]
     public void Generate_Sampling_RepeatsWithTheSameSeed()
     {
         using var model = LocalModel.Load(models.Folder(Quantization.Fp32));
@@ -127,7 +127,7 @@ public sealed class LocalModelTests(Stories260kModels models) : IClassFixture<St
         Assert.Contains(Enumerable.Range(1, 5), seed => !Sample(seed).SequenceEqual(Sample(seed + 100)));
     }
 
-    [SharedModelFact]
+    [Fact]
     public void Generate_PromptFillingTheContext_IsRefused()
     {
         using var model = LocalModel.Load(models.Folder(Quantization.Int8));
@@ -137,7 +137,7 @@ public sealed class LocalModelTests(Stories260kModels models) : IClassFixture<St
         Assert.Contains("leave no room in the model's context of 512", error.Message);
     }
 
-    [SharedModelFact]
+    [Fact]
     public void Generate_IdOutsideTheVocabulary_IsRefused()
     {
         using var model = LocalModel.Load(models.Folder(Quantization.Int8));
@@ -155,7 +155,7 @@ public sealed class LocalModelTests(Stories260kModels models) : IClassFixture<St
         Assert.Contains("no such model folder", error.Message);
     }
 
-    [SharedModelFact]
+    [Fact]
     public void Load_ModelFileTheRuntimeRejects_NamesTheFolder()
     {
         string folder = _temp.CopyFolder(models.Folder(Quantization.Int8), "broken");
@@ -166,7 +166,7 @@ public sealed class LocalModelTests(Stories260kModels models) : IClassFixture<St
         Assert.Equal(folder, error.FilePath);
     }
 
-    [SharedModelFact]
+    [Fact]
     public void Load_TokenizerTheRuntimeRejects_FailsWithoutTakingTheProcessDown()
     {
         string folder = _temp.CopyFolder(models.Folder(Quantization.Int8), "bad-tokenizer");
@@ -180,7 +180,7 @@ public sealed class LocalModelTests(Stories260kModels models) : IClassFixture<St
         Assert.Equal(3, model.Generate([1], new GenerationSettings { MaxNewTokens = 3 }).TokenIds.Count);
     }
 
-    [SharedModelFact]
+    [Fact]
     public void Load_PublishedStyleFolder_FollowsItsTokenizerConfig()
     {
         // Published folders name one end token and may leave BOS to a chat template.

@@ -25,7 +25,7 @@ public sealed class ModelManagerTests : IDisposable
         _catalog = CatalogReader.Read(StoriesCatalog.Write(_temp.Combine("catalog.json"),
             StoriesCatalog.Model("a", "int4", StoriesCatalog.FileSource()),
             StoriesCatalog.Model("b", "int4", StoriesCatalog.FileSource()),
-            StoriesCatalog.Model("c", "int4", StoriesCatalog.Source(new Uri(_temp.Combine("missing.bin")).AbsoluteUri, new Uri(SharedModels.Tokenizer).AbsoluteUri))));
+            StoriesCatalog.Model("c", "int4", StoriesCatalog.Source(new Uri(_temp.Combine("missing.bin")).AbsoluteUri, new Uri(StoriesFiles.Tokenizer).AbsoluteUri))));
         _board.AvailableMb = 4096;
     }
 

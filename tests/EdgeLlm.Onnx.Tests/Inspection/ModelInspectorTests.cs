@@ -8,7 +8,7 @@ public sealed class ModelInspectorTests(Stories260kModels models) : IClassFixtur
 {
     private readonly TempDirectory _temp = new();
 
-    [SharedModelTheory]
+    [Theory]
     [InlineData(Quantization.Fp32, "fp32")]
     [InlineData(Quantization.Int8, "int8")]
     [InlineData(Quantization.Int4, "int4")]
@@ -26,7 +26,7 @@ public sealed class ModelInspectorTests(Stories260kModels models) : IClassFixtur
         Assert.Equal(Path.GetFileName(folder), info.Model);
     }
 
-    [SharedModelFact]
+    [Fact]
     public void Inspect_QuantizedModels_AreSmaller()
     {
         long fp32 = ModelInspector.Inspect(models.Folder(Quantization.Fp32)).Bytes;
@@ -44,7 +44,7 @@ public sealed class ModelInspectorTests(Stories260kModels models) : IClassFixtur
         Assert.Contains("genai_config.json: missing: not an ONNX Runtime GenAI model folder", error.Message);
     }
 
-    [SharedModelFact]
+    [Fact]
     public void Inspect_CorruptModelFile_NamesIt()
     {
         string folder = _temp.Combine("corrupt");

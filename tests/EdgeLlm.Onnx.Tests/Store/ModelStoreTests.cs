@@ -24,8 +24,8 @@ public sealed class ModelStoreTests : IClassFixture<Stories260kModels>, IDisposa
     public ModelStoreTests(Stories260kModels models)
     {
         _models = models;
-        _checkpointUrl = _server.Serve("stories260K.bin", File.ReadAllBytes(SharedModels.Checkpoint));
-        _tokenizerUrl = _server.Serve("tok512.bin", File.ReadAllBytes(SharedModels.Tokenizer));
+        _checkpointUrl = _server.Serve("stories260K.bin", File.ReadAllBytes(StoriesFiles.Checkpoint));
+        _tokenizerUrl = _server.Serve("tok512.bin", File.ReadAllBytes(StoriesFiles.Tokenizer));
     }
 
     public void Dispose()
@@ -65,7 +65,7 @@ public sealed class ModelStoreTests : IClassFixture<Stories260kModels>, IDisposa
     [Fact]
     public async Task Pull_ASourceWhoseBytesDoNotMatch_IsRefusedAndTheNextSourceServes()
     {
-        byte[] tampered = File.ReadAllBytes(SharedModels.Checkpoint);
+        byte[] tampered = File.ReadAllBytes(StoriesFiles.Checkpoint);
         tampered[^1] ^= 0xff;
         string tamperedUrl = _server.Serve("mirror/stories260K.bin", tampered);
         var catalog = Catalog(StoriesCatalog.Model("stories260k-int8", "int8", StoriesCatalog.Source(tamperedUrl, _tokenizerUrl), StoriesCatalog.Source(_checkpointUrl, _tokenizerUrl)));
@@ -81,7 +81,7 @@ public sealed class ModelStoreTests : IClassFixture<Stories260kModels>, IDisposa
     [Fact]
     public async Task Pull_EverySourceFailing_NamesEachAndInstallsNothing()
     {
-        byte[] tampered = File.ReadAllBytes(SharedModels.Checkpoint);
+        byte[] tampered = File.ReadAllBytes(StoriesFiles.Checkpoint);
         tampered[0] ^= 0xff;
         string tamperedUrl = _server.Serve("mirror/stories260K.bin", tampered);
         string missingUrl = _server.Url("gone/stories260K.bin");
@@ -100,7 +100,7 @@ public sealed class ModelStoreTests : IClassFixture<Stories260kModels>, IDisposa
     [Fact]
     public async Task Pull_ADownloadCutHalfway_ResumesFromWhereItBrokeAndVerifies()
     {
-        long half = new FileInfo(SharedModels.Checkpoint).Length / 2;
+        long half = new FileInfo(StoriesFiles.Checkpoint).Length / 2;
         _server.CutNextAfter("stories260K.bin", half);
         var catalog = Catalog(StoriesCatalog.Model("stories260k-int8", "int8", StoriesCatalog.Source(_checkpointUrl, _tokenizerUrl)));
         var store = OpenStore();
@@ -114,7 +114,7 @@ public sealed class ModelStoreTests : IClassFixture<Stories260kModels>, IDisposa
     [Fact]
     public async Task Pull_APartLeftByAnEarlierProcess_IsResumedNotRestarted()
     {
-        byte[] checkpoint = File.ReadAllBytes(SharedModels.Checkpoint);
+        byte[] checkpoint = File.ReadAllBytes(StoriesFiles.Checkpoint);
         string root = _temp.Combine("store");
         Directory.CreateDirectory(Path.Combine(root, ".downloads"));
         File.WriteAllBytes(Path.Combine(root, ".downloads", $"{StoriesCatalog.CheckpointSha256}.part"), checkpoint[..300_000]);

@@ -6,7 +6,7 @@ namespace EdgeLlm.Worker.Tests.Node;
 
 /// <summary>
 /// Models obtained on demand (DESIGN.md §6) by a real node: sources served over HTTP on loopback from
-/// ../shared/models, pulled, verified, converted and served over a real Mosquitto broker.
+/// models/stories260k, pulled, verified, converted and served over a real Mosquitto broker.
 /// </summary>
 public sealed class OnDemandTests(MosquittoFixture mosquitto, NodeModels models) : IClassFixture<MosquittoFixture>, IClassFixture<NodeModels>, IDisposable
 {
@@ -58,7 +58,7 @@ public sealed class OnDemandTests(MosquittoFixture mosquitto, NodeModels models)
     public async Task ASourceThatCannotBeReached_IsLoggedByName_AndTheNodeServesWithWhatItHas()
     {
         string unreachable = $"http://127.0.0.1:{FreePort.Next()}/stories260K.bin";
-        string catalog = StoriesCatalog.Write(_temp.Combine("catalog.json"), StoriesCatalog.Model("stories260k-int4", "int4", StoriesCatalog.Source(unreachable, _server.Serve("tok512.bin", File.ReadAllBytes(SharedModels.Tokenizer)))));
+        string catalog = StoriesCatalog.Write(_temp.Combine("catalog.json"), StoriesCatalog.Model("stories260k-int4", "int4", StoriesCatalog.Source(unreachable, _server.Serve("tok512.bin", File.ReadAllBytes(StoriesFiles.Tokenizer)))));
         await using var node = NodeProcess.Start([$"Mqtt:Server={mosquitto.Broker.Server}", $"Models:CatalogPath={catalog}", "Models:OnDemand=auto", $"Models:Local={models.Stories}"]);
         await node.WaitUntilListeningAsync();
         await using var requester = await TestRequester.ConnectAsync(mosquitto.Broker.Server);
@@ -140,7 +140,7 @@ public sealed class OnDemandTests(MosquittoFixture mosquitto, NodeModels models)
 
     private string ServedCatalog()
     {
-        var source = StoriesCatalog.Source(_server.Serve("stories260K.bin", File.ReadAllBytes(SharedModels.Checkpoint)), _server.Serve("tok512.bin", File.ReadAllBytes(SharedModels.Tokenizer)));
+        var source = StoriesCatalog.Source(_server.Serve("stories260K.bin", File.ReadAllBytes(StoriesFiles.Checkpoint)), _server.Serve("tok512.bin", File.ReadAllBytes(StoriesFiles.Tokenizer)));
         return StoriesCatalog.Write(_temp.Combine($"catalog-{Guid.NewGuid():N}.json"), StoriesCatalog.Model("stories260k-int4", "int4", source));
     }
 

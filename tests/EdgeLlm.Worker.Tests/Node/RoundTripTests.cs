@@ -3,7 +3,7 @@ using EdgeLlm.Tests;
 
 namespace EdgeLlm.Worker.Tests.Node;
 
-/// <summary>Requests and answers as DESIGN.md §3 has them, with Mosquitto's own clients and the embedded broker.</summary>
+/// <summary>Requests and answers as docs/design.md §3 has them, with Mosquitto's own clients and the embedded broker.</summary>
 public sealed class RoundTripTests(MosquittoFixture mosquitto, NodeModels models) : IClassFixture<MosquittoFixture>, IClassFixture<NodeModels>
 {
     private static readonly TimeSpan ToolTimeout = TimeSpan.FromSeconds(30);
@@ -106,7 +106,7 @@ public sealed class RoundTripTests(MosquittoFixture mosquitto, NodeModels models
         Assert.Equal("answer", seen[^1].Type);
     }
 
-    [SharedModelFact]
+    [Fact]
     public async Task EmbeddedBroker_AnswersMqtt5ClientsThatSendNoId()
     {
         int port = FreePort.Next();
@@ -118,7 +118,7 @@ public sealed class RoundTripTests(MosquittoFixture mosquitto, NodeModels models
         Assert.Equal(Continuation("Once upon a time", 128) + "\n", run.Output);
     }
 
-    [SharedModelFact]
+    [Fact]
     public async Task Ask_AgainstTheEmbeddedBroker_PrintsTheAnswer()
     {
         int port = FreePort.Next();

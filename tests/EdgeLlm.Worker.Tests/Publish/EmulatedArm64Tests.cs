@@ -37,14 +37,14 @@ public sealed class EmulatedArm64Tests(LinuxArm64Publish published, NodeModels m
         Assert.Equal((0, EdgeLlmCli.Version + "\n"), (run.ExitCode, run.Output));
     }
 
-    [EmulatedArm64Fact(withSharedModels: true)]
+    [EmulatedArm64Fact]
     public async Task ModelBuildAndGenerate_Emulated_MatchTheX64Build()
     {
         using var work = new TempDirectory();
         string folder = work.Combine("stories260k-int8");
 
         var build = await EmulatedArm64.RunAsync(published.Executable,
-            ["model", "build", "--from-llama2c", SharedModels.Checkpoint, "--tokenizer", SharedModels.Tokenizer, "--quant", "int8", "--out", folder], CommandTimeout);
+            ["model", "build", "--from-llama2c", StoriesFiles.Checkpoint, "--tokenizer", StoriesFiles.Tokenizer, "--quant", "int8", "--out", folder], CommandTimeout);
         Assert.True(build.ExitCode == 0, build.Error);
         foreach (string x64File in Directory.GetFiles(models.Stories))
         {
@@ -57,7 +57,7 @@ public sealed class EmulatedArm64Tests(LinuxArm64Publish published, NodeModels m
         Assert.Equal((0, models.StoriesContinuation(Prompt, Tokens) + "\n"), (generate.ExitCode, generate.Output));
     }
 
-    [EmulatedArm64Fact(withSharedModels: true)]
+    [EmulatedArm64Fact]
     public async Task Serve_Emulated_AnswersAnMqttRequest()
     {
         int port = FreePort.Next();
