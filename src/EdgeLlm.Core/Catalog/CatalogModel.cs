@@ -23,7 +23,7 @@ public sealed record ModelRate(double DecodeTokensPerSecond, double PrefillToken
 /// <summary>Where a model's files come from, with their sha256; a llama2.c model names its tokenizer too.</summary>
 public sealed record ModelSource(string Url, string Sha256, ModelSource? Tokenizer = null);
 
-/// <summary>One model a node may use (DESIGN.md §6).</summary>
+/// <summary>One model a node may use (docs/design.md §6).</summary>
 public sealed record CatalogModel
 {
     public required string Id { get; init; }
@@ -64,6 +64,12 @@ public sealed record CatalogModel
     public string Licence { get; init; } = "";
 
     public IReadOnlyList<ModelSource> Sources { get; init; } = [];
+
+    /// <summary>
+    /// The sha256 of the files that identify its model folder (genai_config.json and the weights), so that a
+    /// folder given by hand under another name is known for what it is; `edgellm model info` prints them.
+    /// </summary>
+    public IReadOnlyDictionary<string, string> Contents { get; init; } = new Dictionary<string, string>();
 
     /// <summary>Run by someone outside the fleet (a hosted API): `privacy: fleet` never goes there.</summary>
     public bool ThirdParty { get; init; }

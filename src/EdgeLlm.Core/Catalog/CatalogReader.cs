@@ -7,37 +7,22 @@ namespace EdgeLlm.Core.Catalog;
 /// <summary>A catalog file that cannot be used, with the entry and field at fault.</summary>
 public sealed class CatalogException(string message) : Exception(message);
 
-/// <summary>Reads models/catalog.json (DESIGN.md §6), checking every entry and naming the entry and field of each fault.</summary>
+/// <summary>
+/// Reads models/catalog.json (docs/design.md, "Catalog and store"), checking every entry and naming the entry
+/// and field of each fault. The file is plain JSON (no comments, so that jq and Python read it too); notes go
+/// in "notes" fields, which are ignored. A source url without a scheme is a file beside the catalog.
+/// </summary>
 public static partial class CatalogReader
 {
-    public static ModelCatalog Read(string path)
+    /// <summary>The file a model folder may carry beside its genai_config.json to describe itself (domains, quality, rates).</summary>
+    public const string DescriptionFile = "edgellm.json";
+
+    public static ModelCatalog Read(string path) => Parse(ReadFile(path), path, Path.GetDirectoryName(Path.GetFullPath(path)));
+
+    /// <param name="baseDirectory">Where relative source urls point into; null refuses them.</param>
+    public static ModelCatalog Parse(ReadOnlySpan<byte> json, string source, string? baseDirectory = null)
     {
-        byte[] bytes;
-        try
-        {
-            bytes = File.ReadAllBytes(path);
-        }
-        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
-        {
-            throw new CatalogException($"{path}: {e.Message}");
-        }
-
-        return Parse(bytes, path);
-    }
-
-    public static ModelCatalog Parse(ReadOnlySpan<byte> json, string source)
-    {
-        JsonDocument document;
-        try
-        {
-            document = JsonDocument.Parse(json.ToArray(), new JsonDocumentOptions { CommentHandling = JsonCommentHandling.Skip, AllowTrailingCommas = true });
-        }
-        catch (JsonException e)
-        {
-            throw new CatalogException($"{source}: not valid JSON ({e.Message})");
-        }
-
-        using (document)
+        using var document = ParseJson(json, source);
         {
             var root = document.RootElement;
             if (root.ValueKind != JsonValueKind.Object || !root.TryGetProperty("models", out var models) || models.ValueKind != JsonValueKind.Array)
@@ -49,7 +34,7 @@ public static partial class CatalogReader
             int index = 0;
             foreach (var model in models.EnumerateArray())
             {
-                var entry = ReadModel(new Fields(model, $"{source}: models[{index}]"));
+                var entry = ReadModel(new Fields(model, $"{source}: models[{index}]", baseDirectory));
                 if (entries.Any(e => e.Id == entry.Id))
                 {
                     throw new CatalogException($"{source}: models[{index}] \"{entry.Id}\": the id is used twice");
@@ -82,6 +67,63 @@ public static partial class CatalogReader
         }
     }
 
+    /// <summary>
+    /// A model folder's own description (its <see cref="DescriptionFile"/>): a catalog entry's fields, all
+    /// optional but "domains", for a folder the catalog does not know. Its id is the folder's name unless it
+    /// names one; it is always an onnx-genai folder.
+    /// </summary>
+    public static CatalogModel ReadDescription(string path, string folderName, int tier)
+    {
+        using var document = ParseJson(ReadFile(path), path);
+        var fields = new Fields(document.RootElement, path, baseDirectory: null);
+        if (document.RootElement.ValueKind != JsonValueKind.Object)
+        {
+            throw new CatalogException($"{path}: expected an object describing the model (\"domains\" at least)");
+        }
+
+        return new CatalogModel
+        {
+            Id = fields.OptionalString("id") is { Length: > 0 } id ? id : folderName,
+            Tier = tier,
+            Format = ModelFormats.OnnxGenAi,
+            Family = fields.OptionalString("family") ?? "",
+            Parameters = (long)fields.Number("parameters", 1, double.MaxValue, required: false, whole: true),
+            Quantization = fields.OptionalString("quantization") ?? "",
+            RamBytes = (long)fields.Number("ramBytes", 1, double.MaxValue, required: false, whole: true),
+            KvBytesPerToken = (long)fields.Number("kvBytesPerToken", 0, double.MaxValue, required: false, whole: true),
+            ContextLength = (int)fields.Number("contextLength", 1, int.MaxValue, required: false, whole: true),
+            Domains = fields.Qualities("domains", required: true),
+            Subdomains = fields.Qualities("subdomains", required: false),
+            Rates = fields.Rates("rates"),
+            Licence = fields.OptionalString("licence") ?? "",
+        };
+    }
+
+    private static byte[] ReadFile(string path)
+    {
+        try
+        {
+            return File.ReadAllBytes(path);
+        }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+        {
+            throw new CatalogException($"{path}: {e.Message}");
+        }
+    }
+
+    private static JsonDocument ParseJson(ReadOnlySpan<byte> json, string source)
+    {
+        try
+        {
+            return JsonDocument.Parse(json.ToArray());
+        }
+        catch (JsonException e)
+        {
+            string hint = json.IndexOf("//"u8) >= 0 || json.IndexOf("/*"u8) >= 0 ? "; comments are not JSON: put notes in a \"notes\" field" : "";
+            throw new CatalogException($"{source}: not valid JSON ({e.Message}{hint})");
+        }
+    }
+
     private static CatalogModel ReadModel(Fields fields)
     {
         string id = fields.RequiredString("id");
@@ -110,6 +152,7 @@ public static partial class CatalogReader
             Rates = fields.Rates("rates"),
             CostPer1kTokens = fields.Number("costPer1kTokens", 0, double.MaxValue, required: false, whole: false),
             Licence = fields.OptionalString("licence") ?? "",
+            Contents = fields.Hashes("contents"),
             Sources = fields.Sources("sources", required: local),
             ThirdParty = fields.Boolean("thirdParty"),
             Endpoint = fields.OptionalString("endpoint"),
@@ -131,9 +174,9 @@ public static partial class CatalogReader
     [GeneratedRegex("^[0-9a-f]{64}$")]
     private static partial Regex Sha256();
 
-    private readonly struct Fields(JsonElement element, string where)
+    private readonly struct Fields(JsonElement element, string where, string? baseDirectory)
     {
-        public Fields Named(string id) => new(element, $"{where} \"{id}\"");
+        public Fields Named(string id) => new(element, $"{where} \"{id}\"", baseDirectory);
 
         public CatalogException Fail(string field, string problem) => new($"{where}: \"{field}\" {problem}");
 
@@ -214,7 +257,7 @@ public static partial class CatalogReader
 
             foreach (var board in value.EnumerateObject())
             {
-                var rate = new Fields(board.Value, $"{where} {name}.{board.Name}");
+                var rate = new Fields(board.Value, $"{where} {name}.{board.Name}", baseDirectory);
                 rates[board.Name] = new ModelRate(
                     rate.Number("decodeTokensPerSecond", double.Epsilon, double.MaxValue, required: true, whole: false),
                     rate.Number("prefillTokensPerSecond", double.Epsilon, double.MaxValue, required: true, whole: false));
@@ -240,20 +283,48 @@ public static partial class CatalogReader
             int index = 0;
             foreach (var source in value.Value.EnumerateArray())
             {
-                var fields = new Fields(source, $"{where} {name}[{index++}]");
+                var fields = new Fields(source, $"{where} {name}[{index++}]", baseDirectory);
                 sources.Add(fields.Source(withTokenizer: true));
             }
 
             return sources;
         }
 
+        /// <summary>A map of file name to sha256, e.g. the files that identify a model folder.</summary>
+        public Dictionary<string, string> Hashes(string name)
+        {
+            var hashes = new Dictionary<string, string>(StringComparer.Ordinal);
+            if (Get(name) is not JsonElement value)
+            {
+                return hashes;
+            }
+
+            if (value.ValueKind != JsonValueKind.Object)
+            {
+                throw Fail(name, "must map file names to their sha256");
+            }
+
+            foreach (var file in value.EnumerateObject())
+            {
+                if (file.Name.Length == 0 || file.Name.IndexOfAny(['/', '\\']) >= 0 || file.Name is "." or "..")
+                {
+                    throw Fail($"{name}.{file.Name}", "must name a file of the model folder (no path)");
+                }
+
+                if (file.Value.ValueKind != JsonValueKind.String || !Sha256().IsMatch(file.Value.GetString()!))
+                {
+                    throw Fail($"{name}.{file.Name}", "must be 64 lowercase hex digits");
+                }
+
+                hashes[file.Name] = file.Value.GetString()!;
+            }
+
+            return hashes;
+        }
+
         private ModelSource Source(bool withTokenizer)
         {
-            string url = RequiredString("url");
-            if (!Uri.TryCreate(url, UriKind.Absolute, out var uri) || uri.Scheme is not ("https" or "http" or "file"))
-            {
-                throw Fail("url", "must be an https, http or file URL");
-            }
+            string url = ResolveUrl(RequiredString("url"));
 
             string sha256 = RequiredString("sha256");
             if (!Sha256().IsMatch(sha256))
@@ -264,10 +335,23 @@ public static partial class CatalogReader
             ModelSource? tokenizer = null;
             if (withTokenizer && Get("tokenizer") is JsonElement nested)
             {
-                tokenizer = new Fields(nested, $"{where} tokenizer").Source(withTokenizer: false);
+                tokenizer = new Fields(nested, $"{where} tokenizer", baseDirectory).Source(withTokenizer: false);
             }
 
             return new ModelSource(url, sha256, tokenizer);
+        }
+
+        // An absolute http(s) or file URL as it is; a relative one (no scheme) is a file beside the catalog.
+        private string ResolveUrl(string url)
+        {
+            if (Uri.TryCreate(url, UriKind.Absolute, out var uri))
+            {
+                return uri.Scheme is "https" or "http" or "file" ? url : throw Fail("url", "must be an https, http or file URL, or a path relative to the catalog");
+            }
+
+            return baseDirectory is null
+                ? throw Fail("url", $"'{url}' is relative, but this catalog has no folder to resolve it against")
+                : new Uri(Path.GetFullPath(Path.Combine(baseDirectory, url))).AbsoluteUri;
         }
 
         private JsonElement? Get(string name) =>

@@ -16,8 +16,8 @@ public sealed class ModelsOptions
     /// <summary>Memory (MiB) kept free for the system: a model fits in what is available minus this.</summary>
     public int MemoryReserveMb { get; set; } = 256;
 
-    /// <summary>Where pulled models live, one folder each (DESIGN.md §6).</summary>
-    public string StorePath { get; set; } = "/var/lib/edgellm/models";
+    /// <summary>Where pulled models live, one folder each (docs/design.md §6); see <see cref="DefaultStorePath"/>.</summary>
+    public string StorePath { get; set; } = DefaultStorePath();
 
     /// <summary>Disk (MiB) the store may fill; least recently used, unpinned models make room. 0: no budget but the disk itself.</summary>
     public int DiskBudgetMb { get; set; }
@@ -33,6 +33,32 @@ public sealed class ModelsOptions
 
     /// <summary>An OpenAI-compatible endpoint as this node's model, instead of a local folder.</summary>
     public OpenAiOptions OpenAi { get; set; } = new();
+
+    /// <summary>
+    /// The store a node uses unless told: under systemd the service's state directory (STATE_DIRECTORY, which
+    /// the unit's StateDirectory=edgellm makes /var/lib/edgellm), else the user's data directory
+    /// ($XDG_DATA_HOME, or ~/.local/share), so that a node started by hand needs neither root nor a setting.
+    /// </summary>
+    public static string DefaultStorePath() => DefaultStorePath(Environment.GetEnvironmentVariable);
+
+    /// <param name="variable">Reads an environment variable (HOME, XDG_DATA_HOME, STATE_DIRECTORY).</param>
+    public static string DefaultStorePath(Func<string, string?> variable)
+    {
+        // systemd lists one path per StateDirectory= entry, separated by colons.
+        if (variable("STATE_DIRECTORY")?.Split(':')[0] is { Length: > 0 } state && Path.IsPathFullyQualified(state))
+        {
+            return Path.Combine(state, "models");
+        }
+
+        if (variable("XDG_DATA_HOME") is { Length: > 0 } data && Path.IsPathFullyQualified(data))
+        {
+            return Path.Combine(data, "edgellm", "models");
+        }
+
+        return variable("HOME") is { Length: > 0 } home && Path.IsPathFullyQualified(home)
+            ? Path.Combine(home, ".local", "share", "edgellm", "models")
+            : "/var/lib/edgellm/models";
+    }
 }
 
 /// <summary>What a node does when the model a request needs is in the catalog but not on the board.</summary>

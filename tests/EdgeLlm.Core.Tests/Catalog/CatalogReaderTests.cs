@@ -78,6 +78,119 @@ public sealed class CatalogReaderTests
     }
 
     [Fact]
+    public void Read_ShippedCatalog_IsPlainJson_AndServesStoriesFirstFromTheCopyBesideIt()
+    {
+        string path = ShippedCatalog();
+        using var plain = System.Text.Json.JsonDocument.Parse(File.ReadAllBytes(path));
+
+        var catalog = CatalogReader.Read(path);
+
+        Assert.All(catalog.Models.Where(m => m.Format == ModelFormats.Llama2c), m =>
+        {
+            var shipped = m.Sources[0];
+            Assert.StartsWith("file://", shipped.Url);
+            Assert.True(File.Exists(new Uri(shipped.Url).LocalPath), shipped.Url);
+            Assert.True(File.Exists(new Uri(shipped.Tokenizer!.Url).LocalPath), shipped.Tokenizer.Url);
+            Assert.StartsWith("https://huggingface.co/", m.Sources[1].Url);
+            Assert.Equal(["genai_config.json", "model.onnx"], m.Contents.Keys.Order(StringComparer.Ordinal));
+        });
+    }
+
+    [Fact]
+    public void Read_ARelativeSourceUrl_IsTheFileBesideTheCatalog()
+    {
+        string folder = Directory.CreateTempSubdirectory("edgellm-catalog-").FullName;
+        try
+        {
+            string path = Path.Combine(folder, "catalog.json");
+            File.WriteAllText(path, $$"""{ "models": [ {{StoriesModel(Tokenizer).Replace("https://example.org/stories260K.bin", "weights/stories260K.bin", StringComparison.Ordinal)}} ] }""");
+
+            var source = Assert.Single(CatalogReader.Read(path).Models).Sources[0];
+
+            Assert.Equal(new Uri(Path.Combine(folder, "weights", "stories260K.bin")).AbsoluteUri, source.Url);
+        }
+        finally
+        {
+            Directory.Delete(folder, recursive: true);
+        }
+    }
+
+    [Theory]
+    [InlineData("weights/stories260K.bin", "sources[0]: \"url\" 'weights/stories260K.bin' is relative, but this catalog has no folder to resolve it against")]
+    [InlineData("ftp://host/stories260K.bin", "sources[0]: \"url\" must be an https, http or file URL, or a path relative to the catalog")]
+    public void Parse_ASourceUrlThatCannotBeFetched_IsRefused(string url, string message)
+    {
+        var error = Assert.Throws<CatalogException>(() => Parse($$"""{ "models": [ {{StoriesModel(Tokenizer).Replace("https://example.org/stories260K.bin", url, StringComparison.Ordinal)}} ] }"""));
+
+        Assert.Contains(message, error.Message);
+    }
+
+    [Fact]
+    public void Parse_Comments_AreRefusedWithAHint()
+    {
+        var error = Assert.Throws<CatalogException>(() => Parse($$"""
+            { // the fleet's models
+              "models": [ {{Stories}} ] }
+            """));
+
+        Assert.Contains("catalog.json: not valid JSON", error.Message);
+        Assert.Contains("comments are not JSON: put notes in a \"notes\" field", error.Message);
+    }
+
+    [Theory]
+    [InlineData("""{ "genai_config.json": "abc" }""", "\"contents.genai_config.json\" must be 64 lowercase hex digits")]
+    [InlineData("""{ "../model.onnx": "1cb55503efdb8103881a5b85018ed5fa10264c56a463db7d9e226f6ae8f92591" }""", "\"contents.../model.onnx\" must name a file of the model folder (no path)")]
+    [InlineData("""[ "model.onnx" ]""", "\"contents\" must map file names to their sha256")]
+    public void Parse_BadContents_NamesTheField(string contents, string message)
+    {
+        var error = Assert.Throws<CatalogException>(() => Parse($$"""{ "models": [ {{Stories.Replace("\"bytes\": 456070,", $"\"bytes\": 456070, \"contents\": {contents},", StringComparison.Ordinal)}} ] }"""));
+
+        Assert.Contains($"models[0] \"stories260k-int8\": {message}", error.Message);
+    }
+
+    [Fact]
+    public void ReadDescription_AFoldersOwnDescription_IsAGenAiModelOfThatFolder()
+    {
+        string file = Path.GetTempFileName();
+        try
+        {
+            File.WriteAllText(file, """{ "domains": { "industrial": 0.6 }, "subdomains": { "conveyors": 0.7 }, "ramBytes": 90000000, "notes": "fine-tuned on our manuals" }""");
+
+            var model = CatalogReader.ReadDescription(file, "line-assistant", tier: 0);
+
+            Assert.Equal(("line-assistant", ModelFormats.OnnxGenAi, 90_000_000L), (model.Id, model.Format, model.RamBytes));
+            Assert.Equal(0.7, model.QualityFor("industrial", "conveyors"));
+            Assert.Null(model.QualityFor("stories", null));
+        }
+        finally
+        {
+            File.Delete(file);
+        }
+    }
+
+    [Theory]
+    [InlineData("""{ "subdomains": {} }""", "\"domains\" is required")]
+    [InlineData("""{ "domains": { "industrial": 2 } }""", "\"domains.industrial\" must be a quality from 0 to 1")]
+    [InlineData("""[]""", "expected an object describing the model")]
+    public void ReadDescription_ABadOne_NamesTheFileAndField(string json, string message)
+    {
+        string file = Path.GetTempFileName();
+        try
+        {
+            File.WriteAllText(file, json);
+
+            var error = Assert.Throws<CatalogException>(() => CatalogReader.ReadDescription(file, "x", tier: 0));
+
+            Assert.StartsWith(file, error.Message);
+            Assert.Contains(message, error.Message);
+        }
+        finally
+        {
+            File.Delete(file);
+        }
+    }
+
+    [Fact]
     public void Read_MissingFile_NamesIt()
     {
         var error = Assert.Throws<CatalogException>(() => CatalogReader.Read("/nonexistent/catalog.json"));

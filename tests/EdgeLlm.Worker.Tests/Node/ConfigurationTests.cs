@@ -51,7 +51,7 @@ public sealed class ConfigurationTests : IDisposable
         int port = ((System.Net.IPEndPoint)listener.LocalEndpoint).Port;
 
         using var limit = new CancellationTokenSource(TimeSpan.FromSeconds(30));
-        var run = await CliRun.Of(limit.Token, "serve", $"--Mqtt:EmbeddedPort={port}");
+        var run = await CliRun.Of(limit.Token, "serve", $"--Mqtt:EmbeddedPort={port}", $"--Models:StorePath={_temp.Combine("store")}");
 
         Assert.Contains($"Mqtt:EmbeddedPort {port} on 127.0.0.1 cannot be used", run.SingleErrorLine(expectedExitCode: 1));
     }
