@@ -1,5 +1,4 @@
 using System.Reflection;
-using EdgeLlm.Core.Catalog;
 using EdgeLlm.Core.Options;
 using EdgeLlm.Core.Processing;
 using EdgeLlm.Core.Resources;
@@ -25,17 +24,15 @@ public sealed class StatusPublisher : BackgroundService
     private readonly RequestPipeline _pipeline;
     private readonly NodeCounters _counters;
     private readonly IModelProvider _models;
-    private readonly ModelCatalog _catalog;
     private readonly IResourceSnapshotSource _resources;
     private readonly IModelAcquisition? _acquisition;
     private readonly TimeProvider _time;
     private readonly DateTimeOffset _startedAt;
 
     /// <param name="acquisition">The model store, whose pulls under way are advertised; none on an endpoint tier.</param>
-    public StatusPublisher(IOptions<MqttOptions> options, IOptions<NodeOptions> node, MqttConnection connection, RequestPipeline pipeline, NodeCounters counters, IModelProvider models, ModelCatalog catalog, IResourceSnapshotSource resources, TimeProvider time, IModelAcquisition? acquisition = null)
+    public StatusPublisher(IOptions<MqttOptions> options, IOptions<NodeOptions> node, MqttConnection connection, RequestPipeline pipeline, NodeCounters counters, IModelProvider models, IResourceSnapshotSource resources, TimeProvider time, IModelAcquisition? acquisition = null)
     {
         _acquisition = acquisition;
-        _catalog = catalog;
         _resources = resources;
         _options = options.Value;
         _node = node.Value;
@@ -57,9 +54,9 @@ public sealed class StatusPublisher : BackgroundService
         _node.Id,
         _node.Tier,
         Version,
-        // The models it answers with, loading ones included (requests wait for them in the queue). A model
-        // outside the catalog is advertised without domains: other nodes then know only its id.
-        [.. _models.AvailableModelIds.Select(id => _catalog.Find(id) ?? new CatalogModel { Id = id, Tier = _node.Tier, Format = ModelFormats.OnnxGenAi })],
+        // The models it answers with, loading ones included (requests wait for them in the queue), each with
+        // the domains it is known for here, so that nodes whose catalog lacks it can still judge it.
+        _models.AvailableModels,
         _pipeline.QueueDepth,
         (long)(_time.GetUtcNow() - _startedAt).TotalSeconds,
         _counters.Answers,

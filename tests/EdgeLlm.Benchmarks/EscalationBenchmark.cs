@@ -6,7 +6,7 @@ using MQTTnet;
 namespace EdgeLlm.Benchmarks;
 
 /// <summary>
-/// The latency one escalation hop adds (DESIGN.md §4): the same 1-token request asked of a gateway (tier 1,
+/// The latency one escalation hop adds (docs/design.md §4): the same 1-token request asked of a gateway (tier 1,
 /// stories260K int8) directly, and through a device (tier 0, no model of its own) that escalates it to the
 /// gateway and relays the answer, in alternating blocks on one Mosquitto broker on loopback.
 /// </summary>

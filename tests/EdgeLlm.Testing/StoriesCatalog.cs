@@ -50,6 +50,25 @@ public static class StoriesCatalog
         ["sources"] = new JsonArray([.. sources.Select(s => (JsonNode)s.DeepClone())]),
     };
 
+    /// <summary>
+    /// The shipped models/catalog.json as a board without internet sees it: only its internet sources (which
+    /// this machine cannot reach), without the copy of stories260K shipped beside it. Written to <paramref name="path"/>.
+    /// </summary>
+    public static string ShippedWithInternetSourcesOnly(string path)
+    {
+        var catalog = JsonNode.Parse(File.ReadAllText(Repository.Combine("models", "catalog.json")))!.AsObject();
+        foreach (var model in catalog["models"]!.AsArray().OfType<JsonObject>())
+        {
+            if (model["sources"] is JsonArray sources)
+            {
+                model["sources"] = new JsonArray([.. sources.Where(s => s!["url"]!.GetValue<string>().StartsWith("https://", StringComparison.Ordinal)).Select(s => s!.DeepClone())]);
+            }
+        }
+
+        File.WriteAllText(path, catalog.ToJsonString());
+        return path;
+    }
+
     /// <summary>Writes a catalog of <paramref name="models"/> to <paramref name="path"/>; returns the path.</summary>
     public static string Write(string path, params JsonObject[] models)
     {

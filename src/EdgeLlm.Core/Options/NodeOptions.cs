@@ -11,7 +11,7 @@ public sealed class NodeOptions
     /// <summary>Names the node in topics and answers; empty means the host name.</summary>
     public string Id { get; set; } = "";
 
-    /// <summary>The layer of the hierarchy: 0 for a device, higher for gateways and servers (DESIGN.md §1).</summary>
+    /// <summary>The layer of the hierarchy: 0 for a device, higher for gateways and servers (docs/design.md §1).</summary>
     public int Tier { get; set; }
 }
 

@@ -2,7 +2,7 @@ using Microsoft.Extensions.Options;
 
 namespace EdgeLlm.Core.Options;
 
-/// <summary>Configuration section "Routing": the limits the recommender holds the board to (DESIGN.md §7).</summary>
+/// <summary>Configuration section "Routing": the limits the recommender holds the board to (docs/design.md §7).</summary>
 public sealed class RoutingOptions
 {
     public const string Section = "Routing";

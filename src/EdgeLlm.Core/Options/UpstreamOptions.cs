@@ -2,7 +2,7 @@ using Microsoft.Extensions.Options;
 
 namespace EdgeLlm.Core.Options;
 
-/// <summary>Configuration section "Upstream": where this node sends what it cannot meet (DESIGN.md §4).</summary>
+/// <summary>Configuration section "Upstream": where this node sends what it cannot meet (docs/design.md §4).</summary>
 public sealed class UpstreamOptions
 {
     public const string Section = "Upstream";

@@ -5,7 +5,7 @@ namespace EdgeLlm.Core.Processing;
 /// <summary>An upstream tier's reply as it came: its envelope, and its error code when it is an error.</summary>
 public sealed record UpstreamReply(ReadOnlyMemory<byte> Envelope, ErrorCode? Error);
 
-/// <summary>Sends a request up to the upstream tier (DESIGN.md §4) and brings its reply back.</summary>
+/// <summary>Sends a request up to the upstream tier (docs/design.md §4) and brings its reply back.</summary>
 public interface IEscalator
 {
     /// <summary>

@@ -1,3 +1,4 @@
+using EdgeLlm.Core.Catalog;
 using Microsoft.Extensions.AI;
 
 namespace EdgeLlm.Core.Processing;
@@ -20,8 +21,11 @@ public sealed class ModelLease(string id, IChatClient client, Action? release = 
 /// <summary>The local models of the node, as the pipeline sees them.</summary>
 public interface IModelProvider
 {
-    /// <summary>Ids of the models this node can answer with without a download: loaded, on disk, or still loading.</summary>
-    IReadOnlyList<string> AvailableModelIds { get; }
+    /// <summary>
+    /// The models this node can answer with without a download (loaded, on disk, or still loading), each as
+    /// it is known: by its catalog entry, by its folder's own description, else as a general model.
+    /// </summary>
+    IReadOnlyList<CatalogModel> AvailableModels { get; }
 
     /// <summary>Ids of the models already in memory.</summary>
     IReadOnlyList<string> LoadedModelIds { get; }
@@ -33,7 +37,7 @@ public interface IModelProvider
     ValueTask<ModelLease?> GetAsync(string modelId, CancellationToken cancellationToken);
 }
 
-/// <summary>The store's side of routing: catalog models the node could obtain, and the way to obtain one (DESIGN.md §6).</summary>
+/// <summary>The store's side of routing: catalog models the node could obtain, and the way to obtain one (docs/design.md §6).</summary>
 public interface IModelAcquisition
 {
     /// <summary>Catalog models not on the board that it could pull now, each with the predicted time (ms) to pull, convert and load it.</summary>

@@ -1,4 +1,5 @@
 using System.Collections.Concurrent;
+using System.Globalization;
 using System.Threading.Channels;
 using EdgeLlm.Core.Options;
 using EdgeLlm.Core.Replies;
@@ -11,7 +12,7 @@ using Microsoft.Extensions.Options;
 namespace EdgeLlm.Core.Processing;
 
 /// <summary>
-/// Admission and execution (DESIGN.md §2, §4): a bounded queue that says busy when full, requests run one at
+/// Admission and execution (docs/design.md §2, §4): a bounded queue that says busy when full, requests run one at
 /// a time on the local model, what the recommender sends up a tier relayed through the
 /// <see cref="IEscalator"/> (with the fallback policy when the upstream is silent), requests for a model
 /// being pulled held outside the queue until it is here, every accepted request answered exactly once. On shutdown no request is taken, what was taken runs on for the grace period, and
@@ -98,7 +99,8 @@ public sealed partial class RequestPipeline : BackgroundService, INodePipeline
 
         if (decision is not null)
         {
-            Log.Routed(_logger, request.Id ?? "(no id)", decision.OutcomeName, decision.Model ?? "-", decision.Tier ?? -1, decision.Domain, string.Join(",", decision.Reasons), decision.Predicted.LatencyMs ?? -1);
+            Log.Routed(_logger, request.Id ?? "(no id)", decision.OutcomeName, decision.Model ?? "-", decision.Tier?.ToString(CultureInfo.InvariantCulture) ?? "-", decision.Domain, string.Join(",", decision.Reasons),
+                decision.Predicted.LatencyMs is double ms ? $"{ms.ToString(CultureInfo.InvariantCulture)} ms" : "unknown");
         }
 
         Failure? refusal =
@@ -195,7 +197,7 @@ public sealed partial class RequestPipeline : BackgroundService, INodePipeline
             var response = await model.Client.GetResponseAsync([new ChatMessage(ChatRole.User, request.Prompt)], options, _abort.Token).ConfigureAwait(false);
             if (response.FinishReason == ChatDeadline.FinishReason)
             {
-                return new Failure(request.Id, ErrorCode.Timeout, $"no answer within the deadline ({request.MaxLatencyMs?.ToString(System.Globalization.CultureInfo.InvariantCulture) ?? "message expiry"} ms)");
+                return new Failure(request.Id, ErrorCode.Timeout, $"no answer within the deadline ({request.MaxLatencyMs?.ToString(CultureInfo.InvariantCulture) ?? "message expiry"} ms)");
             }
 
             return new Answer(
@@ -232,7 +234,7 @@ public sealed partial class RequestPipeline : BackgroundService, INodePipeline
         }
     }
 
-    // DESIGN.md §4's hop rules for a request that arrived through other nodes; null when it may go on.
+    // docs/design.md §4's hop rules for a request that arrived through other nodes; null when it may go on.
     private string? HopRuleBroken(IReadOnlyList<string> path) =>
         path.Contains(_node.Id, StringComparer.Ordinal) ? $"escalation loop: the request went {string.Join(" > ", path)} and came back to {_node.Id}"
         : path.Count > _upstream.MaxHops ? $"the request took {path.Count} hops ({string.Join(" > ", path)}), more than Upstream:MaxHops ({_upstream.MaxHops})"
@@ -310,14 +312,15 @@ public sealed partial class RequestPipeline : BackgroundService, INodePipeline
         }
         catch (OperationCanceledException)
         {
-            failure = new Failure(request.Id, ErrorCode.Timeout, $"{model} was not ready within the deadline ({request.MaxLatencyMs?.ToString(System.Globalization.CultureInfo.InvariantCulture) ?? "message expiry"} ms); its pull goes on");
+            failure = new Failure(request.Id, ErrorCode.Timeout, $"{model} was not ready within the deadline ({request.MaxLatencyMs?.ToString(CultureInfo.InvariantCulture) ?? "message expiry"} ms); its pull goes on");
         }
 
         await SendAsync(submission.ReplyTo, failure, CancellationToken.None).ConfigureAwait(false);
     }
 
-    // The pull failed: the node serves what it has and escalates the rest, so the request is routed again
-    // (the failed model is no longer on offer). Null when it was taken; else the failure to answer with.
+    // The pull failed: the request is routed again with only what is on the board (never waiting for another
+    // pull, which would likely fail the same way): a model here answers, degraded if it falls short, or an
+    // upstream takes it. Null when it was taken; else the failure to answer with.
     private async Task<Failure?> RerouteAsync(Submission submission, string model, string problem, CancellationToken cancellationToken)
     {
         var request = submission.Request;
@@ -326,20 +329,21 @@ public sealed partial class RequestPipeline : BackgroundService, INodePipeline
             return new Failure(request.Id, ErrorCode.Timeout, $"the node shut down while {model} was pulled ({problem})");
         }
 
-        var again = _router.Route(request, QueueDepth);
+        var routed = _router.RouteWithoutPulls(request, QueueDepth);
+        var again = routed with { Reasons = [.. routed.Reasons.Append(Reasons.AcquireFailed).Distinct()] };
         Log.Rerouted(_logger, request.Id ?? "(no id)", model, problem, again.OutcomeName, again.Model ?? "-");
         if (again.Outcome == RouteOutcome.Escalate)
         {
             return TryEscalate(submission, again);
         }
 
-        if (again.Outcome == RouteOutcome.Local && again.Acquire is null)
+        if (again.Outcome == RouteOutcome.Local)
         {
             await _queue.Writer.WriteAsync(new Admitted(submission, again), cancellationToken).ConfigureAwait(false);
             return null;
         }
 
-        return new Failure(request.Id, ErrorCode.NoModel, again.Outcome == RouteOutcome.Reject ? $"{problem}; and {Describe(again)}" : problem);
+        return new Failure(request.Id, ErrorCode.NoModel, $"{problem}; and {Describe(again)}");
     }
 
     // Runs work off the queue in a slot taken from `slots`, tracked so that StopAsync waits for it.
@@ -458,6 +462,7 @@ public sealed partial class RequestPipeline : BackgroundService, INodePipeline
         Reasons.Privacy => "privacy keeps it from the tiers that could",
         Reasons.NoUpstream => "no upstream is reachable",
         Reasons.NoLocalModel => "this node has no local model",
+        Reasons.AcquireFailed => "the model it needed could not be pulled",
         _ => reason,
     };
 
@@ -506,8 +511,9 @@ public sealed partial class RequestPipeline : BackgroundService, INodePipeline
 
     private static partial class Log
     {
-        [LoggerMessage(1005, LogLevel.Information, "Request {RequestId} routed {Decision} to {Model} (tier {Tier}) for domain {Domain} ({Reasons}); predicted {LatencyMs} ms")]
-        public static partial void Routed(ILogger logger, string requestId, string decision, string model, int tier, string domain, string reasons, double latencyMs);
+        // A rejection has no model nor tier ("-"); a model without measured rates has no latency prediction ("unknown").
+        [LoggerMessage(1005, LogLevel.Information, "Request {RequestId} routed {Decision} to {Model} (tier {Tier}) for domain {Domain} ({Reasons}); predicted latency {PredictedLatency}")]
+        public static partial void Routed(ILogger logger, string requestId, string decision, string model, string tier, string domain, string reasons, string predictedLatency);
 
         [LoggerMessage(1006, LogLevel.Information, "Request {RequestId}: the upstream's {Kind} relayed")]
         public static partial void Relayed(ILogger logger, string requestId, string kind);

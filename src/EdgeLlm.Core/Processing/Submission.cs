@@ -4,7 +4,7 @@ namespace EdgeLlm.Core.Processing;
 
 /// <summary>A request handed to the pipeline, with when it arrived, when it must be answered by and where the answer goes.</summary>
 /// <param name="Deadline">The earlier of maxLatencyMs and the message's expiry; null when neither is set.</param>
-/// <param name="Path">The nodes that escalated it here, first to last (DESIGN.md §4's hop path); empty from a requester.</param>
+/// <param name="Path">The nodes that escalated it here, first to last (docs/design.md §4's hop path); empty from a requester.</param>
 public sealed record Submission(Request Request, DateTimeOffset ReceivedAt, DateTimeOffset? Deadline, IReplyTarget ReplyTo, IReadOnlyList<string> Path)
 {
     public Submission(Request request, DateTimeOffset receivedAt, DateTimeOffset? deadline, IReplyTarget replyTo)

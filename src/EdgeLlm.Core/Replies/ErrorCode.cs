@@ -1,6 +1,6 @@
 namespace EdgeLlm.Core.Replies;
 
-/// <summary>Why a request got an error reply (DESIGN.md §3).</summary>
+/// <summary>Why a request got an error reply (docs/design.md §3).</summary>
 public enum ErrorCode
 {
     BadRequest,
@@ -12,7 +12,7 @@ public enum ErrorCode
     RejectedPrivacy,
     Internal,
 
-    /// <summary>Not in DESIGN.md's list: a node command from a sender the configuration does not allow.</summary>
+    /// <summary>A node command from a sender the configuration does not allow.</summary>
     Forbidden,
 }
 

@@ -10,7 +10,7 @@ public abstract record Reply(string? RequestId)
     public abstract ErrorCode? ErrorCode { get; }
 }
 
-/// <summary>How a request was routed, and why (DESIGN.md §7 reason codes), with the recommender's predictions.</summary>
+/// <summary>How a request was routed, and why (docs/design.md §7 reason codes), with the recommender's predictions.</summary>
 /// <param name="Decision">"local" or "escalated".</param>
 /// <param name="Degraded">The answer comes from the best model available, which misses some requirement.</param>
 public sealed record Route(string Decision, IReadOnlyList<string> Reasons, Routing.Prediction? Predicted = null, bool Degraded = false);
@@ -44,7 +44,7 @@ public sealed record CommandResult(string? RequestId, string Command, string Mod
 }
 
 /// <summary>
-/// An upstream tier's reply passed on to the requester (DESIGN.md §4): its envelope as it came (answer or
+/// An upstream tier's reply passed on to the requester (docs/design.md §4): its envelope as it came (answer or
 /// error), under the requester's id, with this node's route around the upstream's.
 /// </summary>
 /// <param name="Error">The upstream's error code; null for an answer.</param>

@@ -5,7 +5,7 @@ using EdgeLlm.Core.Requests;
 namespace EdgeLlm.Core.Replies;
 
 /// <summary>
-/// Writes a reply in the request's format (DESIGN.md §3): the answer text or "error: code: message" for
+/// Writes a reply in the request's format (docs/design.md §3): the answer text or "error: code: message" for
 /// plain text, the answer or error envelope as JSON for an envelope.
 /// </summary>
 public static class ReplyFormatter

@@ -7,7 +7,7 @@ public enum RequestFormat
     Envelope,
 }
 
-/// <summary>Where a request's prompt may go (DESIGN.md §3).</summary>
+/// <summary>Where a request's prompt may go (docs/design.md §3).</summary>
 public enum Privacy
 {
     /// <summary>Any tier, third-party endpoints included.</summary>
@@ -20,7 +20,7 @@ public enum Privacy
     Local,
 }
 
-/// <summary>A parsed, valid request: a prompt and its requirements (DESIGN.md §3). Unset requirements are null.</summary>
+/// <summary>A parsed, valid request: a prompt and its requirements (docs/design.md §3). Unset requirements are null.</summary>
 public sealed record Request
 {
     public required string Prompt { get; init; }

@@ -2,7 +2,7 @@ using System.Text.Json;
 
 namespace EdgeLlm.Core.Requests;
 
-/// <summary>A request written back as a JSON envelope (DESIGN.md §3), as a node sends it up a tier.</summary>
+/// <summary>A request written back as a JSON envelope (docs/design.md §3), as a node sends it up a tier.</summary>
 public static class RequestEnvelope
 {
     public static byte[] Write(Request request) => JsonPayload.Write(json =>

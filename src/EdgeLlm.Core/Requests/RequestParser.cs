@@ -10,7 +10,7 @@ namespace EdgeLlm.Core.Requests;
 public sealed record ParsedRequest(RequestFormat Format, Request? Request, Failure? Failure);
 
 /// <summary>
-/// Turns an MQTT payload into a <see cref="Request"/> (DESIGN.md §3): plain text is a prompt with default
+/// Turns an MQTT payload into a <see cref="Request"/> (docs/design.md §3): plain text is a prompt with default
 /// requirements, a JSON object is an envelope. Unknown envelope fields are ignored; everything else that is
 /// wrong becomes a <see cref="Failure"/> naming the problem.
 /// </summary>

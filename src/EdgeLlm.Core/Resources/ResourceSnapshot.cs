@@ -1,7 +1,7 @@
 namespace EdgeLlm.Core.Resources;
 
 /// <summary>
-/// What the board has right now (DESIGN.md §5), read from procfs and sysfs. Every value that could not be
+/// What the board has right now (docs/design.md §5), read from procfs and sysfs. Every value that could not be
 /// read is null ("unknown"), never a guess.
 /// </summary>
 public sealed record ResourceSnapshot

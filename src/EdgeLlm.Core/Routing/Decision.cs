@@ -2,7 +2,7 @@ using EdgeLlm.Core.Replies;
 
 namespace EdgeLlm.Core.Routing;
 
-/// <summary>The reason codes a decision gives (DESIGN.md §7).</summary>
+/// <summary>The reason codes a decision gives (docs/design.md §7).</summary>
 public static class Reasons
 {
     public const string FitsLocal = "fits-local";
@@ -17,11 +17,14 @@ public static class Reasons
     public const string Queue = "queue";
     public const string NoUpstream = "no-upstream";
 
-    /// <summary>Not in DESIGN.md's list: the node has no local model at all (none configured, none that loads).</summary>
+    /// <summary>The node has no local model at all (none configured, none that loads).</summary>
     public const string NoLocalModel = "no-local-model";
 
-    /// <summary>Not in DESIGN.md's list: the chosen local model is not on the board yet and is pulled first.</summary>
+    /// <summary>The chosen local model is not on the board yet and is pulled first.</summary>
     public const string Acquire = "acquire";
+
+    /// <summary>The model the request was to wait for could not be pulled, so it was routed again without it.</summary>
+    public const string AcquireFailed = "acquire-failed";
 }
 
 public enum RouteOutcome

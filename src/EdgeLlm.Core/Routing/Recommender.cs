@@ -7,7 +7,7 @@ using EdgeLlm.Core.Resources;
 namespace EdgeLlm.Core.Routing;
 
 /// <summary>
-/// DESIGN.md §7 as a pure function: the same input gives the same decision. It weighs the local models of the
+/// docs/design.md §7 as a pure function: the same input gives the same decision. It weighs the local models of the
 /// node's tier and the models of advertised, online upper tiers against the request's needs and the board's
 /// state, picks the cheapest candidate meeting every requirement (the lowest tier on a tie: the smallest
 /// adequate model), and otherwise falls back as §7 says: privacy local keeps the best local model (or
@@ -64,8 +64,10 @@ public static class Recommender
                 : Decide(RouteOutcome.Escalate, domain, adequate, WhyNotLocal(locals, localBlock), degraded: false);
         }
 
-        // A local model may answer short of requirements, but never past the board's own limits.
-        var runnableLocal = Best(locals.Where(c => !c.Misses.Any(BoardLimits.Contains)));
+        // A local model may answer short of requirements, but never past the board's own limits; one on the
+        // board before one that must be pulled first, which only a node with nothing runnable waits for.
+        var runnable = locals.Where(c => !c.Misses.Any(BoardLimits.Contains)).ToList();
+        var runnableLocal = Best(runnable.Where(c => c.AcquireMs is null)) ?? Best(runnable);
         var whyNotLocal = WhyNotLocal(locals, localBlock);
         if (request.Privacy == Privacy.Local)
         {

@@ -26,14 +26,19 @@ public sealed class RequestRouter(
 {
     public ModelCatalog Catalog => catalog;
 
-    /// <summary>The decision with every reachable upstream in view.</summary>
-    public Decision Route(Request request, int queueDepth) =>
-        Decide(request, queueDepth, upstream.Value.Tier is int tier ? upstreams.Reachable(node.Value.Id, node.Value.Tier, tier) : []);
+    /// <summary>The decision with every reachable upstream and every model the node could pull in view.</summary>
+    public Decision Route(Request request, int queueDepth) => Decide(request, queueDepth, ReachableUpstreams(), withPulls: true);
 
-    /// <summary>The decision as if no upstream existed: what this node can do on its own (the fallback when the upstream is silent).</summary>
-    public Decision RouteLocally(Request request, int queueDepth) => Decide(request, queueDepth, []);
+    /// <summary>The decision with the upstreams but only the models on the board: for a request whose pull failed, which must not wait for another.</summary>
+    public Decision RouteWithoutPulls(Request request, int queueDepth) => Decide(request, queueDepth, ReachableUpstreams(), withPulls: false);
 
-    private Decision Decide(Request request, int queueDepth, IReadOnlyList<UpstreamAdvertisement> reachable)
+    /// <summary>What this node can do on its own with what is on the board: the fallback when the upstream is silent.</summary>
+    public Decision RouteLocally(Request request, int queueDepth) => Decide(request, queueDepth, [], withPulls: false);
+
+    private IReadOnlyList<UpstreamAdvertisement> ReachableUpstreams() =>
+        upstream.Value.Tier is int tier ? upstreams.Reachable(node.Value.Id, node.Value.Tier, tier) : [];
+
+    private Decision Decide(Request request, int queueDepth, IReadOnlyList<UpstreamAdvertisement> reachable, bool withPulls)
     {
         var snapshot = resources.Latest;
         var settings = new NodeRouting(
@@ -44,7 +49,10 @@ public sealed class RequestRouter(
             routing.Value.MinBatteryPercent,
             admission.Value.DefaultMaxTokens,
             modelOptions.Value.OnDemand);
+        // The models here as they are known: a folder the catalog lacks counts as it describes itself.
+        var present = models.AvailableModels;
+        var known = present.Aggregate(catalog, (merged, model) => merged.Including(model));
         return Recommender.Recommend(new RoutingInput(
-            request, snapshot, catalog, settings, models.AvailableModelIds, models.LoadedModelIds, queueDepth, admission.Value.QueueCapacity, reachable, acquisition?.Acquirable));
+            request, snapshot, known, settings, [.. present.Select(m => m.Id)], models.LoadedModelIds, queueDepth, admission.Value.QueueCapacity, reachable, withPulls ? acquisition?.Acquirable : null));
     }
 }

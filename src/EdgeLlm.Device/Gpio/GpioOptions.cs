@@ -69,7 +69,7 @@ public sealed class ButtonOptions
 
     public double? MinQuality { get; set; }
 
-    /// <summary>"any", "fleet" or "local" (DESIGN.md §3).</summary>
+    /// <summary>"any", "fleet" or "local" (docs/design.md §3).</summary>
     public string Privacy { get; set; } = "any";
 
     /// <summary>Where the answer is published; empty means {prefix}/node/{nodeId}/button/{Pin}.</summary>

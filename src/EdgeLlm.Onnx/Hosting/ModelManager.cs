@@ -1,4 +1,3 @@
-using System.Collections.Concurrent;
 using System.Diagnostics;
 using EdgeLlm.Core.Catalog;
 using EdgeLlm.Core.Options;
@@ -13,16 +12,13 @@ using Microsoft.Extensions.Options;
 namespace EdgeLlm.Onnx.Hosting;
 
 /// <summary>
-/// The node's local models through their life (DESIGN.md §6): the folder of Models:Local and the models of
+/// The node's local models through their life (docs/design.md §6): the folder of Models:Local and the models of
 /// the store, pulled on demand or by command, loaded when a request needs them and memory allows, unloaded
 /// when idle past Models:IdleUnloadMinutes. Pinned models (Models:Pinned, `model pin`, and Models:Local) are
 /// obtained and loaded at start and stay. A store that cannot be opened leaves the node serving what it has.
 /// </summary>
 internal sealed partial class ModelManager : IModelProvider, IModelAcquisition, IModelCommands, IHostedService, IDisposable
 {
-    // A model whose pull failed is not offered to the recommender again for this long.
-    private static readonly TimeSpan FailedPullBackoff = TimeSpan.FromMinutes(5);
-
     // How often idle models are looked for, and the store re-read for changes made by `edgellm model`.
     private static readonly TimeSpan HousekeepingInterval = TimeSpan.FromSeconds(30);
 
@@ -35,12 +31,11 @@ internal sealed partial class ModelManager : IModelProvider, IModelAcquisition, 
     private readonly HttpClient _http = new(new SocketsHttpHandler { ConnectTimeout = TimeSpan.FromSeconds(15) }) { Timeout = Timeout.InfiniteTimeSpan };
     private readonly object _gate = new();
     private readonly Dictionary<string, Resident> _residents = new(StringComparer.Ordinal);
-    private readonly ConcurrentDictionary<string, DateTimeOffset> _failedUntil = new(StringComparer.Ordinal);
     private readonly CancellationTokenSource _stopping = new();
-    private readonly string? _localId;
+    private FolderDescription? _local;
     private ModelStore? _store;
     private bool _localFailed;
-    private volatile IReadOnlyList<string> _present = [];
+    private volatile IReadOnlyList<CatalogModel> _present = [];
     private volatile IReadOnlyDictionary<string, CatalogModel> _fitting = new Dictionary<string, CatalogModel>();
     private Task _housekeeping = Task.CompletedTask;
     private int _disposed;
@@ -53,11 +48,16 @@ internal sealed partial class ModelManager : IModelProvider, IModelAcquisition, 
         _resources = resources;
         _time = time;
         _logger = logger;
-        _localId = _options.Local.Length > 0 ? LocalModel.IdOf(_options.Local) : null;
     }
 
-    public IReadOnlyList<string> AvailableModelIds =>
-        [.. (_localId is not null && !_localFailed ? [_localId] : Array.Empty<string>()).Concat(_present).Distinct(StringComparer.Ordinal)];
+    public IReadOnlyList<CatalogModel> AvailableModels =>
+        [.. (_local is not null && !_localFailed ? [_local.Model] : Array.Empty<CatalogModel>()).Concat(_present).DistinctBy(m => m.Id, StringComparer.Ordinal)];
+
+    // Models:Local's id: the catalog id its files show it to be, else its folder's name (resolved at start).
+    private string? LocalId => _local?.Model.Id;
+
+    // A model on the board as it is described (a folder's own description included), else its catalog entry.
+    private CatalogModel? KnownAs(string modelId) => AvailableModels.FirstOrDefault(m => m.Id == modelId) ?? _catalog.Find(modelId);
 
     public IReadOnlyList<string> LoadedModelIds
     {
@@ -73,8 +73,7 @@ internal sealed partial class ModelManager : IModelProvider, IModelAcquisition, 
     public IReadOnlyDictionary<string, double> Acquirable =>
         _store is not { } store || _options.OnDemand == OnDemandPolicies.Off
             ? new Dictionary<string, double>()
-            : _fitting.Values.Where(m => !(_failedUntil.TryGetValue(m.Id, out var until) && until > _time.GetUtcNow()))
-                .ToDictionary(m => m.Id, store.PredictAcquisitionMs, StringComparer.Ordinal);
+            : _fitting.Values.Where(store.HasSourceToTry).ToDictionary(m => m.Id, store.PredictAcquisitionMs, StringComparer.Ordinal);
 
     public IReadOnlyList<PullProgress> Pulls => _store?.Pulls ?? [];
 
@@ -91,7 +90,7 @@ internal sealed partial class ModelManager : IModelProvider, IModelAcquisition, 
 
         if (resident is null)
         {
-            string? folder = modelId == _localId ? _options.Local : _store?.Find(modelId)?.Folder;
+            string? folder = modelId == LocalId ? _options.Local : _store?.Find(modelId)?.Folder;
             if (folder is null && _store is not null && _catalog.Find(modelId) is { CanBePulled: true })
             {
                 await EnsurePresentAsync(modelId, cancellationToken).ConfigureAwait(false);
@@ -130,12 +129,6 @@ internal sealed partial class ModelManager : IModelProvider, IModelAcquisition, 
         try
         {
             await _store.PullAsync(model, () => LoadedModelIds, cancellationToken).ConfigureAwait(false);
-            _failedUntil.TryRemove(modelId, out _);
-        }
-        catch (ModelUnavailableException)
-        {
-            _failedUntil[modelId] = _time.GetUtcNow() + FailedPullBackoff;
-            throw;
         }
         finally
         {
@@ -147,7 +140,7 @@ internal sealed partial class ModelManager : IModelProvider, IModelAcquisition, 
 
     public async Task<string> PullAsync(string modelId, CancellationToken cancellationToken)
     {
-        bool present = AvailableModelIds.Contains(modelId);
+        bool present = AvailableModels.Any(m => m.Id == modelId);
         if (!present)
         {
             await EnsurePresentAsync(modelId, cancellationToken).ConfigureAwait(false);
@@ -186,7 +179,7 @@ internal sealed partial class ModelManager : IModelProvider, IModelAcquisition, 
     public async Task<string> PinAsync(string modelId, CancellationToken cancellationToken)
     {
         var store = _store ?? throw new ModelUnavailableException($"this board has no model store (Models:StorePath {_options.StorePath} could not be opened)");
-        if (modelId != _localId && _catalog.Find(modelId) is null && store.Find(modelId) is null)
+        if (modelId != LocalId && _catalog.Find(modelId) is null && store.Find(modelId) is null)
         {
             throw new ModelUnavailableException($"{modelId} is neither in the catalog nor on this board");
         }
@@ -199,7 +192,7 @@ internal sealed partial class ModelManager : IModelProvider, IModelAcquisition, 
     public Task<string> UnpinAsync(string modelId, CancellationToken cancellationToken)
     {
         var store = _store ?? throw new ModelUnavailableException($"this board has no model store (Models:StorePath {_options.StorePath} could not be opened)");
-        if (modelId == _localId)
+        if (modelId == LocalId)
         {
             throw new InvalidOperationException($"{modelId} is the node's Models:Local, which always stays");
         }
@@ -210,14 +203,20 @@ internal sealed partial class ModelManager : IModelProvider, IModelAcquisition, 
 
     public Task StartAsync(CancellationToken cancellationToken)
     {
+        if (_options.Local.Length > 0)
+        {
+            _local = FolderDescriber.Describe(_options.Local, _catalog, _node.Tier, byContents: true);
+            Log.LocalDescribed(_logger, _options.Local, _local.Model.Id, _local.Basis);
+        }
+
         OpenStore();
-        if (_localId is null && _store is null)
+        if (LocalId is null && _store is null)
         {
             Log.NoModelConfigured(_logger);
         }
 
         // Models:Local first: requests wait for it while it loads.
-        IEnumerable<string> pinned = _localId is null ? [] : [_localId];
+        IEnumerable<string> pinned = LocalId is null ? [] : [LocalId];
         foreach (string id in pinned.Concat(_options.Pinned).Concat(_store?.List().Where(m => m.Pinned).Select(m => m.Id) ?? []).Distinct(StringComparer.Ordinal))
         {
             _ = KeepPinnedAsync(id);
@@ -286,7 +285,7 @@ internal sealed partial class ModelManager : IModelProvider, IModelAcquisition, 
         }
     }
 
-    private bool IsPinned(string modelId) => modelId == _localId || _store?.IsPinned(modelId) == true;
+    private bool IsPinned(string modelId) => modelId == LocalId || _store?.IsPinned(modelId) == true;
 
     // Starts loading the model (once), counting the caller as its user; the load runs in the background.
     private Resident Admit(string modelId, string folder)
@@ -312,7 +311,7 @@ internal sealed partial class ModelManager : IModelProvider, IModelAcquisition, 
     // MemAvailable minus Models:MemoryReserveMb; ModelUnavailableException when it cannot fit.
     private void MakeMemoryFor(string modelId, string folder)
     {
-        long need = _catalog.Find(modelId)?.RamBytes is long ram and > 0 ? ram : 2 * ByteSizes.OfFolder(folder);
+        long need = KnownAs(modelId)?.RamBytes is long ram and > 0 ? ram : 2 * ByteSizes.OfFolder(folder);
         if (_resources.Latest.UsableMemoryBytes is not long usable)
         {
             return;
@@ -330,7 +329,7 @@ internal sealed partial class ModelManager : IModelProvider, IModelAcquisition, 
 
             _residents.Remove(id);
             Unload(id, resident, $"to make room for {modelId}");
-            free += _catalog.Find(id)?.RamBytes ?? 0;
+            free += KnownAs(id)?.RamBytes ?? 0;
             evicted.Add(id);
         }
 
@@ -358,7 +357,7 @@ internal sealed partial class ModelManager : IModelProvider, IModelAcquisition, 
             lock (_gate)
             {
                 _residents.Remove(modelId);
-                _localFailed |= modelId == _localId;
+                _localFailed |= modelId == LocalId;
             }
 
             throw new ModelUnavailableException($"{modelId} could not be loaded from {folder}: {e.Message}", e);
@@ -468,9 +467,10 @@ internal sealed partial class ModelManager : IModelProvider, IModelAcquisition, 
             var stored = store.List();
             var present = stored.Select(m => m.Id).ToList();
             var loaded = LoadedModelIds;
-            _present = present;
+            // A folder is named by its catalog id when the store installed it; one put there by hand may describe itself.
+            _present = [.. stored.Select(m => FolderDescriber.Describe(m.Folder, _catalog, _node.Tier, byContents: false).Model with { Id = m.Id })];
             _fitting = _catalog.Models
-                .Where(m => m.Tier == _node.Tier && m.CanBePulled && m.Id != _localId && !present.Contains(m.Id) && store.CouldFit(m, loaded, stored))
+                .Where(m => m.Tier == _node.Tier && m.CanBePulled && m.Id != LocalId && !present.Contains(m.Id) && store.CouldFit(m, loaded, stored))
                 .ToDictionary(m => m.Id, StringComparer.Ordinal);
         }
         catch (Exception e) when (e is IOException or UnauthorizedAccessException)
@@ -545,5 +545,8 @@ internal sealed partial class ModelManager : IModelProvider, IModelAcquisition, 
 
         [LoggerMessage(2009, LogLevel.Warning, "Background pull of {Model} failed; requests needing it are escalated meanwhile: {Problem}")]
         public static partial void BackgroundPullFailed(ILogger logger, string model, string problem);
+
+        [LoggerMessage(2010, LogLevel.Information, "Models:Local {Folder} is served as {Model}: {Basis}")]
+        public static partial void LocalDescribed(ILogger logger, string folder, string model, string basis);
     }
 }

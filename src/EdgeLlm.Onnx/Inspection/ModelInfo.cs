@@ -4,6 +4,7 @@ namespace EdgeLlm.Onnx.Inspection;
 /// <param name="Parameters">Weights the model computes with, counting a quantized matrix by its logical size.</param>
 /// <param name="Bytes">Bytes of every file in the folder.</param>
 /// <param name="Quantization">fp32, fp16, int8 or int4 (MatMulNBits bits), or several joined by '+'.</param>
+/// <param name="Contents">The sha256 of the files that identify the model: what a catalog entry's "contents" lists.</param>
 public sealed record ModelInfo(
     string Model,
     string Type,
@@ -12,4 +13,5 @@ public sealed record ModelInfo(
     string Quantization,
     int ContextLength,
     int VocabSize,
-    int Layers);
+    int Layers,
+    IReadOnlyDictionary<string, string> Contents);

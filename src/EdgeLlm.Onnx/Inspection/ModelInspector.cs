@@ -4,7 +4,7 @@ using Google.Protobuf;
 
 namespace EdgeLlm.Onnx.Inspection;
 
-/// <summary>Reads a model folder's facts from its genai_config.json and its ONNX graph, without loading the weights.</summary>
+/// <summary>Reads a model folder's facts from its genai_config.json and its ONNX graph, without loading the weights (they are only hashed).</summary>
 public static class ModelInspector
 {
     private const string MatMulNBits = "MatMulNBits";
@@ -29,7 +29,7 @@ public static class ModelInspector
 
         var (parameters, quantization) = CountParameters(graph);
         long bytes = Store.ByteSizes.OfFolder(folder);
-        return new ModelInfo(LocalModel.IdOf(folder), config.ModelType, parameters, bytes, quantization, config.ContextLength, config.VocabSize, config.Layers);
+        return new ModelInfo(LocalModel.IdOf(folder), config.ModelType, parameters, bytes, quantization, config.ContextLength, config.VocabSize, config.Layers, ModelContents.Hashes(folder));
     }
 
     private static (long Parameters, string Quantization) CountParameters(GraphProto graph)

@@ -11,7 +11,7 @@ namespace EdgeLlm.Onnx.Store;
 public sealed record StoredModel(string Id, string Folder, long Bytes, DateTimeOffset LastUsed, bool Pinned);
 
 /// <summary>
-/// The models on the board (DESIGN.md §6), one folder each under Models:StorePath. The file system is its
+/// The models on the board (docs/design.md §6), one folder each under Models:StorePath. The file system is its
 /// whole state, so that the service and `edgellm model` commands can share it and a crash loses nothing:
 /// a model is present when its folder is (folders only ever appear whole, by rename); its folder's time is
 /// its last use; it is pinned when .pinned/{id} exists or the configuration pins it. Pulls fetch the sources
@@ -30,6 +30,10 @@ public sealed partial class ModelStore : IDisposable
     // Conversion and loading, per byte of the model, until measured.
     private const double AssumedInstallBytesPerSecond = 20 << 20;
 
+    // A source that failed is not counted on for this long: the models it serves (every build of one
+    // checkpoint shares its sources) are not offered for pulls on demand until it may answer again.
+    private static readonly TimeSpan FailedSourceBackoff = TimeSpan.FromMinutes(5);
+
     private readonly ModelInstaller _installer;
     private readonly SourceDownloader _downloader;
     private readonly HashSet<string> _configuredPins;
@@ -37,6 +41,7 @@ public sealed partial class ModelStore : IDisposable
     private readonly ILogger _logger;
     private readonly ConcurrentDictionary<string, Lazy<Task<StoredModel>>> _pulls = new(StringComparer.Ordinal);
     private readonly ConcurrentDictionary<string, PullProgress> _progress = new(StringComparer.Ordinal);
+    private readonly ConcurrentDictionary<string, DateTimeOffset> _failedUntil = new(StringComparer.Ordinal);
     private readonly CancellationTokenSource _closing = new();
     private double _downloadBytesPerSecond = AssumedDownloadBytesPerSecond;
     private double _installBytesPerSecond = AssumedInstallBytesPerSecond;
@@ -143,6 +148,13 @@ public sealed partial class ModelStore : IDisposable
         return (Math.Max(0, model.Bytes - downloaded) / _downloadBytesPerSecond + model.Bytes / _installBytesPerSecond) * 1000;
     }
 
+    /// <summary>Whether the model has a source that has not failed within the last few minutes: one worth a pull on demand.</summary>
+    public bool HasSourceToTry(CatalogModel model)
+    {
+        var now = _time.GetUtcNow();
+        return model.Sources.Any(s => !(_failedUntil.TryGetValue(s.Url, out var until) && until > now));
+    }
+
     /// <summary>Whether the model could fit in the budget beside <paramref name="present"/> (as <see cref="List"/> gave it) by evicting unpinned models other than <paramref name="keep"/>.</summary>
     public bool CouldFit(CatalogModel model, IReadOnlyCollection<string> keep, IReadOnlyList<StoredModel> present) => Evictions(model.Id, model.Bytes, keep, present) is not null;
 
@@ -242,17 +254,20 @@ public sealed partial class ModelStore : IDisposable
                 DiscardDownloads(model, source);
                 var stored = Find(model.Id) ?? throw new IOException($"{folder} vanished after it was installed");
                 Log.Installed(_logger, model.Id, source.Url, stored.Bytes, clock.ElapsedMilliseconds);
+                _failedUntil.TryRemove(source.Url, out _);
                 return stored;
             }
             catch (SourceException e)
             {
                 Log.SourceFailed(_logger, model.Id, e.Url, e.Reason);
                 failures.Add(e.Message);
+                _failedUntil[source.Url] = _time.GetUtcNow() + FailedSourceBackoff;
             }
             catch (ModelFileException e)
             {
                 Log.SourceFailed(_logger, model.Id, source.Url, e.Message);
                 failures.Add($"{source.Url}: could not be converted ({e.Message})");
+                _failedUntil[source.Url] = _time.GetUtcNow() + FailedSourceBackoff;
             }
         }
 

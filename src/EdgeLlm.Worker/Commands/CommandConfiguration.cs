@@ -6,7 +6,7 @@ using Microsoft.Extensions.Options;
 
 namespace EdgeLlm.Worker.Commands;
 
-/// <summary>The node's configuration as the commands that act like the node read it (DESIGN.md §9).</summary>
+/// <summary>The node's configuration as the commands that act like the node read it (docs/design.md §9).</summary>
 internal static class CommandConfiguration
 {
     // One accessor per section rather than one generic Get<T>: the configuration binding source generator

@@ -1,4 +1,5 @@
 using System.ClientModel;
+using EdgeLlm.Core.Catalog;
 using EdgeLlm.Core.Options;
 using EdgeLlm.Core.Processing;
 using Microsoft.Extensions.AI;
@@ -11,7 +12,7 @@ namespace EdgeLlm.Worker.Hosting;
 /// <summary>
 /// Serves Models:OpenAi: an OpenAI-compatible server (vLLM, Ollama, llama.cpp server, a hosted API) as the
 /// node's model, through Microsoft.Extensions.AI.OpenAI, so that a top tier is the same `edgellm serve` in
-/// front of an existing inference server (DESIGN.md §1, §4).
+/// front of an existing inference server (docs/design.md §1, §4).
 /// </summary>
 internal sealed partial class EndpointModelProvider : IModelProvider, IDisposable
 {
@@ -23,8 +24,10 @@ internal sealed partial class EndpointModelProvider : IModelProvider, IDisposabl
 
     private readonly ModelLease _model;
     private readonly EndpointChatClient _client;
+    private readonly CatalogModel _description;
 
-    public EndpointModelProvider(IOptions<ModelsOptions> options, TimeProvider time, ILogger<EndpointModelProvider> logger)
+    /// <param name="catalog">Describes the endpoint's model: the file's entry, else the one made from Models:OpenAi.</param>
+    public EndpointModelProvider(IOptions<ModelsOptions> options, ModelCatalog catalog, TimeProvider time, ILogger<EndpointModelProvider> logger)
     {
         var endpoint = options.Value.OpenAi;
         var (key, keySource) = ApiKey(endpoint);
@@ -35,10 +38,12 @@ internal sealed partial class EndpointModelProvider : IModelProvider, IDisposabl
         });
         _client = new EndpointChatClient(openAi.GetChatClient(endpoint.Model).AsIChatClient(), endpoint, time);
         _model = new ModelLease(endpoint.Model, _client);
+        // The node's catalog always holds it: AddEdgeCore adds the Models:OpenAi entry where the file has none.
+        _description = catalog.Find(endpoint.Model) ?? throw new InvalidOperationException($"the catalog does not describe {endpoint.Model}");
         Log.Serving(logger, endpoint.Model, endpoint.Endpoint, keySource, endpoint.ThirdParty);
     }
 
-    public IReadOnlyList<string> AvailableModelIds => [_model.Id];
+    public IReadOnlyList<CatalogModel> AvailableModels => [_description];
 
     public IReadOnlyList<string> LoadedModelIds => [_model.Id];
 

@@ -2,7 +2,7 @@ using Microsoft.Extensions.Configuration;
 
 namespace EdgeLlm.Worker.Hosting;
 
-/// <summary>Where a node's configuration comes from (DESIGN.md §9), for `serve` and for the commands that decide as the node would.</summary>
+/// <summary>Where a node's configuration comes from (docs/design.md §9), for `serve` and for the commands that decide as the node would.</summary>
 internal static class NodeConfiguration
 {
     public const string DefaultConfigDirectory = "/etc/edgellm";

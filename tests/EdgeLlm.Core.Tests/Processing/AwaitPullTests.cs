@@ -27,6 +27,9 @@ public sealed class AwaitPullTests : IDisposable
         Rates = new Dictionary<string, ModelRate> { ["x64"] = new(5000, 40000) },
     };
 
+    // On the board from the start: it answers anything, poorly.
+    private static readonly CatalogModel Helper = new() { Id = "plant-helper", Tier = 0, Format = ModelFormats.OnnxGenAi, Domains = new Dictionary<string, double> { ["general"] = 0.1 } };
+
     private readonly FakeTimeProvider _time = new(new DateTimeOffset(2026, 11, 29, 8, 0, 0, TimeSpan.Zero));
     private readonly NodeCounters _counters = new();
     private readonly ScriptedChatClient _local = new();
@@ -76,6 +79,25 @@ public sealed class AwaitPullTests : IDisposable
         var failure = Assert.IsType<Failure>(await target.NextAsync());
         Assert.Equal(ErrorCode.NoModel, failure.Code);
         Assert.Contains("https://example.org/stories260K.bin: could not be reached", failure.Message);
+    }
+
+    [Fact]
+    public async Task Submit_ThePullFailsAndAModelOnTheBoardCanRun_ItAnswersDegraded_WithoutWaitingForAnotherPull()
+    {
+        // Two builds of one model to pull (the second's pull would hang), and a weaker model on the board.
+        var store = new ScriptedAcquisition(Tiny.Id, _local, Helper) { AlsoAcquirable = ["stories260k-int8"] };
+        var catalog = new ModelCatalog([Tiny, Tiny with { Id = "stories260k-int8", Bytes = 456_070 }, Helper], new Dictionary<string, IReadOnlyList<string>>());
+        using var pipeline = await TestPipeline.StartAsync(_time, _counters, _local, catalog: catalog, models: store, acquisition: store);
+        var target = new RecordingReplyTarget();
+
+        await pipeline.SubmitAsync(Submit("Hello", target, minQuality: 0.2), CancellationToken.None);
+        await Until(() => store.Waits == 1);
+        store.Fail("stories260k-int4 could not be pulled: https://huggingface.co/...: could not be reached (Name or service not known)");
+
+        var answer = Assert.IsType<Answer>(await target.NextAsync());
+        Assert.Equal((Helper.Id, true), (answer.Model, answer.Route.Degraded));
+        Assert.Equal([Reasons.Quality, Reasons.NoUpstream, Reasons.AcquireFailed], answer.Route.Reasons);
+        Assert.Equal(1, store.Waits);
     }
 
     [Fact]
@@ -131,10 +153,10 @@ public sealed class AwaitPullTests : IDisposable
     private Task<RequestPipeline> StartAsync(int queueCapacity = 16, int maxAwaitingPull = 64) =>
         TestPipeline.StartAsync(_time, _counters, _local, queueCapacity: queueCapacity, catalog: new ModelCatalog([Tiny], new Dictionary<string, IReadOnlyList<string>>()), models: _store, acquisition: _store, maxAwaitingPull: maxAwaitingPull);
 
-    private Submission Submit(string prompt, RecordingReplyTarget target, int? maxLatencyMs = null)
+    private Submission Submit(string prompt, RecordingReplyTarget target, int? maxLatencyMs = null, double? minQuality = null)
     {
         var now = _time.GetUtcNow();
-        return new Submission(new Request { Prompt = prompt, MaxLatencyMs = maxLatencyMs }, now, maxLatencyMs is int ms ? now.AddMilliseconds(ms) : null, target, []);
+        return new Submission(new Request { Prompt = prompt, MaxLatencyMs = maxLatencyMs, MinQuality = minQuality }, now, maxLatencyMs is int ms ? now.AddMilliseconds(ms) : null, target, []);
     }
 
     private static async Task Until(Func<bool> condition)

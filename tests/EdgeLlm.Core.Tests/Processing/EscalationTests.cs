@@ -11,7 +11,7 @@ using Microsoft.Extensions.Time.Testing;
 namespace EdgeLlm.Core.Tests.Processing;
 
 /// <summary>
-/// The pipeline's side of DESIGN.md §4: what it sends up, what it relays back, the fallback policy and the
+/// The pipeline's side of docs/design.md §4: what it sends up, what it relays back, the fallback policy and the
 /// hop rules. Node pi-07 (tier 0) serves a general model; gateway gw-1 (tier 1) advertises a medical one.
 /// </summary>
 public sealed class EscalationTests : IDisposable
@@ -74,6 +74,30 @@ public sealed class EscalationTests : IDisposable
         Assert.Equal(("r-1", "echo: fever", 0), (answer.RequestId, answer.Text, answer.Tier));
         Assert.Equal(("local", true), (answer.Route.Decision, answer.Route.Degraded));
         Assert.Equal([Reasons.Domain, Reasons.NoUpstream], answer.Route.Reasons);
+    }
+
+    [Fact]
+    public async Task Escalate_SilentUpstream_FallsBackOnlyToAModelOnTheBoard_NeverToOneToPull()
+    {
+        // The model to pull knows medicine better than the board's, but only the board's can answer now.
+        var helper = new CatalogModel { Id = "plant-helper", Format = ModelFormats.OnnxGenAi, Domains = new Dictionary<string, double> { ["general"] = 0.1 } };
+        var nurse = new CatalogModel { Id = "nurse-1b", Format = ModelFormats.OnnxGenAi, Bytes = 1 << 30, Domains = new Dictionary<string, double> { ["medical"] = 0.5 } };
+        var store = new ScriptedAcquisition(nurse.Id, _local, helper);
+        var directory = new UpstreamDirectory();
+        directory.Update(new UpstreamAdvertisement("gw-1", 1, Online: true, [GatewayMedical], QueueDepth: 0, RoundTripMs: null));
+        using var pipeline = await TestPipeline.StartAsync(
+            _time, _counters, _local, upstream: new UpstreamOptions { Tier = 1 }, directory: directory, escalator: _upstream,
+            catalog: new ModelCatalog([nurse, helper], new Dictionary<string, IReadOnlyList<string>>()), models: store, acquisition: store);
+        var target = new RecordingReplyTarget();
+        var request = new Request { Prompt = "fever", Id = "r-3", Domain = "medical", MinQuality = 0.8 };
+
+        await pipeline.SubmitAsync(new Submission(request, _time.GetUtcNow(), null, target, []), CancellationToken.None);
+        (await _upstream.NextCallAsync()).Reply.SetResult(null);
+
+        var answer = Assert.IsType<Answer>(await target.NextAsync());
+        Assert.Equal((helper.Id, true), (answer.Model, answer.Route.Degraded));
+        Assert.Contains(Reasons.NoUpstream, answer.Route.Reasons);
+        Assert.Equal((0, 0), (store.Waits, store.BackgroundPulls));
     }
 
     [Fact]

@@ -70,7 +70,7 @@ internal sealed class ScriptedChatClient : IChatClient
 
 internal sealed class ScriptedModels(IChatClient? client) : IModelProvider
 {
-    public IReadOnlyList<string> AvailableModelIds => LoadedModelIds;
+    public IReadOnlyList<CatalogModel> AvailableModels => [.. LoadedModelIds.Select(id => CatalogModel.Uncatalogued(id, tier: 0))];
 
     public IReadOnlyList<string> LoadedModelIds => client is null ? [] : ["scripted"];
 
@@ -158,10 +158,12 @@ internal sealed class ScriptedEscalator : IEscalator
 }
 
 /// <summary>
-/// The model store the test plays: one catalog model, absent until the test completes (or fails) its pull.
-/// It counts the requests that waited for the pull and the pulls started in the background.
+/// The model store the test plays: one catalog model, absent until the test completes (or fails) its pull,
+/// beside the models <paramref name="present"/> on the board from the start and <see cref="AlsoAcquirable"/>
+/// ones whose pulls never end. It counts the requests that waited for a pull and the pulls started in the
+/// background.
 /// </summary>
-internal sealed class ScriptedAcquisition(string modelId, IChatClient client) : IModelAcquisition, IModelProvider
+internal sealed class ScriptedAcquisition(string modelId, IChatClient client, params CatalogModel[] present) : IModelAcquisition, IModelProvider
 {
     private readonly TaskCompletionSource _pull = new(TaskCreationOptions.RunContinuationsAsynchronously);
     private int _waits;
@@ -171,13 +173,17 @@ internal sealed class ScriptedAcquisition(string modelId, IChatClient client) : 
 
     public int BackgroundPulls => Volatile.Read(ref _backgroundPulls);
 
-    public IReadOnlyDictionary<string, double> Acquirable => _pull.Task.IsCompleted ? new Dictionary<string, double>() : new Dictionary<string, double> { [modelId] = 100 };
+    /// <summary>More catalog models offered for pulls, each of which, once started, never ends.</summary>
+    public IReadOnlyList<string> AlsoAcquirable { get; init; } = [];
+
+    public IReadOnlyDictionary<string, double> Acquirable =>
+        (_pull.Task.IsCompleted ? AlsoAcquirable : [modelId, .. AlsoAcquirable]).ToDictionary(id => id, _ => 100.0);
 
     public IReadOnlyList<PullProgress> Pulls => [];
 
-    public IReadOnlyList<string> AvailableModelIds => _pull.Task.IsCompletedSuccessfully ? [modelId] : [];
+    public IReadOnlyList<CatalogModel> AvailableModels => [.. present, .. _pull.Task.IsCompletedSuccessfully ? [CatalogModel.Uncatalogued(modelId, tier: 0)] : Array.Empty<CatalogModel>()];
 
-    public IReadOnlyList<string> LoadedModelIds => AvailableModelIds;
+    public IReadOnlyList<string> LoadedModelIds => [.. AvailableModels.Select(m => m.Id)];
 
     public void Complete() => _pull.SetResult();
 
@@ -186,11 +192,11 @@ internal sealed class ScriptedAcquisition(string modelId, IChatClient client) : 
     public async Task EnsurePresentAsync(string id, CancellationToken cancellationToken)
     {
         Interlocked.Increment(ref _waits);
-        await _pull.Task.WaitAsync(cancellationToken);
+        await (id == modelId ? _pull.Task : Task.Delay(Timeout.Infinite, cancellationToken)).WaitAsync(cancellationToken);
     }
 
     public void StartPull(string id) => Interlocked.Increment(ref _backgroundPulls);
 
     public ValueTask<ModelLease?> GetAsync(string id, CancellationToken cancellationToken) =>
-        new(AvailableModelIds.Contains(id) ? new ModelLease(id, client) : null);
+        new(LoadedModelIds.Contains(id) ? new ModelLease(id, client) : null);
 }

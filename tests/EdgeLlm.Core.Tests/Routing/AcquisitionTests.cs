@@ -5,7 +5,7 @@ using static EdgeLlm.Core.Tests.Routing.RoutingScenario;
 
 namespace EdgeLlm.Core.Tests.Routing;
 
-/// <summary>The recommender with catalog models not on the board yet (DESIGN.md §6, "on demand").</summary>
+/// <summary>The recommender with catalog models not on the board yet (docs/design.md §6, "on demand").</summary>
 public sealed class AcquisitionTests
 {
     // A node with no local model yet; the tiny model can be pulled in 800 ms; the gateway covers everything.
@@ -67,6 +67,30 @@ public sealed class AcquisitionTests
 
         Assert.Equal((RouteOutcome.Local, TinyGeneralInt8.Id), (decision.Outcome, decision.Model));
         Assert.Null(decision.Acquire);
+    }
+
+    [Fact]
+    public void Recommend_NothingMeetsTheRequestAndNoUpstream_AModelOnTheBoardAnswersDegraded_NotOneToPull()
+    {
+        // Neither meets it: the board's model lacks the domain and is slow, the one to pull would miss the deadline.
+        var scenario = new RoutingScenario { Models = [SmallIndustrial, TinyGeneral], LocalModels = [SmallIndustrial.Id], Acquirable = new Dictionary<string, double> { [TinyGeneral.Id] = 800 }, Upstreams = [] };
+
+        var decision = scenario.Decide(Ask("Tell me a story", domain: "stories", maxLatencyMs: 600));
+
+        Assert.Equal((RouteOutcome.Local, SmallIndustrial.Id), (decision.Outcome, decision.Model));
+        Assert.Null(decision.Acquire);
+        Assert.True(decision.Degraded);
+        Assert.Equal([Reasons.Domain, Reasons.Latency, Reasons.NoUpstream], decision.Reasons);
+    }
+
+    [Fact]
+    public void Recommend_WithoutModelsToPull_OnlyWhatIsOnTheBoardIsWeighed()
+    {
+        var scenario = new RoutingScenario { Models = [SmallIndustrial, TinyGeneral], LocalModels = [SmallIndustrial.Id], Acquirable = null, Upstreams = [] };
+
+        var decision = scenario.Decide(Ask("Tell me a story", domain: "stories"));
+
+        Assert.Equal((RouteOutcome.Local, SmallIndustrial.Id, null), (decision.Outcome, decision.Model, decision.Acquire));
     }
 
     [Fact]

@@ -36,7 +36,7 @@ public sealed class ModelManagerTests : IDisposable
     {
         using var manager = await StartAsync();
         Assert.Contains("a", manager.Acquirable.Keys);
-        Assert.DoesNotContain("a", manager.AvailableModelIds);
+        Assert.DoesNotContain("a", manager.AvailableModels.Select(m => m.Id));
 
         using (var lease = await manager.GetAsync("a", CancellationToken.None))
         {
@@ -45,7 +45,7 @@ public sealed class ModelManagerTests : IDisposable
             Assert.NotEmpty(response.Text);
         }
 
-        Assert.Contains("a", manager.AvailableModelIds);
+        Assert.Contains("a", manager.AvailableModels.Select(m => m.Id));
         Assert.Equal(["a"], manager.LoadedModelIds);
         Assert.DoesNotContain("a", manager.Acquirable.Keys);
         // What `edgellm model list` reads to tell which models the running node holds.
@@ -102,7 +102,7 @@ public sealed class ModelManagerTests : IDisposable
 
         await Eventually.TrueAsync(() => manager.LoadedModelIds.Count == 1);
         Assert.Equal(["b"], manager.LoadedModelIds);
-        Assert.Contains("a", manager.AvailableModelIds);
+        Assert.Contains("a", manager.AvailableModels.Select(m => m.Id));
     }
 
     [Fact]
@@ -119,13 +119,33 @@ public sealed class ModelManagerTests : IDisposable
     }
 
     [Fact]
+    public async Task Start_ModelsLocalUnderAnotherName_IsServedAsTheCatalogEntryItHolds_AndThatEntryIsNotPulled()
+    {
+        string folder = _temp.Combine("fp32");
+        using (var checkpoint = Onnx.Checkpoints.Llama2cCheckpoint.Open(StoriesFiles.Checkpoint))
+        {
+            Onnx.Building.ModelFolderBuilder.Build(checkpoint, Onnx.Checkpoints.Llama2cVocabulary.Read(StoriesFiles.Tokenizer, 512), Onnx.Building.Quantization.Fp32, folder, force: false);
+        }
+
+        var shipped = CatalogReader.Read(Repository.Combine("models", "catalog.json"));
+        using var manager = await StartAsync(local: folder, catalog: shipped);
+
+        Assert.Equal(["stories260k-fp32"], manager.AvailableModels.Select(m => m.Id));
+        Assert.Equal(shipped.Find("stories260k-fp32"), manager.AvailableModels[0]);
+        Assert.DoesNotContain("stories260k-fp32", manager.Acquirable.Keys);
+        using var lease = await manager.GetAsync("stories260k-fp32", CancellationToken.None);
+        Assert.Equal("stories260k-fp32", lease!.Id);
+        Assert.DoesNotContain(Directory.GetDirectories(_temp.Combine("store")), d => !Path.GetFileName(d).StartsWith('.'));
+    }
+
+    [Fact]
     public async Task Start_APinnedModel_IsPulledAndLoaded()
     {
         using var manager = await StartAsync(pinned: ["b"]);
 
         await Eventually.TrueAsync(() => manager.LoadedModelIds.Contains("b"));
 
-        Assert.Contains("b", manager.AvailableModelIds);
+        Assert.Contains("b", manager.AvailableModels.Select(m => m.Id));
         await Assert.ThrowsAsync<InvalidOperationException>(() => manager.UnloadAsync("b", CancellationToken.None));
     }
 
@@ -158,10 +178,10 @@ public sealed class ModelManagerTests : IDisposable
         [.. Directory.EnumerateFileSystemEntries(_temp.Combine("store"), "*", SearchOption.AllDirectories).Order(StringComparer.Ordinal)
             .Select(e => $"{e} {(File.Exists(e) ? new FileInfo(e).Length : -1)}")];
 
-    private async Task<ModelManager> StartAsync(int idleUnloadMinutes = 30, string[]? pinned = null)
+    private async Task<ModelManager> StartAsync(int idleUnloadMinutes = 30, string[]? pinned = null, string local = "", ModelCatalog? catalog = null)
     {
-        var options = new ModelsOptions { StorePath = _temp.Combine("store"), MemoryReserveMb = 0, IdleUnloadMinutes = idleUnloadMinutes, Pinned = pinned ?? [] };
-        var manager = new ModelManager(Options.Create(options), Options.Create(new NodeOptions { Id = "pi-07", Tier = 0 }), _catalog, _board, _clock, NullLogger<ModelManager>.Instance);
+        var options = new ModelsOptions { StorePath = _temp.Combine("store"), MemoryReserveMb = 0, IdleUnloadMinutes = idleUnloadMinutes, Pinned = pinned ?? [], Local = local };
+        var manager = new ModelManager(Options.Create(options), Options.Create(new NodeOptions { Id = "pi-07", Tier = 0 }), catalog ?? _catalog, _board, _clock, NullLogger<ModelManager>.Instance);
         await manager.StartAsync(CancellationToken.None);
         return manager;
     }

@@ -98,6 +98,27 @@ public sealed class ModelStoreTests : IClassFixture<Stories260kModels>, IDisposa
     }
 
     [Fact]
+    public async Task Pull_ASourceThatFails_IsNotCountedOnForAnyModelItServes_UntilItsBackoffEnds()
+    {
+        string missingUrl = _server.Url("gone/stories260K.bin");
+        var catalog = Catalog(
+            StoriesCatalog.Model("stories260k-int4", "int4", StoriesCatalog.Source(missingUrl, _tokenizerUrl)),
+            StoriesCatalog.Model("stories260k-int8", "int8", StoriesCatalog.Source(missingUrl, _tokenizerUrl)),
+            StoriesCatalog.Model("stories260k-fp32", "fp32", StoriesCatalog.Source(missingUrl, _tokenizerUrl), StoriesCatalog.Source(_checkpointUrl, _tokenizerUrl)));
+        var clock = new Microsoft.Extensions.Time.Testing.FakeTimeProvider(TimeProvider.System.GetUtcNow());
+        var store = OpenStore(time: clock);
+
+        await Assert.ThrowsAsync<ModelUnavailableException>(() => store.PullAsync(catalog.Find("stories260k-int4")!, () => [], CancellationToken.None));
+
+        // The other build of the same checkpoint would fail the same way; a model with another source may still be tried.
+        Assert.False(store.HasSourceToTry(catalog.Find("stories260k-int4")!));
+        Assert.False(store.HasSourceToTry(catalog.Find("stories260k-int8")!));
+        Assert.True(store.HasSourceToTry(catalog.Find("stories260k-fp32")!));
+        clock.Advance(TimeSpan.FromMinutes(6));
+        Assert.True(store.HasSourceToTry(catalog.Find("stories260k-int8")!));
+    }
+
+    [Fact]
     public async Task Pull_ADownloadCutHalfway_ResumesFromWhereItBrokeAndVerifies()
     {
         long half = new FileInfo(StoriesFiles.Checkpoint).Length / 2;

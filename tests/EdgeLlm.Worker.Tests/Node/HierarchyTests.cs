@@ -7,7 +7,7 @@ using EdgeLlm.Tests;
 namespace EdgeLlm.Worker.Tests.Node;
 
 /// <summary>
-/// DESIGN.md §4 end to end on a real Mosquitto: a device (stories260K int4 on a "Pi 4"), a gateway
+/// docs/design.md §4 end to end on a real Mosquitto: a device (stories260K int4 on a "Pi 4"), a gateway
 /// (stories260K fp32) and a top tier in front of an OpenAI-compatible server on loopback. Requests land on
 /// the tier the recommender picks, and the answer comes back to the requester as if the device had given it.
 /// </summary>

@@ -5,7 +5,7 @@ using EdgeLlm.Tests;
 namespace EdgeLlm.Worker.Tests.Node;
 
 /// <summary>
-/// Models obtained on demand (DESIGN.md §6) by a real node: sources served over HTTP on loopback from
+/// Models obtained on demand (docs/design.md §6) by a real node: sources served over HTTP on loopback from
 /// models/stories260k, pulled, verified, converted and served over a real Mosquitto broker.
 /// </summary>
 public sealed class OnDemandTests(MosquittoFixture mosquitto, NodeModels models) : IClassFixture<MosquittoFixture>, IClassFixture<NodeModels>, IDisposable
