@@ -11,7 +11,7 @@ namespace EdgeLlm.Mqtt;
 
 /// <summary>
 /// Feeds the <see cref="UpstreamDirectory"/> from the retained status advertisements and will messages on
-/// {prefix}/node/+/status (DESIGN.md §4): which nodes are online, what they serve, how deep their queues
+/// {prefix}/node/+/status (docs/design.md §4): which nodes are online, what they serve, how deep their queues
 /// are. Only a node with an upstream listens: the others have no use for the fleet's statuses.
 /// </summary>
 public sealed partial class AdvertisementListener(
@@ -59,7 +59,10 @@ public sealed partial class AdvertisementListener(
                 throw new FormatException($"it names node '{advertisement.Node}'");
             }
 
-            directory.Update(advertisement);
+            if (directory.Update(advertisement))
+            {
+                Log.Heard(logger, advertisement.Node, advertisement.Tier, advertisement.Online ? "online" : "offline", string.Join(", ", advertisement.Models.Select(m => m.Id)));
+            }
         }
         catch (Exception exception) when (exception is JsonException or FormatException)
         {
@@ -71,7 +74,10 @@ public sealed partial class AdvertisementListener(
 
     private static partial class Log
     {
-        [LoggerMessage(3401, LogLevel.Warning, "The status on {Topic} is not an advertisement, ignored: {Problem}")]
+        [LoggerMessage(3501, LogLevel.Warning, "The status on {Topic} is not an advertisement, ignored: {Problem}")]
         public static partial void BadAdvertisement(ILogger logger, string topic, string problem);
+
+        [LoggerMessage(3502, LogLevel.Information, "Node {Node} (tier {Tier}) is {State}, serving: {Models}")]
+        public static partial void Heard(ILogger logger, string node, int tier, string state, string models);
     }
 }

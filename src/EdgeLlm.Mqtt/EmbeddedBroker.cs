@@ -1,3 +1,4 @@
+using System.Globalization;
 using System.Net;
 using Microsoft.Extensions.Logging;
 using MQTTnet.Packets;
@@ -7,13 +8,20 @@ namespace EdgeLlm.Mqtt;
 
 /// <summary>
 /// The broker a node runs itself when no fleet broker is configured (MQTTnet.Server), listening on
-/// Mqtt:EmbeddedAddress (loopback by default, on IPv4 and IPv6 alike).
+/// Mqtt:EmbeddedAddress (loopback by default, on IPv4 and IPv6 alike). Where MQTTnet.Server falls short of
+/// MQTT 5 in ways the node relies on, it is mended here: message expiry (see <see cref="OnOutboundAsync"/>).
+/// Its other known gaps (no shared subscriptions, a client's Maximum Packet Size and Receive Maximum not
+/// honoured, a session expiry changed at DISCONNECT ignored) are in docs/mqtt-front-door.md.
 /// </summary>
-internal sealed partial class EmbeddedBroker(MqttOptions options, ILogger logger) : IAsyncDisposable
+internal sealed partial class EmbeddedBroker(MqttOptions options, TimeProvider time, ILogger logger) : IAsyncDisposable
 {
     /// <summary>The user properties in which the broker names the sender of a command: set by it alone.</summary>
     public const string SenderClientProperty = "edgellm-sender-client";
     public const string SenderUserProperty = "edgellm-sender-user";
+
+    // When a message with an expiry interval reached the broker, as this process's timestamp: set by the
+    // broker alone, on the way in, and taken off on the way out.
+    private const string ReceivedProperty = "edgellm-broker-received";
 
     private MqttServer? _server;
 
@@ -53,17 +61,30 @@ internal sealed partial class EmbeddedBroker(MqttOptions options, ILogger logger
         string commands = $"{options.TopicPrefix}/node/+/cmd";
         _server.InterceptingPublishAsync += e =>
         {
-            if (TopicFilters.Matches(commands, e.ApplicationMessage.Topic))
+            var message = e.ApplicationMessage;
+            if (message.UserProperties?.RemoveAll(p => p.Name is ReceivedProperty) > 0 && message.UserProperties.Count == 0)
             {
-                var properties = e.ApplicationMessage.UserProperties ?? [];
+                message.UserProperties = null;
+            }
+
+            if (TopicFilters.Matches(commands, message.Topic))
+            {
+                var properties = message.UserProperties ?? [];
                 properties.RemoveAll(p => p.Name is SenderClientProperty or SenderUserProperty);
                 properties.Add(new MqttUserProperty(SenderClientProperty, System.Text.Encoding.UTF8.GetBytes(e.ClientId ?? "")));
                 properties.Add(new MqttUserProperty(SenderUserProperty, System.Text.Encoding.UTF8.GetBytes(e.UserName ?? "")));
-                e.ApplicationMessage.UserProperties = properties;
+                message.UserProperties = properties;
+            }
+
+            if (message.MessageExpiryInterval > 0)
+            {
+                message.UserProperties ??= [];
+                message.UserProperties.Add(new MqttUserProperty(ReceivedProperty, System.Text.Encoding.UTF8.GetBytes(time.GetTimestamp().ToString(CultureInfo.InvariantCulture))));
             }
 
             return Task.CompletedTask;
         };
+        _server.InterceptingOutboundPacketAsync += OnOutboundAsync;
 
         try
         {
@@ -75,6 +96,53 @@ internal sealed partial class EmbeddedBroker(MqttOptions options, ILogger logger
         }
 
         Log.Started(logger, options.EmbeddedAddress, options.EmbeddedPort);
+    }
+
+    /// <summary>
+    /// MQTT 5 §3.3.2.3.3: a message is sent with its expiry interval less the time it waited in the broker,
+    /// and not at all once that has run out. MQTTnet.Server forwards the interval as published and delivers
+    /// expired messages (to a session that reconnects, say), so that a node would take a stale request for a
+    /// fresh one. Here each stamped message goes out as a copy with what is left of its interval (rounded up)
+    /// and without the stamp, or not at all. (A dropped QoS 1/2 message stays in MQTTnet's session as unacknowledged, and
+    /// is dropped again on each redelivery: it is never delivered.)
+    /// </summary>
+    private Task OnOutboundAsync(InterceptingPacketEventArgs e)
+    {
+        if (e.Packet is not MqttPublishPacket { MessageExpiryInterval: > 0 } publish
+            || publish.UserProperties?.Find(p => p.Name == ReceivedProperty) is not { } stamp
+            || !long.TryParse(System.Text.Encoding.UTF8.GetString(stamp.ValueBuffer.Span), NumberStyles.None, CultureInfo.InvariantCulture, out long received))
+        {
+            return Task.CompletedTask;
+        }
+
+        var left = TimeSpan.FromSeconds(publish.MessageExpiryInterval) - time.GetElapsedTime(received);
+        if (left <= TimeSpan.Zero)
+        {
+            Log.Expired(logger, publish.Topic, e.ClientId, publish.MessageExpiryInterval);
+            e.ProcessPacket = false;
+            return Task.CompletedTask;
+        }
+
+        // A copy: the packet is the one MQTTnet keeps for redelivery, and its properties are shared by every copy.
+        var others = publish.UserProperties.Where(p => p.Name != ReceivedProperty).ToList();
+        e.Packet = new MqttPublishPacket
+        {
+            PacketIdentifier = publish.PacketIdentifier,
+            Topic = publish.Topic,
+            Payload = publish.Payload,
+            QualityOfServiceLevel = publish.QualityOfServiceLevel,
+            Retain = publish.Retain,
+            Dup = publish.Dup,
+            ContentType = publish.ContentType,
+            CorrelationData = publish.CorrelationData,
+            MessageExpiryInterval = (uint)Math.Ceiling(left.TotalSeconds),
+            PayloadFormatIndicator = publish.PayloadFormatIndicator,
+            ResponseTopic = publish.ResponseTopic,
+            TopicAlias = publish.TopicAlias,
+            SubscriptionIdentifiers = publish.SubscriptionIdentifiers,
+            UserProperties = others.Count > 0 ? others : null,
+        };
+        return Task.CompletedTask;
     }
 
     public async ValueTask DisposeAsync()
@@ -90,5 +158,8 @@ internal sealed partial class EmbeddedBroker(MqttOptions options, ILogger logger
     {
         [LoggerMessage(3101, LogLevel.Information, "Embedded MQTT broker listening on {Address} port {Port}")]
         public static partial void Started(ILogger logger, string address, int port);
+
+        [LoggerMessage(3102, LogLevel.Information, "A message on {Topic} for {ClientId} expired in the broker ({ExpirySeconds} s) and was dropped")]
+        public static partial void Expired(ILogger logger, string topic, string clientId, uint expirySeconds);
     }
 }

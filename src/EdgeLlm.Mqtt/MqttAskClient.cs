@@ -40,7 +40,13 @@ public static class MqttAskClient
         try
         {
             await client.ConnectAsync(new MqttClientOptionsBuilder().WithTcpServer(host, port).WithProtocolVersion(MQTTnet.Formatter.MqttProtocolVersion.V500).WithClientId(clientId).Build(), deadline.Token).ConfigureAwait(false);
-            await client.SubscribeAsync(new MqttClientSubscribeOptionsBuilder().WithTopicFilter(replyTopic, MqttQualityOfServiceLevel.AtLeastOnce).Build(), deadline.Token).ConfigureAwait(false);
+            var subscribed = await client.SubscribeAsync(new MqttClientSubscribeOptionsBuilder().WithTopicFilter(replyTopic, MqttQualityOfServiceLevel.AtLeastOnce).Build(), deadline.Token).ConfigureAwait(false);
+            if (subscribed.Items.Single().ResultCode is var code && !SubscriptionRefusedException.IsGranted(code))
+            {
+                // The answer could never arrive: say why now rather than time out.
+                throw new SubscriptionRefusedException(replyTopic, code);
+            }
+
             var request = new MqttApplicationMessageBuilder()
                 .WithTopic(topic)
                 .WithPayload(payload)

@@ -66,19 +66,36 @@ public sealed partial class MqttConnection : IAsyncDisposable
     /// <summary>
     /// Subscribes once connected, and again after any reconnection that lost the session. Messages whose topic
     /// the filter matches go to <paramref name="handler"/>; the broker gets its acknowledgement when every
-    /// matching handler has returned.
+    /// matching handler has returned. A broker that refuses the filter (its SUBACK reason code) is a
+    /// <see cref="SubscriptionRefusedException"/>, and the filter is forgotten.
     /// </summary>
     public async Task SubscribeAsync(MqttTopicFilter filter, Func<MqttApplicationMessageReceivedEventArgs, Task> handler, CancellationToken cancellationToken)
     {
+        var subscription = new Subscription(filter, handler);
         Task connected;
         lock (_lock)
         {
-            _subscriptions.Add(new Subscription(filter, handler));
+            _subscriptions.Add(subscription);
             connected = _connected.Task;
         }
 
         await connected.WaitAsync(cancellationToken).ConfigureAwait(false);
-        await _client.SubscribeAsync(new MqttClientSubscribeOptions { TopicFilters = [filter] }, cancellationToken).ConfigureAwait(false);
+        var result = await _client.SubscribeAsync(new MqttClientSubscribeOptions { TopicFilters = [filter] }, cancellationToken).ConfigureAwait(false);
+        var code = result.Items.Single().ResultCode;
+        if (!SubscriptionRefusedException.IsGranted(code))
+        {
+            lock (_lock)
+            {
+                _subscriptions.Remove(subscription);
+            }
+
+            throw new SubscriptionRefusedException(filter.Topic, code);
+        }
+
+        if ((int)code < (int)filter.QualityOfServiceLevel)
+        {
+            Log.Downgraded(_logger, filter.Topic, (int)filter.QualityOfServiceLevel, (int)code);
+        }
     }
 
     /// <summary>Queues a message; it is published, in order, as soon as the broker can take it.</summary>
@@ -212,7 +229,12 @@ public sealed partial class MqttConnection : IAsyncDisposable
 
         if (filters.Length > 0)
         {
-            await _client.SubscribeAsync(new MqttClientSubscribeOptions { TopicFilters = [.. filters] }, cancellationToken).ConfigureAwait(false);
+            // Granted once, so a refusal now is the broker's change of mind (an ACL edited): said, not fatal.
+            var result = await _client.SubscribeAsync(new MqttClientSubscribeOptions { TopicFilters = [.. filters] }, cancellationToken).ConfigureAwait(false);
+            foreach (var item in result.Items.Where(i => !SubscriptionRefusedException.IsGranted(i.ResultCode)))
+            {
+                Log.RestoreRefused(_logger, item.TopicFilter.Topic, item.ResultCode.ToString());
+            }
         }
     }
 
@@ -338,5 +360,11 @@ public sealed partial class MqttConnection : IAsyncDisposable
 
         [LoggerMessage(3005, LogLevel.Error, "{Count} messages were still unsent when the connection closed")]
         public static partial void UnsentAtClose(ILogger logger, int count);
+
+        [LoggerMessage(3006, LogLevel.Warning, "The broker granted {Filter} QoS {Granted}, not {Asked}: messages on it may be lost")]
+        public static partial void Downgraded(ILogger logger, string filter, int asked, int granted);
+
+        [LoggerMessage(3007, LogLevel.Error, "After reconnecting, the broker refused the subscription to {Filter} ({Reason}): nothing arrives on it until the node restarts")]
+        public static partial void RestoreRefused(ILogger logger, string filter, string reason);
     }
 }

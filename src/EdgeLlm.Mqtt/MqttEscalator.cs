@@ -14,7 +14,7 @@ using MQTTnet.Protocol;
 namespace EdgeLlm.Mqtt;
 
 /// <summary>
-/// Escalation over MQTT (DESIGN.md §4): publishes the request envelope (QoS 1) to the upstream tier's ask
+/// Escalation over MQTT (docs/design.md §4): publishes the request envelope (QoS 1) to the upstream tier's ask
 /// topic with this node's upstream topic as ResponseTopic, fresh CorrelationData, what is left of the time
 /// as MessageExpiryInterval and the hop path as a user property; matches the answer by its correlation
 /// data. Each escalation takes one answer: a redelivered or late one is dropped. Every answer's round trip
@@ -131,7 +131,7 @@ public sealed partial class MqttEscalator : IEscalator, IHostedService
         return Task.CompletedTask;
     }
 
-    // An answer or error envelope as DESIGN.md §3 gives them: its error code (null for an answer), and for an
+    // An answer or error envelope as docs/design.md §3 gives them: its error code (null for an answer), and for an
     // answer the tier that answered and its own latency; null when it is neither.
     private static (ErrorCode? Error, int? Tier, double? LatencyMs)? Read(byte[] envelope)
     {

@@ -12,8 +12,8 @@ using MQTTnet.Protocol;
 namespace EdgeLlm.Mqtt;
 
 /// <summary>
-/// The node's MQTT side (DESIGN.md §3, §4): starts the embedded broker when no fleet broker is configured,
-/// connects, subscribes to the request filter and to its tier's shared ask topic, and hands each request to
+/// The node's MQTT side (docs/design.md §3, §4): starts the embedded broker when no fleet broker is configured,
+/// connects, subscribes to the request filter and to its tier's ask topic, and hands each request to
 /// the pipeline with the hop path it came by. It starts first and
 /// stops last, so that the pipeline's final replies still go out; on stopping, requests that arrive are left
 /// unacknowledged for the broker to deliver again when the node is back.
@@ -42,7 +42,7 @@ public sealed partial class MqttFrontDoor : IHostedService
         _admission = admission.Value;
         _time = time;
         _logger = logger;
-        _broker = _options.Server.Length == 0 ? new EmbeddedBroker(_options, logger) : null;
+        _broker = _options.Server.Length == 0 ? new EmbeddedBroker(_options, time, logger) : null;
     }
 
     /// <summary>Returns once the request filters are subscribed, so that a service manager hears "ready" only then.</summary>
@@ -54,20 +54,10 @@ public sealed partial class MqttFrontDoor : IHostedService
         }
 
         _connection.Start();
-        string[] filters = [_options.EffectiveRequestTopic, _options.TierSubscription(_node.Tier)];
-        foreach (string filter in filters.Distinct(StringComparer.Ordinal))
-        {
-            // MQTT 5 forbids NoLocal on shared subscriptions; there the answer property alone tells answers apart.
-            var subscription = new MqttTopicFilterBuilder()
-                .WithTopic(filter)
-                .WithQualityOfServiceLevel(MqttQualityOfServiceLevel.AtLeastOnce)
-                .WithNoLocal(!TopicFilters.IsShared(filter))
-                .WithRetainHandling(MqttRetainHandling.DoNotSendOnSubscribe)
-                .Build();
-            await _connection.SubscribeAsync(subscription, OnMessageAsync, cancellationToken).ConfigureAwait(false);
-        }
-
-        Log.Listening(_logger, string.Join(" and ", filters));
+        // A refused request filter stops the start: a node that hears no requests must not look ready.
+        await SubscribeAsync(_options.EffectiveRequestTopic, cancellationToken).ConfigureAwait(false);
+        string tier = await SubscribeToTierAsync(cancellationToken).ConfigureAwait(false);
+        Log.Listening(_logger, _options.EffectiveRequestTopic == tier ? tier : $"{_options.EffectiveRequestTopic} and {tier}");
     }
 
     /// <summary>Keeps the subscription in the broker's session (requests wait there for the next start), sends what is queued, and goes.</summary>
@@ -79,6 +69,50 @@ public sealed partial class MqttFrontDoor : IHostedService
         {
             await _broker.DisposeAsync().ConfigureAwait(false);
         }
+    }
+
+    // The tier's ask topic, shared with the other nodes of the tier so that the broker spreads the work. On
+    // the embedded broker (MQTTnet.Server has no shared subscriptions) the node is alone and subscribes
+    // plainly; so it does, with a warning, on any broker that refuses shared subscriptions, such as another
+    // node's embedded broker. Returns the filter subscribed.
+    private async Task<string> SubscribeToTierAsync(CancellationToken cancellationToken)
+    {
+        string plain = _options.TierAskTopic(_node.Tier);
+        string shared = _options.TierSubscription(_node.Tier);
+        if (_options.EffectiveRequestTopic == plain || _options.EffectiveRequestTopic == shared)
+        {
+            return _options.EffectiveRequestTopic;
+        }
+
+        if (_broker is not null)
+        {
+            await SubscribeAsync(plain, cancellationToken).ConfigureAwait(false);
+            return plain;
+        }
+
+        try
+        {
+            await SubscribeAsync(shared, cancellationToken).ConfigureAwait(false);
+            return shared;
+        }
+        catch (SubscriptionRefusedException e) when (e.Reason == MqttClientSubscribeResultCode.SharedSubscriptionsNotSupported)
+        {
+            Log.NoSharedSubscriptions(_logger, shared, plain);
+            await SubscribeAsync(plain, cancellationToken).ConfigureAwait(false);
+            return plain;
+        }
+    }
+
+    private Task SubscribeAsync(string filter, CancellationToken cancellationToken)
+    {
+        // MQTT 5 forbids NoLocal on shared subscriptions; there the answer property alone tells answers apart.
+        var subscription = new MqttTopicFilterBuilder()
+            .WithTopic(filter)
+            .WithQualityOfServiceLevel(MqttQualityOfServiceLevel.AtLeastOnce)
+            .WithNoLocal(!TopicFilters.IsShared(filter))
+            .WithRetainHandling(MqttRetainHandling.DoNotSendOnSubscribe)
+            .Build();
+        return _connection.SubscribeAsync(subscription, OnMessageAsync, cancellationToken);
     }
 
     private async Task OnMessageAsync(MqttApplicationMessageReceivedEventArgs e)
@@ -135,5 +169,8 @@ public sealed partial class MqttFrontDoor : IHostedService
 
         [LoggerMessage(3202, LogLevel.Error, "A request on {Topic} could not be handled")]
         public static partial void HandlingFailed(ILogger logger, Exception exception, string topic);
+
+        [LoggerMessage(3203, LogLevel.Warning, "The broker has no shared subscriptions, so {Shared} became {Plain}: every node of this tier on this broker hears every escalated request (give each its own broker, or use one with shared subscriptions such as Mosquitto)")]
+        public static partial void NoSharedSubscriptions(ILogger logger, string shared, string plain);
     }
 }

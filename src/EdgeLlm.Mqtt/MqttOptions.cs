@@ -4,7 +4,7 @@ using Microsoft.Extensions.Options;
 
 namespace EdgeLlm.Mqtt;
 
-/// <summary>Configuration section "Mqtt": the broker the node talks through, and its topics (DESIGN.md §3).</summary>
+/// <summary>Configuration section "Mqtt": the broker the node talks through, and its topics (docs/design.md §3).</summary>
 public sealed class MqttOptions
 {
     public const string Section = "Mqtt";

@@ -7,7 +7,7 @@ using MQTTnet.Protocol;
 namespace EdgeLlm.Mqtt;
 
 /// <summary>
-/// The route back to an MQTT requester (DESIGN.md §3): its ResponseTopic with its CorrelationData, else the
+/// The route back to an MQTT requester (docs/design.md §3): its ResponseTopic with its CorrelationData, else the
 /// topic it asked on. Every reply carries edgellm-type=answer, so that no node takes it for a request.
 /// </summary>
 internal sealed class MqttReplyTarget(MqttConnection connection, string topic, byte[]? correlationData, RequestFormat format) : IReplyTarget

@@ -14,7 +14,13 @@ public sealed class UpstreamDirectory
     private readonly ConcurrentDictionary<string, UpstreamAdvertisement> _nodes = new(StringComparer.Ordinal);
     private readonly ConcurrentDictionary<int, double> _roundTrips = new();
 
-    public void Update(UpstreamAdvertisement advertisement) => _nodes[advertisement.Node] = advertisement;
+    /// <summary>Records the node's latest advertisement; true when it is new or went online or offline with it.</summary>
+    public bool Update(UpstreamAdvertisement advertisement)
+    {
+        bool changed = !_nodes.TryGetValue(advertisement.Node, out var previous) || previous.Online != advertisement.Online;
+        _nodes[advertisement.Node] = advertisement;
+        return changed;
+    }
 
     /// <summary>A node whose retained status was cleared is forgotten.</summary>
     public void Remove(string node) => _nodes.TryRemove(node, out _);

@@ -1,0 +1,136 @@
+using System.Collections.Concurrent;
+using System.Text;
+using EdgeLlm.Core.Options;
+using EdgeLlm.Tests;
+using Microsoft.Extensions.Logging.Abstractions;
+using Microsoft.Extensions.Time.Testing;
+using MQTTnet;
+using MQTTnet.Packets;
+using MQTTnet.Protocol;
+
+namespace EdgeLlm.Mqtt.Tests;
+
+/// <summary>The embedded broker in this process (MQTTnet.Server) where it must behave as MQTT 5 says and MQTTnet.Server alone does not.</summary>
+public sealed class EmbeddedBrokerTests
+{
+    private readonly FakeTimeProvider _time = new(TimeProvider.System.GetUtcNow());
+    private readonly int _port = FreePort.Next();
+
+    [Fact]
+    public async Task AQueuedMessage_GoesOutWithWhatIsLeftOfItsExpiry_OrNotAtAllOnceItHasRunOut()
+    {
+        await using var broker = await StartBrokerAsync();
+        await using var subscriber = await Subscriber.ConnectAsync(_port, "t/#");
+        await subscriber.DisconnectAsync();
+        using var publisher = await ConnectAsync("publisher");
+        await publisher.PublishAsync(Message("t/expires", "soon", expirySeconds: 5));
+        await publisher.PublishAsync(Message("t/lasts", "later", expirySeconds: 60));
+
+        _time.Advance(TimeSpan.FromSeconds(10));
+        await subscriber.ReconnectAsync();
+        var later = await subscriber.NextAsync();
+
+        // Queued in order: had the expired one been delivered, it would have come first.
+        Assert.Equal(("later", 50u), (Encoding.UTF8.GetString(later.Payload), later.MessageExpiryInterval));
+        Assert.Null(later.UserProperties);
+        Assert.Equal(1, subscriber.Count);
+    }
+
+    [Fact]
+    public async Task AStampAClientForges_IsDropped_SoThatItCannotExpireOrExtendAMessage()
+    {
+        await using var broker = await StartBrokerAsync();
+        await using var subscriber = await Subscriber.ConnectAsync(_port, "t/#");
+        using var publisher = await ConnectAsync("forger");
+        var forged = new MqttApplicationMessageBuilder().WithTopic("t/forged").WithPayload("x").WithQualityOfServiceLevel(MqttQualityOfServiceLevel.AtLeastOnce)
+            .WithMessageExpiryInterval(30).WithUserProperty("edgellm-broker-received", Encoding.UTF8.GetBytes("0")).WithUserProperty("kept", Encoding.UTF8.GetBytes("yes")).Build();
+
+        await publisher.PublishAsync(forged);
+        var received = await subscriber.NextAsync();
+
+        Assert.Equal(30u, received.MessageExpiryInterval);
+        Assert.Equal([("kept", "yes")], received.UserProperties!.Select(p => (p.Name, p.ReadValueAsString())));
+    }
+
+    [Fact]
+    public async Task ASharedSubscription_IsRefused_AndTheConnectionSaysSo()
+    {
+        await using var broker = await StartBrokerAsync();
+        await using var connection = new MqttConnection(
+            Microsoft.Extensions.Options.Options.Create(new MqttOptions { EmbeddedPort = _port }),
+            Microsoft.Extensions.Options.Options.Create(new NodeOptions { Id = "refused" }),
+            TimeProvider.System,
+            NullLogger<MqttConnection>.Instance);
+        connection.Start();
+
+        var refusal = await Assert.ThrowsAsync<SubscriptionRefusedException>(() => connection.SubscribeAsync(
+            new MqttTopicFilter { Topic = "$share/edgellm-tier0/edgellm/tier/0/ask", QualityOfServiceLevel = MqttQualityOfServiceLevel.AtLeastOnce },
+            _ => Task.CompletedTask,
+            CancellationToken.None));
+
+        Assert.Equal(MqttClientSubscribeResultCode.SharedSubscriptionsNotSupported, refusal.Reason);
+        Assert.Contains("the broker refused the subscription to $share/edgellm-tier0/edgellm/tier/0/ask: SharedSubscriptionsNotSupported", refusal.Message);
+    }
+
+    private async Task<EmbeddedBroker> StartBrokerAsync()
+    {
+        var broker = new EmbeddedBroker(new MqttOptions { EmbeddedPort = _port }, _time, NullLogger.Instance);
+        await broker.StartAsync();
+        return broker;
+    }
+
+    private static MqttApplicationMessage Message(string topic, string payload, uint expirySeconds) =>
+        new MqttApplicationMessageBuilder().WithTopic(topic).WithPayload(payload).WithQualityOfServiceLevel(MqttQualityOfServiceLevel.AtLeastOnce).WithMessageExpiryInterval(expirySeconds).Build();
+
+    private async Task<IMqttClient> ConnectAsync(string clientId)
+    {
+        var client = new MqttClientFactory().CreateMqttClient();
+        await client.ConnectAsync(new MqttClientOptionsBuilder().WithTcpServer("127.0.0.1", _port).WithProtocolVersion(MQTTnet.Formatter.MqttProtocolVersion.V500).WithClientId(clientId).Build());
+        return client;
+    }
+
+    // An MQTT 5 client with a persistent session that records what it receives.
+    private sealed class Subscriber : IAsyncDisposable
+    {
+        private readonly IMqttClient _client = new MqttClientFactory().CreateMqttClient();
+        private readonly BlockingCollection<MqttApplicationMessage> _received = [];
+        private readonly MqttClientOptions _options;
+        private int _count;
+
+        private Subscriber(int port)
+        {
+            _options = new MqttClientOptionsBuilder().WithTcpServer("127.0.0.1", port).WithProtocolVersion(MQTTnet.Formatter.MqttProtocolVersion.V500)
+                .WithClientId($"subscriber-{Guid.NewGuid():N}"[..24]).WithCleanStart(false).WithSessionExpiryInterval(600).Build();
+            _client.ApplicationMessageReceivedAsync += e =>
+            {
+                Interlocked.Increment(ref _count);
+                _received.Add(e.ApplicationMessage);
+                return Task.CompletedTask;
+            };
+        }
+
+        public int Count => Volatile.Read(ref _count);
+
+        public static async Task<Subscriber> ConnectAsync(int port, string filter)
+        {
+            var subscriber = new Subscriber(port);
+            await subscriber.ReconnectAsync();
+            await subscriber._client.SubscribeAsync(new MqttClientSubscribeOptionsBuilder().WithTopicFilter(filter, MqttQualityOfServiceLevel.AtLeastOnce).Build());
+            return subscriber;
+        }
+
+        public async Task ReconnectAsync() => await _client.ConnectAsync(_options);
+
+        public Task DisconnectAsync() => _client.DisconnectAsync(new MqttClientDisconnectOptions());
+
+        public Task<MqttApplicationMessage> NextAsync() =>
+            Task.Run(() => _received.TryTake(out var message, TimeSpan.FromSeconds(10)) ? message : throw new TimeoutException("no message within 10 s"));
+
+        public ValueTask DisposeAsync()
+        {
+            _client.Dispose();
+            _received.Dispose();
+            return ValueTask.CompletedTask;
+        }
+    }
+}
