@@ -1,4 +1,5 @@
 using EdgeLlm.Core.Catalog;
+using EdgeLlm.Core.Hosting;
 using EdgeLlm.Core.Options;
 using EdgeLlm.Core.Processing;
 using EdgeLlm.Core.Routing;
@@ -42,9 +43,8 @@ public static class ServiceCollectionExtensions
 
         services.TryAddSingleton(TimeProvider.System);
         services.TryAddSingleton<NodeCounters>();
-        services.TryAddSingleton<RequestPipeline>();
+        services.AddNodeService<RequestPipeline>(NodeStage.Pipeline);
         services.TryAddSingleton<INodePipeline>(provider => provider.GetRequiredService<RequestPipeline>());
-        services.AddHostedService(provider => provider.GetRequiredService<RequestPipeline>());
         return services;
     }
 

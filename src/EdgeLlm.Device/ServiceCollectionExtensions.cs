@@ -1,4 +1,5 @@
 using System.Device.I2c;
+using EdgeLlm.Core.Hosting;
 using EdgeLlm.Core.Resources;
 using EdgeLlm.Device.Gpio;
 using EdgeLlm.Device.Sampling;
@@ -24,27 +25,21 @@ public static class ServiceCollectionExtensions
         services.TryAddSingleton(provider => PowerMeterFor(provider.GetRequiredService<IOptions<DeviceOptions>>().Value));
         services.TryAddSingleton(provider => new ResourceSampler(
             provider.GetRequiredService<ISysFs>(), provider.GetRequiredService<ICpuTemperature>(), provider.GetRequiredService<IPowerMeter>(), provider.GetRequiredService<TimeProvider>()));
-        services.TryAddSingleton<ResourceMonitor>();
+        services.AddNodeService<ResourceMonitor>(NodeStage.Resources);
         services.TryAddSingleton<IResourceSnapshotSource>(provider => provider.GetRequiredService<ResourceMonitor>());
-        services.AddHostedService(provider => provider.GetRequiredService<ResourceMonitor>());
         return services;
     }
 
-    /// <summary>
-    /// The board's buttons and status lights (Gpio section). Register it after the request pipeline: it starts
-    /// last, so that presses find the node ready, and stops first, so that no press comes in while it closes.
-    /// </summary>
+    /// <summary>The board's buttons and status lights (Gpio section), started once the node is ready (<see cref="NodeStage.Board"/>).</summary>
     public static IServiceCollection AddEdgeGpio(this IServiceCollection services, IConfiguration configuration)
     {
         services.AddOptions<GpioOptions>().Bind(configuration.GetSection(GpioOptions.Section)).ValidateOnStart();
         services.TryAddEnumerable(ServiceDescriptor.Singleton<IValidateOptions<GpioOptions>, GpioOptionsValidator>());
         services.TryAddSingleton(TimeProvider.System);
         services.TryAddSingleton<IGpioDriverSource, LibGpiodDriverSource>();
-        services.TryAddSingleton<GpioBoard>();
-        services.AddHostedService(provider => provider.GetRequiredService<GpioBoard>());
-        services.AddHostedService<ButtonPanel>();
-        services.TryAddSingleton<StatusLights>();
-        services.AddHostedService(provider => provider.GetRequiredService<StatusLights>());
+        services.AddNodeService<GpioBoard>(NodeStage.Board);
+        services.AddNodeService<ButtonPanel>(NodeStage.Board);
+        services.AddNodeService<StatusLights>(NodeStage.Board);
         return services;
     }
 

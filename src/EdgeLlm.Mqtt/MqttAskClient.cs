@@ -1,4 +1,6 @@
 using System.Text;
+using EdgeLlm.Mqtt.Connection;
+using EdgeLlm.Mqtt.Outgoing;
 using MQTTnet;
 using MQTTnet.Protocol;
 

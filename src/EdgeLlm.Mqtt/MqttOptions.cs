@@ -1,11 +1,12 @@
 using System.Text.RegularExpressions;
 using EdgeLlm.Core.Options;
+using EdgeLlm.Mqtt.Connection;
 using Microsoft.Extensions.Options;
 
 namespace EdgeLlm.Mqtt;
 
 /// <summary>Configuration section "Mqtt": the broker the node talks through, and its topics (docs/design.md §3).</summary>
-public sealed class MqttOptions
+internal sealed class MqttOptions
 {
     public const string Section = "Mqtt";
 
@@ -74,7 +75,7 @@ public sealed class MqttOptions
 /// user sent each command; a fleet broker cannot (MQTT carries no sender), so there its ACL must keep the
 /// command topic to the allowed senders and the node is told to rely on it with TrustBrokerAcl.
 /// </summary>
-public sealed class CommandOptions
+internal sealed class CommandOptions
 {
     /// <summary>Client ids allowed to send commands through the embedded broker.</summary>
     public string[] AllowedClients { get; set; } = [];
@@ -89,7 +90,7 @@ public sealed class CommandOptions
 }
 
 /// <summary>Checks <see cref="MqttOptions"/>, naming the key of every value that is wrong.</summary>
-public sealed partial class MqttOptionsValidator : IValidateOptions<MqttOptions>
+internal sealed partial class MqttOptionsValidator : IValidateOptions<MqttOptions>
 {
     public ValidateOptionsResult Validate(string? name, MqttOptions options) =>
         new OptionsCheck(MqttOptions.Section)

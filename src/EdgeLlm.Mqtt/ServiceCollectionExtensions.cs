@@ -1,4 +1,8 @@
+using EdgeLlm.Core.Hosting;
 using EdgeLlm.Core.Processing;
+using EdgeLlm.Mqtt.Connection;
+using EdgeLlm.Mqtt.Incoming;
+using EdgeLlm.Mqtt.Outgoing;
 using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.DependencyInjection.Extensions;
@@ -9,9 +13,9 @@ namespace EdgeLlm.Mqtt;
 public static class ServiceCollectionExtensions
 {
     /// <summary>
-    /// The MQTT front door, escalation over MQTT, the status advertisements (sent and heard) and model commands. Register it
-    /// before the request pipeline: hosted
-    /// services stop in reverse order, and the front door must outlive the pipeline's last replies.
+    /// The MQTT side of the node (<see cref="NodeStage.Transport"/>, up before the request pipeline and down
+    /// after it): the front door, escalation over MQTT, the status advertisements (sent and heard) and model
+    /// commands.
     /// </summary>
     public static IServiceCollection AddEdgeMqtt(this IServiceCollection services, IConfiguration configuration)
     {
@@ -20,14 +24,12 @@ public static class ServiceCollectionExtensions
         services.TryAddSingleton(TimeProvider.System);
         services.TryAddSingleton<MqttConnection>();
         services.TryAddSingleton<INodeTopics, MqttNodeTopics>();
-        services.TryAddSingleton<MqttFrontDoor>();
-        services.AddHostedService(provider => provider.GetRequiredService<MqttFrontDoor>());
-        services.TryAddSingleton<MqttEscalator>();
+        services.AddNodeService<MqttFrontDoor>(NodeStage.Transport);
+        services.AddNodeService<MqttEscalator>(NodeStage.Transport);
         services.TryAddSingleton<IEscalator>(provider => provider.GetRequiredService<MqttEscalator>());
-        services.AddHostedService(provider => provider.GetRequiredService<MqttEscalator>());
-        services.AddHostedService<AdvertisementListener>();
-        services.AddHostedService<StatusPublisher>();
-        services.AddHostedService<CommandListener>();
+        services.AddNodeService<AdvertisementListener>(NodeStage.Transport);
+        services.AddNodeService<StatusPublisher>(NodeStage.Transport);
+        services.AddNodeService<CommandListener>(NodeStage.Transport);
         return services;
     }
 }

@@ -1,3 +1,4 @@
+using EdgeLlm.Core.Hosting;
 using EdgeLlm.Core.Processing;
 using EdgeLlm.Onnx.Hosting;
 using Microsoft.Extensions.DependencyInjection;
@@ -15,11 +16,17 @@ public static class ServiceCollectionExtensions
     public static IServiceCollection AddEdgeOnnx(this IServiceCollection services)
     {
         services.TryAddSingleton(TimeProvider.System);
-        services.TryAddSingleton<ModelManager>();
+        // Downloads stream for as long as they make progress (the store's stall timeout); a dead address fails fast.
+        services.AddHttpClient(PullableModels.HttpClientName, client => client.Timeout = Timeout.InfiniteTimeSpan)
+            .ConfigurePrimaryHttpMessageHandler(() => new SocketsHttpHandler { ConnectTimeout = TimeSpan.FromSeconds(15) });
+        services.TryAddSingleton<ConfiguredModel>();
+        services.TryAddSingleton<ResidentModels>();
+        services.TryAddSingleton<PullableModels>();
+        services.TryAddSingleton<IModelAcquisition>(provider => provider.GetRequiredService<PullableModels>());
+        services.AddNodeService<ModelManager>(NodeStage.Models);
         services.TryAddSingleton<IModelProvider>(provider => provider.GetRequiredService<ModelManager>());
-        services.TryAddSingleton<IModelAcquisition>(provider => provider.GetRequiredService<ModelManager>());
-        services.TryAddSingleton<IModelCommands>(provider => provider.GetRequiredService<ModelManager>());
-        services.AddHostedService(provider => provider.GetRequiredService<ModelManager>());
+        services.TryAddSingleton<IModelCommands, ModelCommandHandler>();
+        services.AddNodeService<ModelHousekeeping>(NodeStage.Models);
         return services;
     }
 }

@@ -56,7 +56,7 @@ internal static class EdgeLlmCli
             error.WriteLine("edgellm: interrupted");
             return Interrupted;
         }
-        catch (Exception e) when (e is ModelFileException or PromptTooLongException or ModelUnavailableException or InvalidOperationException or IOException or UnauthorizedAccessException or ArgumentException or OnnxRuntimeGenAIException or OnnxRuntimeException)
+        catch (Exception e) when (e is ModelFileException or PromptTooLongException or ModelUnavailableException or ModelCommandException or IOException or UnauthorizedAccessException or ArgumentException or OnnxRuntimeGenAIException or OnnxRuntimeException)
         {
             error.WriteLine($"edgellm: {OneLine(e.Message)}");
             return Failure;

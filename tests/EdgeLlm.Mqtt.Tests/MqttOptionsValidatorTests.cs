@@ -1,3 +1,5 @@
+using EdgeLlm.Mqtt.Connection;
+
 namespace EdgeLlm.Mqtt.Tests;
 
 public sealed class MqttOptionsValidatorTests

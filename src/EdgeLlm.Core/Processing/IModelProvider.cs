@@ -59,14 +59,39 @@ public sealed class ModelUnavailableException(string message, Exception? inner =
 /// <summary>A pull under way: the file being fetched, bytes so far, and the total when the source tells.</summary>
 public sealed record PullProgress(string ModelId, string Source, long Bytes, long? TotalBytes);
 
-/// <summary>The commands a fleet may send a node about its models (edgellm/node/{nodeId}/cmd); each returns what it did, in words.</summary>
+/// <summary>What a model command did.</summary>
+public enum ModelCommandOutcome
+{
+    Pulled,
+    AlreadyPresent,
+    Unloaded,
+    NotLoaded,
+    Pinned,
+    Unpinned,
+}
+
+/// <summary>A model command's result: what happened, in a word and in a sentence for people.</summary>
+/// <param name="Bytes">The model's size on disk, when it was pulled.</param>
+public sealed record ModelCommandResult(string Model, ModelCommandOutcome Outcome, string Message, long? Bytes = null);
+
+/// <summary>
+/// A command that asks for something the node will not do with that model (unload a pinned model or one
+/// that is answering, unpin what the configuration pins): the sender's mistake, not the node's failure.
+/// </summary>
+public sealed class ModelCommandException(string message) : Exception(message);
+
+/// <summary>
+/// The commands a fleet may send a node about its models (edgellm/node/{nodeId}/cmd). Each returns what it
+/// did; <see cref="ModelCommandException"/> is a request refused, <see cref="ModelUnavailableException"/> a
+/// model that cannot be had.
+/// </summary>
 public interface IModelCommands
 {
-    Task<string> PullAsync(string modelId, CancellationToken cancellationToken);
+    Task<ModelCommandResult> PullAsync(string modelId, CancellationToken cancellationToken);
 
-    Task<string> UnloadAsync(string modelId, CancellationToken cancellationToken);
+    Task<ModelCommandResult> UnloadAsync(string modelId, CancellationToken cancellationToken);
 
-    Task<string> PinAsync(string modelId, CancellationToken cancellationToken);
+    Task<ModelCommandResult> PinAsync(string modelId, CancellationToken cancellationToken);
 
-    Task<string> UnpinAsync(string modelId, CancellationToken cancellationToken);
+    Task<ModelCommandResult> UnpinAsync(string modelId, CancellationToken cancellationToken);
 }

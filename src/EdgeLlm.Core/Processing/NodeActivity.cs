@@ -8,13 +8,16 @@ namespace EdgeLlm.Core.Processing;
 /// <param name="Errors">Error replies sent since start.</param>
 public sealed record NodeActivity(bool Generating, int Queued, int Escalated, int AwaitingPull, long Errors);
 
-/// <summary>The pipeline's door and state as the board's own inputs and outputs (buttons, LEDs) see them.</summary>
+/// <summary>The request pipeline's door and state, as the node's inputs (MQTT, buttons) and outputs (status, LEDs) see them.</summary>
 public interface INodePipeline
 {
     NodeActivity Activity { get; }
 
-    /// <summary>Takes a request, or answers it at once when it cannot be taken (see <see cref="RequestPipeline.SubmitAsync"/>).</summary>
+    /// <summary>Takes a request, or answers it at once when it cannot be taken (busy, no model, expired, shutting down).</summary>
     ValueTask<SubmitOutcome> SubmitAsync(Submission submission, CancellationToken cancellationToken);
+
+    /// <summary>Answers a message that is not a valid request with its failure, counted and logged like any reply.</summary>
+    ValueTask RejectAsync(Replies.Failure failure, IReplyTarget replyTo, CancellationToken cancellationToken);
 }
 
 /// <summary>Reply routes to topics of the node's own (e.g. {prefix}/node/{nodeId}/button/17), for requests that come from the board itself.</summary>

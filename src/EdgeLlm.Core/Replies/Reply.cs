@@ -38,7 +38,9 @@ public sealed record Failure(string? RequestId, ErrorCode Code, string Message) 
 }
 
 /// <summary>What a node command (edgellm/node/{nodeId}/cmd) did, in words.</summary>
-public sealed record CommandResult(string? RequestId, string Command, string Model, string Result) : Reply(RequestId)
+/// <param name="Outcome">What was done, as a word on the wire (pulled, already-present, unloaded, not-loaded, pinned, unpinned).</param>
+/// <param name="Result">The same, in a sentence for people.</param>
+public sealed record CommandResult(string? RequestId, string Command, string Model, string Outcome, string Result) : Reply(RequestId)
 {
     public override ErrorCode? ErrorCode => null;
 }

@@ -77,6 +77,7 @@ public static class ReplyFormatter
                 case CommandResult result:
                     json.WriteString("command", result.Command);
                     json.WriteString("model", result.Model);
+                    json.WriteString("outcome", result.Outcome);
                     json.WriteString("result", result.Result);
                     break;
                 case Failure failure:

@@ -12,7 +12,7 @@ namespace EdgeLlm.Core.Routing;
 /// here and those it could pull, the queue, and the upstream nodes this node can reach through its Upstream:Tier.
 /// </summary>
 /// <param name="acquisition">The model store, when this node pulls models on demand.</param>
-public sealed class RequestRouter(
+internal sealed class RequestRouter(
     ModelCatalog catalog,
     IResourceSnapshotSource resources,
     IModelProvider models,

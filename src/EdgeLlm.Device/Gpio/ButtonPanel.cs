@@ -78,7 +78,7 @@ internal sealed partial class ButtonPanel(
         string id = $"button-{button.Pin}-{Interlocked.Increment(ref _presses)}";
         string topic = button.Topic.Length > 0 ? button.Topic : topics.NodeTopic($"button/{button.Pin}");
         var replyTo = new PressReplyTarget(topics.PublishTo(topic, RequestFormat.Envelope), reply => OnReply(button.Pin, topic, reply));
-        Log.Pressed(logger, button.Pin, id, button.Prompt);
+        Log.ButtonPressed(logger, button.Pin, id, button.Prompt);
         if (Interlocked.Increment(ref _pending) > 1 && _options.WhileBusy == PressPolicies.Refuse)
         {
             await replyTo.SendAsync(new Failure(id, ErrorCode.Busy, $"button {button.Pin}: an earlier press is still being answered (Gpio:WhileBusy is refuse)"), CancellationToken.None).ConfigureAwait(false);
@@ -117,13 +117,13 @@ internal sealed partial class ButtonPanel(
         switch (reply)
         {
             case Answer answer:
-                Log.Answered(logger, pin, answer.Model, answer.Tier, answer.Text, topic);
+                Log.ButtonAnswered(logger, pin, answer.Model, answer.Tier, answer.Text, topic);
                 break;
             case Failure failure:
-                Log.Refused(logger, pin, failure.Code.ToWireName(), failure.Message, topic);
+                Log.ButtonRefused(logger, pin, failure.Code.ToWireName(), failure.Message, topic);
                 break;
             default:
-                Log.Relayed(logger, pin, topic);
+                Log.ButtonRelayed(logger, pin, topic);
                 break;
         }
     }
@@ -138,23 +138,5 @@ internal sealed partial class ButtonPanel(
             onReply(reply);
             return inner.SendAsync(reply, cancellationToken);
         }
-    }
-
-    private static partial class Log
-    {
-        [LoggerMessage(4101, LogLevel.Information, "Button {Pin} pressed: request {RequestId} \"{Prompt}\"")]
-        public static partial void Pressed(ILogger logger, int pin, string requestId, string prompt);
-
-        [LoggerMessage(4102, LogLevel.Information, "Button {Pin} answered by {Model} (tier {Tier}), published to {Topic}: {Text}")]
-        public static partial void Answered(ILogger logger, int pin, string model, int tier, string text, string topic);
-
-        [LoggerMessage(4103, LogLevel.Warning, "Button {Pin}: {Code}: {Message} (published to {Topic})")]
-        public static partial void Refused(ILogger logger, int pin, string code, string message, string topic);
-
-        [LoggerMessage(4104, LogLevel.Information, "Button {Pin}: an upper tier's reply, published to {Topic}")]
-        public static partial void Relayed(ILogger logger, int pin, string topic);
-
-        [LoggerMessage(4105, LogLevel.Error, "Button {Pin}: the press could not be taken")]
-        public static partial void PressFailed(ILogger logger, Exception exception, int pin);
     }
 }

@@ -11,7 +11,7 @@ namespace EdgeLlm.Device.Gpio;
 /// panel and the status lights. Missing GPIO stops the start with the reason, or with Gpio:Optional leaves a
 /// warning and a node without buttons and lights.
 /// </summary>
-public sealed partial class GpioBoard(IOptions<GpioOptions> options, IGpioDriverSource drivers, ILogger<GpioBoard> logger) : IHostedService, IDisposable
+internal sealed partial class GpioBoard(IOptions<GpioOptions> options, IGpioDriverSource drivers, ILogger<GpioBoard> logger) : IHostedService, IDisposable
 {
     private readonly GpioOptions _options = options.Value;
 
@@ -43,12 +43,12 @@ public sealed partial class GpioBoard(IOptions<GpioOptions> options, IGpioDriver
             }
 
             Controller = controller;
-            Log.Opened(logger, _options.Chip, _options.Buttons.Length, _options.Leds.Length);
+            Log.ChipOpened(logger, _options.Chip, _options.Buttons.Length, _options.Leds.Length);
         }
         catch (GpioUnavailableException e) when (_options.Optional)
         {
             controller?.Dispose();
-            Log.Unavailable(logger, e.Message);
+            Log.GpioUnavailable(logger, e.Message);
         }
         catch
         {
@@ -76,14 +76,5 @@ public sealed partial class GpioBoard(IOptions<GpioOptions> options, IGpioDriver
         }
 
         controller.OpenPin(pin, mode);
-    }
-
-    private static partial class Log
-    {
-        [LoggerMessage(4001, LogLevel.Information, "GPIO chip {Chip} opened: {Buttons} buttons, {Leds} lights")]
-        public static partial void Opened(ILogger logger, int chip, int buttons, int leds);
-
-        [LoggerMessage(4002, LogLevel.Warning, "GPIO is configured but cannot be used, and Gpio:Optional is set, so the node runs without buttons and lights: {Problem}")]
-        public static partial void Unavailable(ILogger logger, string problem);
     }
 }

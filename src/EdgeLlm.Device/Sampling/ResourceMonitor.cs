@@ -8,7 +8,7 @@ namespace EdgeLlm.Device.Sampling;
 /// Samples the board every Device:SampleSeconds and keeps the latest snapshot, so that deciding never waits
 /// on a file read. The first snapshot is taken before the node starts serving.
 /// </summary>
-public sealed class ResourceMonitor(ResourceSampler sampler, IOptions<DeviceOptions> options, TimeProvider time) : BackgroundService, IResourceSnapshotSource
+internal sealed class ResourceMonitor(ResourceSampler sampler, IOptions<DeviceOptions> options, TimeProvider time) : BackgroundService, IResourceSnapshotSource
 {
     private ResourceSnapshot _latest = new();
 

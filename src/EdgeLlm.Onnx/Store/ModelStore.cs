@@ -99,12 +99,12 @@ public sealed partial class ModelStore : IDisposable
 
     public void Pin(string id) => File.WriteAllBytes(PinPath(id), []);
 
-    /// <summary>Removes a pin made by `model pin`; a pin of the configuration stays (InvalidOperationException).</summary>
+    /// <summary>Removes a pin made by `model pin`; a pin of the configuration stays (ModelCommandException).</summary>
     public void Unpin(string id)
     {
         if (_configuredPins.Contains(id))
         {
-            throw new InvalidOperationException($"{id} is pinned by the configuration (Models:Pinned): change it there");
+            throw new ModelCommandException($"{id} is pinned by the configuration (Models:Pinned): change it there");
         }
 
         File.Delete(PinPath(id));
@@ -120,12 +120,12 @@ public sealed partial class ModelStore : IDisposable
         }
     }
 
-    /// <summary>Deletes the model's folder (and its `model pin`); a pinned model is refused (InvalidOperationException).</summary>
+    /// <summary>Deletes the model's folder (and its `model pin`); a pin of the configuration is refused (ModelCommandException).</summary>
     public bool Remove(string id)
     {
         if (_configuredPins.Contains(id))
         {
-            throw new InvalidOperationException($"{id} is pinned by the configuration (Models:Pinned), so it stays");
+            throw new ModelCommandException($"{id} is pinned by the configuration (Models:Pinned), so it stays");
         }
 
         File.Delete(PinPath(id));
@@ -315,7 +315,7 @@ public sealed partial class ModelStore : IDisposable
     }
 
     // The models to evict (least recently used first) for `bytes` more to fit; null when it cannot fit.
-    private List<StoredModel>? Evictions(string id, long bytes, IReadOnlyCollection<string> keep, IReadOnlyList<StoredModel> present)
+    private IReadOnlyList<StoredModel>? Evictions(string id, long bytes, IReadOnlyCollection<string> keep, IReadOnlyList<StoredModel> present)
     {
         if (BudgetBytes == 0)
         {
@@ -323,20 +323,7 @@ public sealed partial class ModelStore : IDisposable
         }
 
         var others = present.Where(m => m.Id != id).ToList();
-        long used = others.Sum(m => m.Bytes);
-        var evictions = new List<StoredModel>();
-        foreach (var model in others.Where(m => !m.Pinned && !keep.Contains(m.Id)))
-        {
-            if (used + bytes <= BudgetBytes)
-            {
-                break;
-            }
-
-            evictions.Add(model);
-            used -= model.Bytes;
-        }
-
-        return used + bytes <= BudgetBytes ? evictions : null;
+        return EvictionPlan.For(bytes, BudgetBytes - others.Sum(m => m.Bytes), others.Where(m => !m.Pinned && !keep.Contains(m.Id)).Select(m => (m, m.Bytes)));
     }
 
     private string NoRoom(string id, long bytes, IReadOnlyCollection<string> keep)
@@ -357,25 +344,4 @@ public sealed partial class ModelStore : IDisposable
         id.Length is > 0 and <= 128 && !id.StartsWith('.') && id.IndexOfAny([.. Path.GetInvalidFileNameChars(), '\\']) < 0;
 
     private static double Blend(double previous, double measured) => previous * 0.5 + measured * 0.5;
-
-    private static partial class Log
-    {
-        [LoggerMessage(2201, LogLevel.Information, "Pulling {Model} from {Url}")]
-        public static partial void Fetching(ILogger logger, string model, string url);
-
-        [LoggerMessage(2202, LogLevel.Information, "Pulling {Model}: {Bytes} of {TotalBytes} bytes")]
-        public static partial void Progress(ILogger logger, string model, long bytes, long totalBytes);
-
-        [LoggerMessage(2203, LogLevel.Information, "Model {Model} installed from {Url}: {Bytes} bytes, converted in {ElapsedMs} ms")]
-        public static partial void Installed(ILogger logger, string model, string url, long bytes, long elapsedMs);
-
-        [LoggerMessage(2204, LogLevel.Warning, "Model {Model}: source {Url} failed: {Reason}")]
-        public static partial void SourceFailed(ILogger logger, string model, string url, string reason);
-
-        [LoggerMessage(2205, LogLevel.Information, "Model {Model} ({Bytes} bytes) evicted to make room for {For}")]
-        public static partial void Evicted(ILogger logger, string model, long bytes, string @for);
-
-        [LoggerMessage(2206, LogLevel.Warning, "Removed {Folder}, left by an install that did not finish")]
-        public static partial void LeftoverRemoved(ILogger logger, string folder);
-    }
 }

@@ -92,12 +92,12 @@ internal static class StoreCommand
             string model = parse.GetRequiredValue(id);
             if (session.Store.LoadedByRunningNode().Contains(model))
             {
-                throw new InvalidOperationException($"{model} is loaded by the running node: unload it first (the `unload` command on edgellm/node/{{nodeId}}/cmd) or stop the node");
+                throw new ModelCommandException($"{model} is loaded by the running node: unload it first (the `unload` command on edgellm/node/{{nodeId}}/cmd) or stop the node");
             }
 
             if (!session.Store.Remove(model))
             {
-                throw new InvalidOperationException($"{model} is not in the store {session.Store.Root}");
+                throw new ModelCommandException($"{model} is not in the store {session.Store.Root}");
             }
 
             parse.InvocationConfiguration.Output.WriteLine($"{model} removed");

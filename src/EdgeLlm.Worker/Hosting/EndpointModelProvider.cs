@@ -70,11 +70,6 @@ internal sealed partial class EndpointModelProvider : IModelProvider, IDisposabl
         return (NoKey, "none");
     }
 
-    private static partial class Log
-    {
-        [LoggerMessage(2101, LogLevel.Information, "Serving {Model} from the OpenAI-compatible endpoint {Endpoint} (API key: {KeySource}; third party: {ThirdParty})")]
-        public static partial void Serving(ILogger logger, string model, string endpoint, string keySource, bool thirdParty);
-    }
 }
 
 /// <summary>

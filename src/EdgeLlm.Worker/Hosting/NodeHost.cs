@@ -1,4 +1,5 @@
 using EdgeLlm.Core;
+using EdgeLlm.Core.Hosting;
 using EdgeLlm.Core.Options;
 using EdgeLlm.Core.Processing;
 using EdgeLlm.Device;
@@ -53,11 +54,8 @@ internal static class NodeHost
         int grace = builder.Configuration.GetValue($"{AdmissionOptions.Section}:{nameof(AdmissionOptions.ShutdownGraceSeconds)}", new AdmissionOptions().ShutdownGraceSeconds);
         builder.Services.Configure<HostOptions>(options => options.ShutdownTimeout = TimeSpan.FromSeconds(Math.Clamp(grace, 0, 600) + 15));
 
-        // Services start in this order and stop in the reverse one: the first snapshot of the board is taken
-        // before anything is advertised; the models (the store opened, pinned models on their way) before
-        // anyone can ask for them; the MQTT front door next (broker, connection, subscription), going down
-        // after the pipeline has sent its final replies; the board's buttons and lights last, so that a press
-        // finds the node ready and none comes in while it closes.
+        // The node's services start stage by stage (NodeStage: the board's state, the models, MQTT, the
+        // pipeline, the buttons and lights) and stop in the reverse order, whatever the order of these calls.
         builder.Services.AddEdgeDevice(builder.Configuration);
         // The node's model: an OpenAI-compatible endpoint when one is configured, else the local engine and its store.
         if (builder.Configuration[$"{ModelsOptions.Section}:OpenAi:Endpoint"] is { Length: > 0 })
@@ -78,7 +76,7 @@ internal static class NodeHost
         builder.Services.PostConfigure<ModelsOptions>(options => options.CatalogPath = NodeConfiguration.CatalogPath(options.CatalogPath, configDirectory));
         if (!string.IsNullOrEmpty(Environment.GetEnvironmentVariable("NOTIFY_SOCKET")))
         {
-            builder.Services.AddHostedService<SystemdWatchdog>();
+            builder.Services.AddNodeService<SystemdWatchdog>(NodeStage.Supervision);
         }
 
         return builder.Build();

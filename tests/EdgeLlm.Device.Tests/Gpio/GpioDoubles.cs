@@ -18,6 +18,10 @@ internal sealed class RecordingPipeline : INodePipeline
         Submitted.Enqueue(submission);
         return ValueTask.FromResult(SubmitOutcome.Queued);
     }
+
+    // The board submits only valid requests: nothing it sends is rejected unread.
+    public ValueTask RejectAsync(Failure failure, IReplyTarget replyTo, CancellationToken cancellationToken) =>
+        throw new InvalidOperationException("the board never rejects a message unread");
 }
 
 /// <summary>The node's own topics, with what is published on each.</summary>

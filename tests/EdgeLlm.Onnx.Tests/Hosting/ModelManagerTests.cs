@@ -2,8 +2,9 @@ using EdgeLlm.Core.Catalog;
 using EdgeLlm.Core.Options;
 using EdgeLlm.Core.Processing;
 using EdgeLlm.Core.Resources;
-using EdgeLlm.Onnx.Hosting;
 using EdgeLlm.Tests;
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Logging.Abstractions;
 using Microsoft.Extensions.Options;
 using Microsoft.Extensions.Time.Testing;
@@ -146,7 +147,7 @@ public sealed class ModelManagerTests : IDisposable
         await Eventually.TrueAsync(() => manager.LoadedModelIds.Contains("b"));
 
         Assert.Contains("b", manager.AvailableModels.Select(m => m.Id));
-        await Assert.ThrowsAsync<InvalidOperationException>(() => manager.UnloadAsync("b", CancellationToken.None));
+        await Assert.ThrowsAsync<ModelCommandException>(() => manager.UnloadAsync("b", CancellationToken.None));
     }
 
     [Fact]
@@ -155,7 +156,7 @@ public sealed class ModelManagerTests : IDisposable
         using var manager = await StartAsync();
         (await manager.GetAsync("a", CancellationToken.None))!.Dispose();
 
-        Assert.Equal("a unloaded", await manager.UnloadAsync("a", CancellationToken.None));
+        Assert.Equal(new ModelCommandResult("a", ModelCommandOutcome.Unloaded, "a unloaded"), await manager.UnloadAsync("a", CancellationToken.None));
         Assert.Empty(manager.LoadedModelIds);
         using var again = await manager.GetAsync("a", CancellationToken.None);
         Assert.Equal(["a"], manager.LoadedModelIds);
@@ -178,12 +179,71 @@ public sealed class ModelManagerTests : IDisposable
         [.. Directory.EnumerateFileSystemEntries(_temp.Combine("store"), "*", SearchOption.AllDirectories).Order(StringComparer.Ordinal)
             .Select(e => $"{e} {(File.Exists(e) ? new FileInfo(e).Length : -1)}")];
 
-    private async Task<ModelManager> StartAsync(int idleUnloadMinutes = 30, string[]? pinned = null, string local = "", ModelCatalog? catalog = null)
+    private async Task<ModelServices> StartAsync(int idleUnloadMinutes = 30, string[]? pinned = null, string local = "", ModelCatalog? catalog = null)
     {
         var options = new ModelsOptions { StorePath = _temp.Combine("store"), MemoryReserveMb = 0, IdleUnloadMinutes = idleUnloadMinutes, Pinned = pinned ?? [], Local = local };
-        var manager = new ModelManager(Options.Create(options), Options.Create(new NodeOptions { Id = "pi-07", Tier = 0 }), catalog ?? _catalog, _board, _clock, NullLogger<ModelManager>.Instance);
-        await manager.StartAsync(CancellationToken.None);
-        return manager;
+        var models = new ModelServices(options, catalog ?? _catalog, _board, _clock);
+        await models.StartAsync();
+        return models;
+    }
+
+    // The node's local model services as AddEdgeOnnx composes them, started as the host starts them.
+    private sealed class ModelServices : IDisposable
+    {
+        private readonly ServiceProvider _provider;
+        private readonly IHostedService[] _hosted;
+
+        public ModelServices(ModelsOptions options, ModelCatalog catalog, IResourceSnapshotSource board, TimeProvider clock)
+        {
+            var services = new ServiceCollection()
+                .AddSingleton(Options.Create(options))
+                .AddSingleton(Options.Create(new NodeOptions { Id = "pi-07", Tier = 0 }))
+                .AddSingleton(catalog)
+                .AddSingleton(board)
+                .AddSingleton(clock)
+                .AddLogging()
+                .AddEdgeOnnx();
+            _provider = services.BuildServiceProvider();
+            _hosted = [.. _provider.GetServices<IHostedService>()];
+        }
+
+        public IReadOnlyList<CatalogModel> AvailableModels => Models.AvailableModels;
+
+        public IReadOnlyList<string> LoadedModelIds => Models.LoadedModelIds;
+
+        public IReadOnlyDictionary<string, double> Acquirable => Acquisition.Acquirable;
+
+        private IModelProvider Models => _provider.GetRequiredService<IModelProvider>();
+
+        private IModelAcquisition Acquisition => _provider.GetRequiredService<IModelAcquisition>();
+
+        private IModelCommands Commands => _provider.GetRequiredService<IModelCommands>();
+
+        public async Task StartAsync()
+        {
+            foreach (var service in _hosted)
+            {
+                await service.StartAsync(CancellationToken.None);
+            }
+        }
+
+        public async Task StopAsync(CancellationToken cancellationToken)
+        {
+            foreach (var service in _hosted.Reverse())
+            {
+                await service.StopAsync(cancellationToken);
+            }
+        }
+
+        public ValueTask<ModelLease?> GetAsync(string id, CancellationToken cancellationToken) => Models.GetAsync(id, cancellationToken);
+
+        public Task EnsurePresentAsync(string id, CancellationToken cancellationToken) => Acquisition.EnsurePresentAsync(id, cancellationToken);
+
+        public Task<ModelCommandResult> PinAsync(string id, CancellationToken cancellationToken) => Commands.PinAsync(id, cancellationToken);
+
+        public Task<ModelCommandResult> UnloadAsync(string id, CancellationToken cancellationToken) => Commands.UnloadAsync(id, cancellationToken);
+
+        public void Dispose() => _provider.Dispose();
     }
 
     // A board whose free memory the test sets.

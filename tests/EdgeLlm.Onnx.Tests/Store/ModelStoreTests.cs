@@ -218,8 +218,8 @@ public sealed class ModelStoreTests : IClassFixture<Stories260kModels>, IDisposa
         store.Pin("a");
 
         Assert.True(store.Remove("a"));
-        Assert.Throws<InvalidOperationException>(() => store.Remove("b"));
-        Assert.Throws<InvalidOperationException>(() => store.Unpin("b"));
+        Assert.Throws<ModelCommandException>(() => store.Remove("b"));
+        Assert.Throws<ModelCommandException>(() => store.Unpin("b"));
 
         Assert.False(store.IsPinned("a"));
         Assert.Equal("b", Assert.Single(store.List()).Id);

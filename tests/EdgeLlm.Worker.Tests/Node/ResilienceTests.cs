@@ -96,7 +96,7 @@ public sealed class ResilienceTests(NodeModels models) : IClassFixture<NodeModel
         Assert.Contains("STOPPING=1", messages[^1]);
         // WATCHDOG_USEC/2 is 200 ms: about seven pings in the 1.5 s the node ran after READY.
         Assert.InRange(messages.Count(m => m == "WATCHDOG=1"), 4, 12);
-        Assert.Contains("<6>EdgeLlm.Mqtt.MqttFrontDoor[3201] Listening for requests", node.Log);
+        Assert.Contains("<6>EdgeLlm.Mqtt.Incoming.MqttFrontDoor[3201] Listening for requests", node.Log);
     }
 
     public void Dispose() => _temp.Dispose();

@@ -1,14 +1,16 @@
 using System.Collections.Concurrent;
 using System.Text;
 using EdgeLlm.Core.Options;
+using EdgeLlm.Mqtt.Connection;
+using EdgeLlm.Mqtt.Outgoing;
 using EdgeLlm.Tests;
-using Microsoft.Extensions.Logging.Abstractions;
-using Microsoft.Extensions.Time.Testing;
 using MQTTnet;
 using MQTTnet.Packets;
 using MQTTnet.Protocol;
+using Microsoft.Extensions.Logging.Abstractions;
+using Microsoft.Extensions.Time.Testing;
 
-namespace EdgeLlm.Mqtt.Tests;
+namespace EdgeLlm.Mqtt.Tests.Connection;
 
 /// <summary>The embedded broker in this process (MQTTnet.Server) where it must behave as MQTT 5 says and MQTTnet.Server alone does not.</summary>
 public sealed class EmbeddedBrokerTests

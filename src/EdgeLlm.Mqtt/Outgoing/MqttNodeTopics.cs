@@ -1,9 +1,10 @@
 using EdgeLlm.Core.Options;
 using EdgeLlm.Core.Processing;
 using EdgeLlm.Core.Requests;
+using EdgeLlm.Mqtt.Connection;
 using Microsoft.Extensions.Options;
 
-namespace EdgeLlm.Mqtt;
+namespace EdgeLlm.Mqtt.Outgoing;
 
 /// <summary>The node's own topics under {prefix}/node/{nodeId}/, and replies published there (QoS 1, as answers).</summary>
 internal sealed class MqttNodeTopics(IOptions<MqttOptions> options, IOptions<NodeOptions> node, MqttConnection connection) : INodeTopics

@@ -2,14 +2,16 @@ using EdgeLlm.Core.Options;
 using EdgeLlm.Core.Processing;
 using EdgeLlm.Core.Replies;
 using EdgeLlm.Core.Requests;
-using Microsoft.Extensions.Hosting;
-using Microsoft.Extensions.Logging;
-using Microsoft.Extensions.Options;
+using EdgeLlm.Mqtt.Connection;
+using EdgeLlm.Mqtt.Outgoing;
 using MQTTnet;
 using MQTTnet.Packets;
 using MQTTnet.Protocol;
+using Microsoft.Extensions.Hosting;
+using Microsoft.Extensions.Logging;
+using Microsoft.Extensions.Options;
 
-namespace EdgeLlm.Mqtt;
+namespace EdgeLlm.Mqtt.Incoming;
 
 /// <summary>
 /// The node's MQTT side (docs/design.md §3, §4): starts the embedded broker when no fleet broker is configured,
@@ -18,7 +20,7 @@ namespace EdgeLlm.Mqtt;
 /// stops last, so that the pipeline's final replies still go out; on stopping, requests that arrive are left
 /// unacknowledged for the broker to deliver again when the node is back.
 /// </summary>
-public sealed partial class MqttFrontDoor : IHostedService
+internal sealed partial class MqttFrontDoor : IHostedService
 {
     /// <summary>The user property that carries an escalated request's hop path: node ids, first to last, comma-separated.</summary>
     public const string PathProperty = "edgellm-path";
@@ -26,14 +28,14 @@ public sealed partial class MqttFrontDoor : IHostedService
     private readonly MqttOptions _options;
     private readonly NodeOptions _node;
     private readonly MqttConnection _connection;
-    private readonly RequestPipeline _pipeline;
+    private readonly INodePipeline _pipeline;
     private readonly AdmissionOptions _admission;
     private readonly TimeProvider _time;
     private readonly ILogger<MqttFrontDoor> _logger;
     private readonly EmbeddedBroker? _broker;
     private volatile bool _stopping;
 
-    public MqttFrontDoor(IOptions<MqttOptions> options, IOptions<NodeOptions> node, MqttConnection connection, RequestPipeline pipeline, IOptions<AdmissionOptions> admission, TimeProvider time, ILogger<MqttFrontDoor> logger)
+    public MqttFrontDoor(IOptions<MqttOptions> options, IOptions<NodeOptions> node, MqttConnection connection, INodePipeline pipeline, IOptions<AdmissionOptions> admission, TimeProvider time, ILogger<MqttFrontDoor> logger)
     {
         _options = options.Value;
         _node = node.Value;
@@ -160,17 +162,5 @@ public sealed partial class MqttFrontDoor : IHostedService
         DateTimeOffset? byLatency = request.MaxLatencyMs is int ms ? receivedAt.AddMilliseconds(ms) : null;
         DateTimeOffset? byExpiry = message.MessageExpiryInterval > 0 ? receivedAt.AddSeconds(message.MessageExpiryInterval) : null;
         return byLatency is null ? byExpiry : byExpiry is null ? byLatency : byLatency < byExpiry ? byLatency : byExpiry;
-    }
-
-    private static partial class Log
-    {
-        [LoggerMessage(3201, LogLevel.Information, "Listening for requests on {Filters}")]
-        public static partial void Listening(ILogger logger, string filters);
-
-        [LoggerMessage(3202, LogLevel.Error, "A request on {Topic} could not be handled")]
-        public static partial void HandlingFailed(ILogger logger, Exception exception, string topic);
-
-        [LoggerMessage(3203, LogLevel.Warning, "The broker has no shared subscriptions, so {Shared} became {Plain}: every node of this tier on this broker hears every escalated request (give each its own broker, or use one with shared subscriptions such as Mosquitto)")]
-        public static partial void NoSharedSubscriptions(ILogger logger, string shared, string plain);
     }
 }

@@ -1,10 +1,10 @@
 using System.Globalization;
 using System.Net;
-using Microsoft.Extensions.Logging;
 using MQTTnet.Packets;
 using MQTTnet.Server;
+using Microsoft.Extensions.Logging;
 
-namespace EdgeLlm.Mqtt;
+namespace EdgeLlm.Mqtt.Connection;
 
 /// <summary>
 /// The broker a node runs itself when no fleet broker is configured (MQTTnet.Server), listening on
@@ -95,7 +95,7 @@ internal sealed partial class EmbeddedBroker(MqttOptions options, TimeProvider t
             throw new IOException($"Mqtt:EmbeddedPort {options.EmbeddedPort} on {options.EmbeddedAddress} cannot be used ({e.Message}): is another broker running? Set Mqtt:Server to use it, or another port", e);
         }
 
-        Log.Started(logger, options.EmbeddedAddress, options.EmbeddedPort);
+        Log.BrokerStarted(logger, options.EmbeddedAddress, options.EmbeddedPort);
     }
 
     /// <summary>
@@ -118,7 +118,7 @@ internal sealed partial class EmbeddedBroker(MqttOptions options, TimeProvider t
         var left = TimeSpan.FromSeconds(publish.MessageExpiryInterval) - time.GetElapsedTime(received);
         if (left <= TimeSpan.Zero)
         {
-            Log.Expired(logger, publish.Topic, e.ClientId, publish.MessageExpiryInterval);
+            Log.MessageExpired(logger, publish.Topic, e.ClientId, publish.MessageExpiryInterval);
             e.ProcessPacket = false;
             return Task.CompletedTask;
         }
@@ -152,14 +152,5 @@ internal sealed partial class EmbeddedBroker(MqttOptions options, TimeProvider t
             await _server.StopAsync(new MqttServerStopOptions()).ConfigureAwait(false);
             _server.Dispose();
         }
-    }
-
-    private static partial class Log
-    {
-        [LoggerMessage(3101, LogLevel.Information, "Embedded MQTT broker listening on {Address} port {Port}")]
-        public static partial void Started(ILogger logger, string address, int port);
-
-        [LoggerMessage(3102, LogLevel.Information, "A message on {Topic} for {ClientId} expired in the broker ({ExpirySeconds} s) and was dropped")]
-        public static partial void Expired(ILogger logger, string topic, string clientId, uint expirySeconds);
     }
 }

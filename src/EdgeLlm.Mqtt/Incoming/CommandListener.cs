@@ -1,15 +1,18 @@
+using System.Collections.Concurrent;
 using System.Text.Json;
 using EdgeLlm.Core.Options;
 using EdgeLlm.Core.Processing;
 using EdgeLlm.Core.Replies;
 using EdgeLlm.Core.Requests;
+using EdgeLlm.Mqtt.Connection;
+using EdgeLlm.Mqtt.Outgoing;
+using MQTTnet;
+using MQTTnet.Protocol;
 using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Options;
-using MQTTnet;
-using MQTTnet.Protocol;
 
-namespace EdgeLlm.Mqtt;
+namespace EdgeLlm.Mqtt.Incoming;
 
 /// <summary>
 /// Remote control of the node's models on {prefix}/node/{nodeId}/cmd: envelopes
@@ -30,6 +33,8 @@ internal sealed partial class CommandListener : IHostedService, IDisposable
     private readonly IModelCommands? _models;
     private readonly ILogger<CommandListener> _logger;
     private readonly CancellationTokenSource _stopping = new();
+    private readonly ConcurrentDictionary<long, Task> _running = new();
+    private long _received;
 
     /// <param name="models">The node's model commands; a node without a model store (an endpoint tier) takes none.</param>
     public CommandListener(IOptions<MqttOptions> options, IOptions<NodeOptions> node, MqttConnection connection, ILogger<CommandListener> logger, IModelCommands? models = null)
@@ -55,10 +60,15 @@ internal sealed partial class CommandListener : IHostedService, IDisposable
             .WithRetainHandling(MqttRetainHandling.DoNotSendOnSubscribe)
             .Build();
         await _connection.SubscribeAsync(subscription, OnMessageAsync, cancellationToken).ConfigureAwait(false);
-        Log.Listening(_logger, _options.CommandTopic(_node.Id));
+        Log.TakingCommands(_logger, _options.CommandTopic(_node.Id));
     }
 
-    public Task StopAsync(CancellationToken cancellationToken) => _stopping.CancelAsync();
+    /// <summary>Cancels the commands under way (a pull keeps its part file) and waits for their replies to be sent.</summary>
+    public async Task StopAsync(CancellationToken cancellationToken)
+    {
+        await _stopping.CancelAsync().ConfigureAwait(false);
+        await Task.WhenAll(_running.Values).WaitAsync(cancellationToken).ConfigureAwait(ConfigureAwaitOptions.SuppressThrowing);
+    }
 
     public void Dispose() => _stopping.Dispose();
 
@@ -73,7 +83,18 @@ internal sealed partial class CommandListener : IHostedService, IDisposable
         string replyTopic = string.IsNullOrEmpty(message.ResponseTopic) ? message.Topic : message.ResponseTopic;
         var replyTo = new MqttReplyTarget(_connection, replyTopic, message.CorrelationData, RequestFormat.Envelope);
         // A pull takes as long as its download: it runs apart, so that other messages keep flowing.
-        _ = Task.Run(() => HandleAsync(message, replyTo));
+        long key = Interlocked.Increment(ref _received);
+        _running[key] = Task.Run(async () =>
+        {
+            try
+            {
+                await HandleAsync(message, replyTo).ConfigureAwait(false);
+            }
+            finally
+            {
+                _running.TryRemove(key, out _);
+            }
+        });
         return Task.CompletedTask;
     }
 
@@ -87,7 +108,7 @@ internal sealed partial class CommandListener : IHostedService, IDisposable
         }
         else if (Refusal(message) is string refusal)
         {
-            Log.Refused(_logger, command!, model!, refusal);
+            Log.CommandRefused(_logger, command!, model!, refusal);
             reply = new Failure(id, ErrorCode.Forbidden, refusal);
         }
         else
@@ -102,21 +123,21 @@ internal sealed partial class CommandListener : IHostedService, IDisposable
     {
         try
         {
-            string result = command switch
+            var result = command switch
             {
                 "pull" => await _models!.PullAsync(model, _stopping.Token).ConfigureAwait(false),
                 "unload" => await _models!.UnloadAsync(model, _stopping.Token).ConfigureAwait(false),
                 "pin" => await _models!.PinAsync(model, _stopping.Token).ConfigureAwait(false),
                 _ => await _models!.UnpinAsync(model, _stopping.Token).ConfigureAwait(false),
             };
-            Log.Done(_logger, command, model, result);
-            return new CommandResult(id, command, model, result);
+            Log.CommandDone(_logger, command, model, result.Message);
+            return new CommandResult(id, command, model, OutcomeName(result.Outcome), result.Message);
         }
         catch (ModelUnavailableException e)
         {
             return new Failure(id, ErrorCode.NoModel, e.Message);
         }
-        catch (InvalidOperationException e)
+        catch (ModelCommandException e)
         {
             return new Failure(id, ErrorCode.BadRequest, e.Message);
         }
@@ -126,10 +147,20 @@ internal sealed partial class CommandListener : IHostedService, IDisposable
         }
         catch (Exception e) when (e is IOException or UnauthorizedAccessException)
         {
-            Log.Failed(_logger, e, command, model);
+            Log.CommandFailed(_logger, e, command, model);
             return new Failure(id, ErrorCode.Internal, $"{command} {model} failed: {e.Message}");
         }
     }
+
+    private static string OutcomeName(ModelCommandOutcome outcome) => outcome switch
+    {
+        ModelCommandOutcome.Pulled => "pulled",
+        ModelCommandOutcome.AlreadyPresent => "already-present",
+        ModelCommandOutcome.Unloaded => "unloaded",
+        ModelCommandOutcome.NotLoaded => "not-loaded",
+        ModelCommandOutcome.Pinned => "pinned",
+        _ => "unpinned",
+    };
 
     // The sender as the embedded broker names it must be listed; through a fleet broker its ACL decides.
     private string? Refusal(MqttApplicationMessage message)
@@ -175,20 +206,5 @@ internal sealed partial class CommandListener : IHostedService, IDisposable
         {
             return (null, null, null, new Failure(null, ErrorCode.BadRequest, $"a command is a JSON object, and this is not JSON ({e.Message})"));
         }
-    }
-
-    private static partial class Log
-    {
-        [LoggerMessage(3401, LogLevel.Information, "Taking model commands on {Topic}")]
-        public static partial void Listening(ILogger logger, string topic);
-
-        [LoggerMessage(3402, LogLevel.Information, "Command {Command} {Model}: {Result}")]
-        public static partial void Done(ILogger logger, string command, string model, string result);
-
-        [LoggerMessage(3403, LogLevel.Warning, "Command {Command} {Model} refused: {Reason}")]
-        public static partial void Refused(ILogger logger, string command, string model, string reason);
-
-        [LoggerMessage(3404, LogLevel.Error, "Command {Command} {Model} failed")]
-        public static partial void Failed(ILogger logger, Exception exception, string command, string model);
     }
 }

@@ -1,11 +1,13 @@
 using System.Text;
 using EdgeLlm.Core.Options;
+using EdgeLlm.Mqtt.Connection;
+using EdgeLlm.Mqtt.Outgoing;
 using EdgeLlm.Tests;
-using Microsoft.Extensions.Logging.Abstractions;
 using MQTTnet;
 using MQTTnet.Protocol;
+using Microsoft.Extensions.Logging.Abstractions;
 
-namespace EdgeLlm.Mqtt.Tests;
+namespace EdgeLlm.Mqtt.Tests.Connection;
 
 /// <summary>The node's connection against a real Mosquitto that goes away and comes back.</summary>
 public sealed class MqttConnectionTests

@@ -4,8 +4,10 @@ using EdgeLlm.Core.Options;
 using EdgeLlm.Core.Processing;
 using EdgeLlm.Core.Resources;
 using EdgeLlm.Core.Routing;
+using EdgeLlm.Mqtt.Connection;
+using EdgeLlm.Mqtt.Outgoing;
 
-namespace EdgeLlm.Mqtt.Tests;
+namespace EdgeLlm.Mqtt.Tests.Outgoing;
 
 public sealed class NodeStatusFormatterTests
 {

@@ -2,18 +2,19 @@ using System.Reflection;
 using EdgeLlm.Core.Options;
 using EdgeLlm.Core.Processing;
 using EdgeLlm.Core.Resources;
-using Microsoft.Extensions.Hosting;
-using Microsoft.Extensions.Options;
+using EdgeLlm.Mqtt.Connection;
 using MQTTnet;
 using MQTTnet.Protocol;
+using Microsoft.Extensions.Hosting;
+using Microsoft.Extensions.Options;
 
-namespace EdgeLlm.Mqtt;
+namespace EdgeLlm.Mqtt.Outgoing;
 
 /// <summary>
 /// Advertises the node on {prefix}/node/{nodeId}/status, retained: at start, after every reconnection (the
 /// will may have marked it offline meanwhile) and every Mqtt:StatusIntervalSeconds.
 /// </summary>
-public sealed class StatusPublisher : BackgroundService
+internal sealed class StatusPublisher : BackgroundService
 {
     private static readonly string Version =
         typeof(StatusPublisher).Assembly.GetCustomAttribute<AssemblyInformationalVersionAttribute>()?.InformationalVersion ?? "unknown";
@@ -21,7 +22,7 @@ public sealed class StatusPublisher : BackgroundService
     private readonly MqttOptions _options;
     private readonly NodeOptions _node;
     private readonly MqttConnection _connection;
-    private readonly RequestPipeline _pipeline;
+    private readonly INodePipeline _pipeline;
     private readonly NodeCounters _counters;
     private readonly IModelProvider _models;
     private readonly IResourceSnapshotSource _resources;
@@ -30,7 +31,7 @@ public sealed class StatusPublisher : BackgroundService
     private readonly DateTimeOffset _startedAt;
 
     /// <param name="acquisition">The model store, whose pulls under way are advertised; none on an endpoint tier.</param>
-    public StatusPublisher(IOptions<MqttOptions> options, IOptions<NodeOptions> node, MqttConnection connection, RequestPipeline pipeline, NodeCounters counters, IModelProvider models, IResourceSnapshotSource resources, TimeProvider time, IModelAcquisition? acquisition = null)
+    public StatusPublisher(IOptions<MqttOptions> options, IOptions<NodeOptions> node, MqttConnection connection, INodePipeline pipeline, NodeCounters counters, IModelProvider models, IResourceSnapshotSource resources, TimeProvider time, IModelAcquisition? acquisition = null)
     {
         _acquisition = acquisition;
         _resources = resources;
@@ -57,7 +58,7 @@ public sealed class StatusPublisher : BackgroundService
         // The models it answers with, loading ones included (requests wait for them in the queue), each with
         // the domains it is known for here, so that nodes whose catalog lacks it can still judge it.
         _models.AvailableModels,
-        _pipeline.QueueDepth,
+        _pipeline.Activity.Queued,
         (long)(_time.GetUtcNow() - _startedAt).TotalSeconds,
         _counters.Answers,
         _counters.Errors(),

@@ -1,10 +1,11 @@
 using EdgeLlm.Core.Processing;
 using EdgeLlm.Core.Replies;
 using EdgeLlm.Core.Requests;
+using EdgeLlm.Mqtt.Connection;
 using MQTTnet;
 using MQTTnet.Protocol;
 
-namespace EdgeLlm.Mqtt;
+namespace EdgeLlm.Mqtt.Outgoing;
 
 /// <summary>
 /// The route back to an MQTT requester (docs/design.md §3): its ResponseTopic with its CorrelationData, else the

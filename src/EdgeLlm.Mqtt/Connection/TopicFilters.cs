@@ -1,4 +1,5 @@
-namespace EdgeLlm.Mqtt;
+
+namespace EdgeLlm.Mqtt.Connection;
 
 /// <summary>MQTT topic filter rules (MQTT 5 §4.7, §4.8.2).</summary>
 internal static class TopicFilters

@@ -1,6 +1,6 @@
 using MQTTnet;
 
-namespace EdgeLlm.Mqtt;
+namespace EdgeLlm.Mqtt.Connection;
 
 /// <summary>Reading EdgeLlm's MQTT 5 user properties (edgellm-error, edgellm-path, the command sender) off a message.</summary>
 internal static class UserProperties

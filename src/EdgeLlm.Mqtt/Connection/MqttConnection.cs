@@ -1,14 +1,15 @@
 using System.Security.Cryptography.X509Certificates;
 using System.Threading.Channels;
 using EdgeLlm.Core.Options;
-using Microsoft.Extensions.Logging;
-using Microsoft.Extensions.Options;
+using EdgeLlm.Mqtt.Outgoing;
 using MQTTnet;
 using MQTTnet.Exceptions;
 using MQTTnet.Packets;
 using MQTTnet.Protocol;
+using Microsoft.Extensions.Logging;
+using Microsoft.Extensions.Options;
 
-namespace EdgeLlm.Mqtt;
+namespace EdgeLlm.Mqtt.Connection;
 
 /// <summary>
 /// The node's one MQTT 5 connection: a persistent session (clean start off, a session expiry) so that QoS 1
@@ -16,7 +17,7 @@ namespace EdgeLlm.Mqtt;
 /// the broker lost the session; and an outbox, so that a reply made while the broker is down goes out once
 /// it is back, in order.
 /// </summary>
-public sealed partial class MqttConnection : IAsyncDisposable
+internal sealed partial class MqttConnection : IAsyncDisposable
 {
     private static readonly TimeSpan FirstRetry = TimeSpan.FromMilliseconds(500);
     private static readonly TimeSpan LastRetry = TimeSpan.FromSeconds(30);
@@ -343,28 +344,4 @@ public sealed partial class MqttConnection : IAsyncDisposable
     private sealed record Subscription(MqttTopicFilter Filter, Func<MqttApplicationMessageReceivedEventArgs, Task> Handler);
 
     private static TimeSpan Jittered(TimeSpan delay) => delay * (0.8 + Random.Shared.NextDouble() * 0.4);
-
-    private static partial class Log
-    {
-        [LoggerMessage(3001, LogLevel.Information, "Connected to {Endpoint} (session kept: {SessionPresent})")]
-        public static partial void ConnectedToBroker(ILogger logger, string endpoint, bool sessionPresent);
-
-        [LoggerMessage(3002, LogLevel.Warning, "Cannot connect to {Endpoint}: {Problem}; retrying in about {DelaySeconds} s")]
-        public static partial void ConnectFailed(ILogger logger, string endpoint, string problem, double delaySeconds);
-
-        [LoggerMessage(3003, LogLevel.Warning, "Disconnected from {Endpoint} ({Reason}) {Problem}; reconnecting")]
-        public static partial void Disconnected(ILogger logger, string endpoint, string reason, string problem);
-
-        [LoggerMessage(3004, LogLevel.Error, "A message to {Topic} was not sent: the connection is closed")]
-        public static partial void DroppedAfterClose(ILogger logger, string topic);
-
-        [LoggerMessage(3005, LogLevel.Error, "{Count} messages were still unsent when the connection closed")]
-        public static partial void UnsentAtClose(ILogger logger, int count);
-
-        [LoggerMessage(3006, LogLevel.Warning, "The broker granted {Filter} QoS {Granted}, not {Asked}: messages on it may be lost")]
-        public static partial void Downgraded(ILogger logger, string filter, int asked, int granted);
-
-        [LoggerMessage(3007, LogLevel.Error, "After reconnecting, the broker refused the subscription to {Filter} ({Reason}): nothing arrives on it until the node restarts")]
-        public static partial void RestoreRefused(ILogger logger, string filter, string reason);
-    }
 }

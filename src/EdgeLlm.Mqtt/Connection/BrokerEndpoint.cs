@@ -1,7 +1,7 @@
 using System.Globalization;
 using System.Net;
 
-namespace EdgeLlm.Mqtt;
+namespace EdgeLlm.Mqtt.Connection;
 
 /// <summary>Where the node's client connects: Mqtt:Server, or the embedded broker on this host.</summary>
 internal static class BrokerEndpoint

@@ -5,13 +5,15 @@ using EdgeLlm.Core.Options;
 using EdgeLlm.Core.Replies;
 using EdgeLlm.Core.Requests;
 using EdgeLlm.Core.Routing;
+using EdgeLlm.Mqtt.Connection;
+using EdgeLlm.Mqtt.Outgoing;
 using EdgeLlm.Tests;
-using Microsoft.Extensions.Logging.Abstractions;
 using MQTTnet;
 using MQTTnet.Protocol;
+using Microsoft.Extensions.Logging.Abstractions;
 using static Microsoft.Extensions.Options.Options;
 
-namespace EdgeLlm.Mqtt.Tests;
+namespace EdgeLlm.Mqtt.Tests.Outgoing;
 
 /// <summary>The escalator against a real Mosquitto, with the test playing the upstream tier.</summary>
 public sealed class MqttEscalatorTests : IAsyncLifetime, IAsyncDisposable

@@ -5,12 +5,12 @@ using EdgeLlm.Core.Options;
 using EdgeLlm.Core.Replies;
 using EdgeLlm.Core.Resources;
 
-namespace EdgeLlm.Mqtt;
+namespace EdgeLlm.Mqtt.Outgoing;
 
 /// <summary>What a node advertises on edgellm/node/{nodeId}/status (retained).</summary>
 /// <param name="Models">The models it answers with, with their domains as its catalog describes them.</param>
 /// <param name="Pulls">The models it is pulling, with their progress.</param>
-public sealed record NodeStatus(
+internal sealed record NodeStatus(
     string Node,
     int Tier,
     string Version,
@@ -23,7 +23,7 @@ public sealed record NodeStatus(
     IReadOnlyList<Core.Processing.PullProgress> Pulls);
 
 /// <summary>The status advertisement and the will message that replaces it when the node goes away.</summary>
-public static class NodeStatusFormatter
+internal static class NodeStatusFormatter
 {
 
     public static byte[] Online(NodeStatus status) => JsonPayload.Write(json =>

@@ -1,6 +1,6 @@
 using MQTTnet;
 
-namespace EdgeLlm.Mqtt;
+namespace EdgeLlm.Mqtt.Connection;
 
 /// <summary>
 /// The broker answered a SUBSCRIBE with a failure (MQTT 5 §3.9.3): nothing would arrive on the filter. An

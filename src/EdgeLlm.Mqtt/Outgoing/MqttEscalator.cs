@@ -5,13 +5,15 @@ using EdgeLlm.Core.Processing;
 using EdgeLlm.Core.Replies;
 using EdgeLlm.Core.Requests;
 using EdgeLlm.Core.Routing;
+using EdgeLlm.Mqtt.Connection;
+using EdgeLlm.Mqtt.Incoming;
+using MQTTnet;
+using MQTTnet.Protocol;
 using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Options;
-using MQTTnet;
-using MQTTnet.Protocol;
 
-namespace EdgeLlm.Mqtt;
+namespace EdgeLlm.Mqtt.Outgoing;
 
 /// <summary>
 /// Escalation over MQTT (docs/design.md §4): publishes the request envelope (QoS 1) to the upstream tier's ask
@@ -20,7 +22,7 @@ namespace EdgeLlm.Mqtt;
 /// data. Each escalation takes one answer: a redelivered or late one is dropped. Every answer's round trip
 /// feeds the <see cref="UpstreamDirectory"/>.
 /// </summary>
-public sealed partial class MqttEscalator : IEscalator, IHostedService
+internal sealed partial class MqttEscalator : IEscalator, IHostedService
 {
     private readonly MqttOptions _options;
     private readonly NodeOptions _node;
@@ -108,7 +110,7 @@ public sealed partial class MqttEscalator : IEscalator, IHostedService
         var message = e.ApplicationMessage;
         if (message.CorrelationData is not { Length: 16 } data || !_pending.TryRemove(new Guid(data), out var pending))
         {
-            Log.Unmatched(_logger, message.Topic);
+            Log.UnmatchedAnswer(_logger, message.Topic);
             return Task.CompletedTask;
         }
 
@@ -160,13 +162,4 @@ public sealed partial class MqttEscalator : IEscalator, IHostedService
     }
 
     private sealed record Pending(TaskCompletionSource<UpstreamReply> Reply, DateTimeOffset SentAt);
-
-    private static partial class Log
-    {
-        [LoggerMessage(3301, LogLevel.Debug, "An answer on {Topic} matches no escalation awaiting one (late or repeated): dropped")]
-        public static partial void Unmatched(ILogger logger, string topic);
-
-        [LoggerMessage(3302, LogLevel.Warning, "An answer on {Topic} is not an answer envelope")]
-        public static partial void NotAnEnvelope(ILogger logger, string topic);
-    }
 }

@@ -1,20 +1,21 @@
 using System.Text.Json;
 using EdgeLlm.Core.Options;
 using EdgeLlm.Core.Routing;
+using EdgeLlm.Mqtt.Connection;
+using MQTTnet;
+using MQTTnet.Protocol;
 using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Options;
-using MQTTnet;
-using MQTTnet.Protocol;
 
-namespace EdgeLlm.Mqtt;
+namespace EdgeLlm.Mqtt.Incoming;
 
 /// <summary>
 /// Feeds the <see cref="UpstreamDirectory"/> from the retained status advertisements and will messages on
 /// {prefix}/node/+/status (docs/design.md §4): which nodes are online, what they serve, how deep their queues
 /// are. Only a node with an upstream listens: the others have no use for the fleet's statuses.
 /// </summary>
-public sealed partial class AdvertisementListener(
+internal sealed partial class AdvertisementListener(
     IOptions<MqttOptions> options,
     IOptions<UpstreamOptions> upstream,
     MqttConnection connection,
@@ -61,7 +62,7 @@ public sealed partial class AdvertisementListener(
 
             if (directory.Update(advertisement))
             {
-                Log.Heard(logger, advertisement.Node, advertisement.Tier, advertisement.Online ? "online" : "offline", string.Join(", ", advertisement.Models.Select(m => m.Id)));
+                Log.NodeHeard(logger, advertisement.Node, advertisement.Tier, advertisement.Online ? "online" : "offline", string.Join(", ", advertisement.Models.Select(m => m.Id)));
             }
         }
         catch (Exception exception) when (exception is JsonException or FormatException)
@@ -70,14 +71,5 @@ public sealed partial class AdvertisementListener(
         }
 
         return Task.CompletedTask;
-    }
-
-    private static partial class Log
-    {
-        [LoggerMessage(3501, LogLevel.Warning, "The status on {Topic} is not an advertisement, ignored: {Problem}")]
-        public static partial void BadAdvertisement(ILogger logger, string topic, string problem);
-
-        [LoggerMessage(3502, LogLevel.Information, "Node {Node} (tier {Tier}) is {State}, serving: {Models}")]
-        public static partial void Heard(ILogger logger, string node, int tier, string state, string models);
     }
 }

@@ -1,4 +1,7 @@
-namespace EdgeLlm.Mqtt.Tests;
+using EdgeLlm.Mqtt.Connection;
+using EdgeLlm.Mqtt.Outgoing;
+
+namespace EdgeLlm.Mqtt.Tests.Connection;
 
 public sealed class TopicFiltersTests
 {

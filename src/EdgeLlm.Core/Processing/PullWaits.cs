@@ -1,0 +1,103 @@
+using System.Globalization;
+using System.Threading.Channels;
+using EdgeLlm.Core.Options;
+using EdgeLlm.Core.Replies;
+using EdgeLlm.Core.Routing;
+using Microsoft.Extensions.Logging;
+
+namespace EdgeLlm.Core.Processing;
+
+/// <summary>
+/// Requests whose model is being pulled: held off the queue (so that a pull never holds up the model's
+/// runner) until it is on the board, then queued; within their deadline. A pull that fails sends them the
+/// way they can still go, without waiting for another pull.
+/// </summary>
+internal sealed class PullWaits(
+    IModelAcquisition? acquisition,
+    AdmissionOptions admission,
+    RequestRouter router,
+    AdmissionQueue queue,
+    Escalation escalation,
+    BackgroundRequests waiting,
+    ReplySender replies,
+    PipelineShutdown shutdown,
+    TimeProvider time,
+    ILogger logger)
+{
+    public int Waiting => waiting.Count;
+
+    /// <summary>Starts the wait for <paramref name="model"/>; the failure to answer at once when the request cannot wait.</summary>
+    public Failure? TryStart(Submission submission, Decision decision, string model)
+    {
+        var request = submission.Request;
+        if (acquisition is null)
+        {
+            return new Failure(request.Id, ErrorCode.NoModel, $"{model} is not on this board, and this node pulls no models");
+        }
+
+        return waiting.TryStart(() => AwaitPullAsync(submission, decision, model, acquisition))
+            ? null
+            : new Failure(request.Id, ErrorCode.Busy, $"{admission.MaxAwaitingPull} requests already wait for models being pulled (Admission:MaxAwaitingPull)");
+    }
+
+    // Queues the request once its model is on the board (waiting for room in the queue), within its deadline.
+    private async Task AwaitPullAsync(Submission submission, Decision decision, string model, IModelAcquisition store)
+    {
+        var request = submission.Request;
+        var left = submission.Deadline is DateTimeOffset deadline ? deadline - time.GetUtcNow() : Timeout.InfiniteTimeSpan;
+        using var byDeadline = new CancellationTokenSource(left > TimeSpan.Zero || left == Timeout.InfiniteTimeSpan ? left : TimeSpan.Zero, time);
+        using var limit = CancellationTokenSource.CreateLinkedTokenSource(shutdown.Abort, byDeadline.Token);
+
+        Failure? failure;
+        try
+        {
+            await store.EnsurePresentAsync(model, limit.Token).ConfigureAwait(false);
+            await queue.AdmitAsync(submission, decision, limit.Token).ConfigureAwait(false);
+            return;
+        }
+        catch (ModelUnavailableException e)
+        {
+            failure = await RerouteAsync(submission, model, e.Message, limit.Token).ConfigureAwait(false);
+            if (failure is null)
+            {
+                return;
+            }
+        }
+        catch (Exception e) when (e is ChannelClosedException || (e is OperationCanceledException && shutdown.Aborted))
+        {
+            failure = new Failure(request.Id, ErrorCode.Timeout, $"the node shut down while {model} was pulled");
+        }
+        catch (OperationCanceledException)
+        {
+            failure = new Failure(request.Id, ErrorCode.Timeout, $"{model} was not ready within the deadline ({request.MaxLatencyMs?.ToString(CultureInfo.InvariantCulture) ?? "message expiry"} ms); its pull goes on");
+        }
+
+        await replies.SendAsync(submission.ReplyTo, failure, CancellationToken.None).ConfigureAwait(false);
+    }
+
+    // The pull failed: the request is routed again with only what is on the board (never waiting for another
+    // pull, which would likely fail the same way): a model here answers, degraded if it falls short, or an
+    // upstream takes it. Null when it was taken; else the failure to answer with.
+    private async Task<Failure?> RerouteAsync(Submission submission, string model, string problem, CancellationToken cancellationToken)
+    {
+        var request = submission.Request;
+        if (shutdown.Closed)
+        {
+            return new Failure(request.Id, ErrorCode.Timeout, $"the node shut down while {model} was pulled ({problem})");
+        }
+
+        var routed = router.RouteWithoutPulls(request, queue.Depth);
+        var again = routed with { Reasons = [.. routed.Reasons.Append(Reasons.AcquireFailed).Distinct()] };
+        Log.Rerouted(logger, request.Id ?? "(no id)", model, problem, again.OutcomeName, again.Model ?? "-");
+        switch (again.Outcome)
+        {
+            case RouteOutcome.Escalate:
+                return escalation.TryStart(submission, again);
+            case RouteOutcome.Local:
+                await queue.AdmitAsync(submission, again, cancellationToken).ConfigureAwait(false);
+                return null;
+            default:
+                return new Failure(request.Id, ErrorCode.NoModel, $"{problem}; and {DecisionText.WhyNot(again, queue.Capacity)}");
+        }
+    }
+}
