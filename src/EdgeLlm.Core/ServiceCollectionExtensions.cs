@@ -18,7 +18,7 @@ public static class ServiceCollectionExtensions
     /// </summary>
     public static IServiceCollection AddEdgeCore(this IServiceCollection services, IConfiguration configuration)
     {
-        services.AddOptions<NodeOptions>().Bind(configuration.GetSection(NodeOptions.Section)).ValidateOnStart();
+        services.AddOptions<NodeOptions>().Bind(configuration.GetSection(NodeOptions.Section)).ValidatedBy(NodeOptionsValidator.Keyed);
         services.PostConfigure<NodeOptions>(options =>
         {
             if (options.Id.Length == 0)
@@ -26,16 +26,10 @@ public static class ServiceCollectionExtensions
                 options.Id = DefaultNodeId();
             }
         });
-        services.TryAddEnumerable(ServiceDescriptor.Singleton<IValidateOptions<NodeOptions>, NodeOptionsValidator>());
-        services.AddOptions<AdmissionOptions>().Bind(configuration.GetSection(AdmissionOptions.Section)).ValidateOnStart();
-        services.TryAddEnumerable(ServiceDescriptor.Singleton<IValidateOptions<AdmissionOptions>, AdmissionOptionsValidator>());
-        services.AddOptions<ModelsOptions>().Bind(configuration.GetSection(ModelsOptions.Section)).ValidateOnStart();
-        services.TryAddEnumerable(ServiceDescriptor.Singleton<IValidateOptions<ModelsOptions>, ModelsOptionsValidator>());
-        services.AddOptions<RoutingOptions>().Bind(configuration.GetSection(RoutingOptions.Section)).ValidateOnStart();
-        services.TryAddEnumerable(ServiceDescriptor.Singleton<IValidateOptions<RoutingOptions>, RoutingOptionsValidator>());
-
-        services.AddOptions<UpstreamOptions>().Bind(configuration.GetSection(UpstreamOptions.Section)).ValidateOnStart();
-        services.TryAddEnumerable(ServiceDescriptor.Singleton<IValidateOptions<UpstreamOptions>, UpstreamOptionsValidator>());
+        services.AddOptions<AdmissionOptions>().Bind(configuration.GetSection(AdmissionOptions.Section)).ValidatedBy(AdmissionOptionsValidator.Keyed);
+        services.AddOptions<ModelsOptions>().Bind(configuration.GetSection(ModelsOptions.Section)).ValidatedBy(ModelsOptionsValidator.Keyed);
+        services.AddOptions<RoutingOptions>().Bind(configuration.GetSection(RoutingOptions.Section)).ValidatedBy(RoutingOptionsValidator.Keyed);
+        services.AddOptions<UpstreamOptions>().Bind(configuration.GetSection(UpstreamOptions.Section)).ValidatedBy(UpstreamOptionsValidator.Keyed);
 
         services.TryAddSingleton(ReadCatalog);
         services.TryAddSingleton<UpstreamDirectory>();
@@ -49,14 +43,10 @@ public static class ServiceCollectionExtensions
     }
 
     // The catalog is read once, at start; a bad one stops the start (CatalogException names the entry and field).
-    // A node serving an OpenAI-compatible endpoint describes it from its options unless the catalog does.
     private static ModelCatalog ReadCatalog(IServiceProvider provider)
     {
         var models = provider.GetRequiredService<IOptions<ModelsOptions>>().Value;
-        var catalog = models.CatalogPath.Length > 0 ? CatalogReader.Read(models.CatalogPath) : ModelCatalog.Empty;
-        return models.OpenAi.Endpoint.Length > 0
-            ? catalog.Including(CatalogModel.ForEndpoint(models.OpenAi, provider.GetRequiredService<IOptions<NodeOptions>>().Value.Tier))
-            : catalog;
+        return models.CatalogPath.Length > 0 ? CatalogReader.Read(models.CatalogPath) : ModelCatalog.Empty;
     }
 
     // The host name, cut to what a topic level may hold (Node:Id's own rule).

@@ -1,5 +1,6 @@
 using System.Device.I2c;
 using EdgeLlm.Core.Hosting;
+using EdgeLlm.Core.Options;
 using EdgeLlm.Core.Resources;
 using EdgeLlm.Device.Gpio;
 using EdgeLlm.Device.Sampling;
@@ -17,8 +18,7 @@ public static class ServiceCollectionExtensions
     /// <summary>The board: the resource snapshot from procfs and sysfs under Device:SysfsRoot, and its sensors.</summary>
     public static IServiceCollection AddEdgeDevice(this IServiceCollection services, IConfiguration configuration)
     {
-        services.AddOptions<DeviceOptions>().Bind(configuration.GetSection(DeviceOptions.Section)).ValidateOnStart();
-        services.TryAddEnumerable(ServiceDescriptor.Singleton<IValidateOptions<DeviceOptions>, DeviceOptionsValidator>());
+        services.AddOptions<DeviceOptions>().Bind(configuration.GetSection(DeviceOptions.Section)).ValidatedBy(DeviceOptionsValidator.Keyed);
         services.TryAddSingleton(TimeProvider.System);
         services.TryAddSingleton<ISysFs>(provider => new RootedSysFs(provider.GetRequiredService<IOptions<DeviceOptions>>().Value.SysfsRoot));
         services.TryAddSingleton(provider => CpuTemperatureFor(provider.GetRequiredService<IOptions<DeviceOptions>>().Value, provider.GetRequiredService<ISysFs>()));
@@ -33,8 +33,7 @@ public static class ServiceCollectionExtensions
     /// <summary>The board's buttons and status lights (Gpio section), started once the node is ready (<see cref="NodeStage.Board"/>).</summary>
     public static IServiceCollection AddEdgeGpio(this IServiceCollection services, IConfiguration configuration)
     {
-        services.AddOptions<GpioOptions>().Bind(configuration.GetSection(GpioOptions.Section)).ValidateOnStart();
-        services.TryAddEnumerable(ServiceDescriptor.Singleton<IValidateOptions<GpioOptions>, GpioOptionsValidator>());
+        services.AddOptions<GpioOptions>().Bind(configuration.GetSection(GpioOptions.Section)).ValidatedBy(GpioOptionsValidator.Keyed);
         services.TryAddSingleton(TimeProvider.System);
         services.TryAddSingleton<IGpioDriverSource, LibGpiodDriverSource>();
         services.AddNodeService<GpioBoard>(NodeStage.Board);

@@ -1,4 +1,4 @@
-using System.Text.RegularExpressions;
+using System.ComponentModel.DataAnnotations;
 using EdgeLlm.Core.Options;
 using EdgeLlm.Mqtt.Connection;
 using Microsoft.Extensions.Options;
@@ -6,42 +6,51 @@ using Microsoft.Extensions.Options;
 namespace EdgeLlm.Mqtt;
 
 /// <summary>Configuration section "Mqtt": the broker the node talks through, and its topics (docs/design.md §3).</summary>
-internal sealed class MqttOptions
+internal sealed class MqttOptions : IValidatableObject
 {
     public const string Section = "Mqtt";
 
     /// <summary>The fleet's broker as host:port; empty runs the embedded broker and uses it.</summary>
+    [Matches(@"^$|^(\[[0-9A-Fa-f:.]+\]|[^\s:\[\]/]+):[0-9]{1,5}$", "host:port (or empty for the embedded broker)")]
     public string Server { get; set; } = "";
 
     /// <summary>The embedded broker's port.</summary>
+    [Between(1, 65535)]
     public int EmbeddedPort { get; set; } = 1883;
 
     /// <summary>The address the embedded broker listens on; loopback unless the node should take requests from other hosts.</summary>
+    [IpAddress]
     public string EmbeddedAddress { get; set; } = "127.0.0.1";
 
     public string Username { get; set; } = "";
 
     /// <summary>A file holding the password (its first line), so that the password stays out of configuration.</summary>
+    [ExistingFile]
     public string PasswordFile { get; set; } = "";
 
     public bool UseTls { get; set; }
 
     /// <summary>PEM file of the certificate authorities that sign the broker's certificate (else the system's).</summary>
+    [ExistingFile]
     public string CaFile { get; set; } = "";
 
     /// <summary>The node's own certificate for brokers that ask for one: PEM with its key, or PKCS#12.</summary>
+    [ExistingFile]
     public string ClientCertFile { get; set; } = "";
 
     /// <summary>The first topic level of everything the node publishes and, by default, listens to.</summary>
+    [Matches(@"^[^#+/\s]+(/[^#+/\s]+)*$", "topic levels without wildcards, e.g. \"edgellm\"")]
     public string TopicPrefix { get; set; } = "edgellm";
 
     /// <summary>The filter requests arrive on; empty means "{TopicPrefix}/ask/#". A "$share/group/" filter spreads requests over nodes.</summary>
     public string RequestTopic { get; set; } = "";
 
     /// <summary>How long the broker keeps the node's session (and the QoS 1 requests for it) while the node is away.</summary>
+    [Between(0, 604800)]
     public int SessionExpirySeconds { get; set; } = 3600;
 
     /// <summary>How often the retained status is refreshed (it is also sent at start and after every reconnection).</summary>
+    [Between(1, 3600)]
     public int StatusIntervalSeconds { get; set; } = 5;
 
     public string EffectiveRequestTopic => RequestTopic.Length > 0 ? RequestTopic : $"{TopicPrefix}/ask/#";
@@ -68,6 +77,30 @@ internal sealed class MqttOptions
 
     /// <summary>Who may send commands: Mqtt:Commands.</summary>
     public CommandOptions Commands { get; set; } = new();
+
+    // The rules that span keys, each message naming them.
+    public IEnumerable<ValidationResult> Validate(ValidationContext validationContext)
+    {
+        if (!TopicFilters.IsValidFilter(EffectiveRequestTopic))
+        {
+            yield return new ValidationResult($"Mqtt:RequestTopic '{EffectiveRequestTopic}' is not a valid MQTT topic filter");
+        }
+
+        if (PasswordFile.Length > 0 && Username.Length == 0)
+        {
+            yield return new ValidationResult("Mqtt:PasswordFile needs Mqtt:Username");
+        }
+
+        if (!UseTls && (CaFile.Length > 0 || ClientCertFile.Length > 0))
+        {
+            yield return new ValidationResult("Mqtt:CaFile and Mqtt:ClientCertFile need Mqtt:UseTls true");
+        }
+
+        if (Commands.TrustBrokerAcl && Server.Length == 0)
+        {
+            yield return new ValidationResult("Mqtt:Commands:TrustBrokerAcl needs a fleet broker (Mqtt:Server): the embedded broker checks Mqtt:Commands:AllowedClients and AllowedUsers itself");
+        }
+    }
 }
 
 /// <summary>
@@ -89,29 +122,9 @@ internal sealed class CommandOptions
     public bool Enabled => AllowedClients.Length > 0 || AllowedUsers.Length > 0 || TrustBrokerAcl;
 }
 
-/// <summary>Checks <see cref="MqttOptions"/>, naming the key of every value that is wrong.</summary>
+[OptionsValidator]
 internal sealed partial class MqttOptionsValidator : IValidateOptions<MqttOptions>
 {
-    public ValidateOptionsResult Validate(string? name, MqttOptions options) =>
-        new OptionsCheck(MqttOptions.Section)
-            .Matches(nameof(MqttOptions.Server), options.Server, HostAndPort(), "host:port (or empty for the embedded broker)")
-            .Range(nameof(MqttOptions.EmbeddedPort), options.EmbeddedPort, 1, 65535)
-            .That(System.Net.IPAddress.TryParse(options.EmbeddedAddress, out _), $"Mqtt:EmbeddedAddress must be an IP address, not '{options.EmbeddedAddress}'")
-            .FileExists(nameof(MqttOptions.PasswordFile), options.PasswordFile)
-            .FileExists(nameof(MqttOptions.CaFile), options.CaFile)
-            .FileExists(nameof(MqttOptions.ClientCertFile), options.ClientCertFile)
-            .That(options.PasswordFile.Length == 0 || options.Username.Length > 0, "Mqtt:PasswordFile needs Mqtt:Username")
-            .That(options.UseTls || (options.CaFile.Length == 0 && options.ClientCertFile.Length == 0), "Mqtt:CaFile and Mqtt:ClientCertFile need Mqtt:UseTls true")
-            .Matches(nameof(MqttOptions.TopicPrefix), options.TopicPrefix, TopicLevels(), "topic levels without wildcards, e.g. \"edgellm\"")
-            .That(TopicFilters.IsValidFilter(options.EffectiveRequestTopic), $"Mqtt:RequestTopic '{options.EffectiveRequestTopic}' is not a valid MQTT topic filter")
-            .Range(nameof(MqttOptions.SessionExpirySeconds), options.SessionExpirySeconds, 0, 604800)
-            .Range(nameof(MqttOptions.StatusIntervalSeconds), options.StatusIntervalSeconds, 1, 3600)
-            .That(!options.Commands.TrustBrokerAcl || options.Server.Length > 0, "Mqtt:Commands:TrustBrokerAcl needs a fleet broker (Mqtt:Server): the embedded broker checks Mqtt:Commands:AllowedClients and AllowedUsers itself")
-            .Result();
-
-    [GeneratedRegex(@"^$|^(\[[0-9A-Fa-f:.]+\]|[^\s:\[\]/]+):[0-9]{1,5}$")]
-    private static partial Regex HostAndPort();
-
-    [GeneratedRegex(@"^[^#+/\s]+(/[^#+/\s]+)*$")]
-    private static partial Regex TopicLevels();
+    /// <summary>This validator, its failures named by their configuration keys.</summary>
+    public static IValidateOptions<MqttOptions> Keyed { get; } = new KeyedValidator<MqttOptions>(MqttOptions.Section, new MqttOptionsValidator());
 }

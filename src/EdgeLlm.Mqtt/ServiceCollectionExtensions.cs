@@ -1,4 +1,5 @@
 using EdgeLlm.Core.Hosting;
+using EdgeLlm.Core.Options;
 using EdgeLlm.Core.Processing;
 using EdgeLlm.Mqtt.Connection;
 using EdgeLlm.Mqtt.Incoming;
@@ -19,8 +20,7 @@ public static class ServiceCollectionExtensions
     /// </summary>
     public static IServiceCollection AddEdgeMqtt(this IServiceCollection services, IConfiguration configuration)
     {
-        services.AddOptions<MqttOptions>().Bind(configuration.GetSection(MqttOptions.Section)).ValidateOnStart();
-        services.TryAddEnumerable(ServiceDescriptor.Singleton<IValidateOptions<MqttOptions>, MqttOptionsValidator>());
+        services.AddOptions<MqttOptions>().Bind(configuration.GetSection(MqttOptions.Section)).ValidatedBy(MqttOptionsValidator.Keyed);
         services.TryAddSingleton(TimeProvider.System);
         services.TryAddSingleton<MqttConnection>();
         services.TryAddSingleton<INodeTopics, MqttNodeTopics>();

@@ -1,6 +1,8 @@
 using EdgeLlm.Core.Hosting;
+using EdgeLlm.Core.Options;
 using EdgeLlm.Core.Processing;
 using EdgeLlm.Onnx.Hosting;
+using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.DependencyInjection.Extensions;
 
@@ -9,12 +11,13 @@ namespace EdgeLlm.Onnx;
 public static class ServiceCollectionExtensions
 {
     /// <summary>
-    /// The local engine and the model store: Models:Local and the store's models (options bound by AddEdgeCore)
-    /// as the node's <see cref="IModelProvider"/>, pulled on demand (<see cref="IModelAcquisition"/>) and
-    /// managed by command (<see cref="IModelCommands"/>).
+    /// The local engine and the model store: Models:Local and the store's models as the node's
+    /// <see cref="IModelProvider"/>, pulled on demand (<see cref="IModelAcquisition"/>) and managed by command
+    /// (<see cref="IModelCommands"/>).
     /// </summary>
-    public static IServiceCollection AddEdgeOnnx(this IServiceCollection services)
+    public static IServiceCollection AddEdgeOnnx(this IServiceCollection services, IConfiguration configuration)
     {
+        services.AddOptions<LocalModelsOptions>().Bind(configuration.GetSection(ModelsOptions.Section)).ValidatedBy(LocalModelsOptionsValidator.Keyed);
         services.TryAddSingleton(TimeProvider.System);
         // Downloads stream for as long as they make progress (the store's stall timeout); a dead address fails fast.
         services.AddHttpClient(PullableModels.HttpClientName, client => client.Timeout = Timeout.InfiniteTimeSpan)

@@ -9,7 +9,7 @@ public sealed class MqttOptionsValidatorTests
     {
         var options = new MqttOptions();
 
-        Assert.True(new MqttOptionsValidator().Validate(null, options).Succeeded);
+        Assert.True(MqttOptionsValidator.Keyed.Validate(null, options).Succeeded);
         Assert.Equal("edgellm/ask/#", options.EffectiveRequestTopic);
         Assert.Equal(("127.0.0.1", 1883), BrokerEndpoint.Of(options));
     }
@@ -22,7 +22,7 @@ public sealed class MqttOptionsValidatorTests
     {
         var options = new MqttOptions { Server = server };
 
-        Assert.True(new MqttOptionsValidator().Validate(null, options).Succeeded);
+        Assert.True(MqttOptionsValidator.Keyed.Validate(null, options).Succeeded);
         Assert.Equal((host, port), BrokerEndpoint.Of(options));
     }
 
@@ -47,7 +47,7 @@ public sealed class MqttOptionsValidatorTests
         string file = Path.GetTempFileName();
         try
         {
-            var result = new MqttOptionsValidator().Validate(null, new MqttOptions { CaFile = file, PasswordFile = file });
+            var result = MqttOptionsValidator.Keyed.Validate(null, new MqttOptions { CaFile = file, PasswordFile = file });
 
             Assert.Contains("Mqtt:CaFile and Mqtt:ClientCertFile need Mqtt:UseTls true", result.Failures!);
             Assert.Contains("Mqtt:PasswordFile needs Mqtt:Username", result.Failures!);
@@ -61,8 +61,8 @@ public sealed class MqttOptionsValidatorTests
     [Fact]
     public void TrustingTheBrokerAclWithoutAFleetBroker_IsRefused()
     {
-        var embedded = new MqttOptionsValidator().Validate(null, new MqttOptions { Commands = new CommandOptions { TrustBrokerAcl = true } });
-        var fleet = new MqttOptionsValidator().Validate(null, new MqttOptions { Server = "broker:1883", Commands = new CommandOptions { TrustBrokerAcl = true } });
+        var embedded = MqttOptionsValidator.Keyed.Validate(null, new MqttOptions { Commands = new CommandOptions { TrustBrokerAcl = true } });
+        var fleet = MqttOptionsValidator.Keyed.Validate(null, new MqttOptions { Server = "broker:1883", Commands = new CommandOptions { TrustBrokerAcl = true } });
 
         Assert.Contains(embedded.Failures!, f => f.StartsWith("Mqtt:Commands:TrustBrokerAcl needs a fleet broker", StringComparison.Ordinal));
         Assert.True(fleet.Succeeded);

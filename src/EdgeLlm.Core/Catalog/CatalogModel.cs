@@ -1,5 +1,3 @@
-using EdgeLlm.Core.Options;
-
 namespace EdgeLlm.Core.Catalog;
 
 /// <summary>How a catalog model is stored or reached.</summary>
@@ -100,22 +98,6 @@ public sealed record CatalogModel
     /// <summary>A model served here that the catalog does not describe: general, of unknown size and speed.</summary>
     public static CatalogModel Uncatalogued(string id, int tier) =>
         new() { Id = id, Tier = tier, Format = ModelFormats.OnnxGenAi, Domains = new Dictionary<string, double> { ["general"] = 0 } };
-
-    /// <summary>
-    /// The model behind Models:OpenAi, as a node serving it describes it when its catalog does not: the
-    /// configured quality in the configured domains (every domain when none are listed), reached over HTTP.
-    /// </summary>
-    public static CatalogModel ForEndpoint(OpenAiOptions endpoint, int tier) => new()
-    {
-        Id = endpoint.Model,
-        Tier = tier,
-        Format = ModelFormats.OpenAi,
-        Endpoint = endpoint.Endpoint,
-        ThirdParty = endpoint.ThirdParty,
-        Domains = endpoint.Domains.Length == 0
-            ? new Dictionary<string, double> { [AnyDomain] = endpoint.Quality }
-            : endpoint.Domains.Distinct(StringComparer.Ordinal).ToDictionary(domain => domain, _ => endpoint.Quality, StringComparer.Ordinal),
-    };
 
     /// <summary>The rate on <paramref name="boardClass"/>, else the slowest rate listed (a board not measured is assumed slow).</summary>
     public ModelRate? RateOn(string boardClass) =>

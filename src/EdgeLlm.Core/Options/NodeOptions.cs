@@ -1,4 +1,3 @@
-using System.Text.RegularExpressions;
 using Microsoft.Extensions.Options;
 
 namespace EdgeLlm.Core.Options;
@@ -9,20 +8,17 @@ public sealed class NodeOptions
     public const string Section = "Node";
 
     /// <summary>Names the node in topics and answers; empty means the host name.</summary>
+    [Matches("^[A-Za-z0-9._-]{0,64}$", "up to 64 letters, digits, '.', '_' or '-' (it becomes an MQTT topic level)")]
     public string Id { get; set; } = "";
 
     /// <summary>The layer of the hierarchy: 0 for a device, higher for gateways and servers (docs/design.md §1).</summary>
+    [Between(0, 9)]
     public int Tier { get; set; }
 }
 
+[OptionsValidator]
 public sealed partial class NodeOptionsValidator : IValidateOptions<NodeOptions>
 {
-    public ValidateOptionsResult Validate(string? name, NodeOptions options) =>
-        new OptionsCheck(NodeOptions.Section)
-            .Matches(nameof(NodeOptions.Id), options.Id, TopicLevel(), "up to 64 letters, digits, '.', '_' or '-' (it becomes an MQTT topic level)")
-            .Range(nameof(NodeOptions.Tier), options.Tier, 0, 9)
-            .Result();
-
-    [GeneratedRegex("^[A-Za-z0-9._-]{0,64}$")]
-    private static partial Regex TopicLevel();
+    /// <summary>This validator, its failures named by their configuration keys.</summary>
+    public static IValidateOptions<NodeOptions> Keyed { get; } = new KeyedValidator<NodeOptions>(NodeOptions.Section, new NodeOptionsValidator());
 }

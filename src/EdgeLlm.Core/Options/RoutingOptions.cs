@@ -11,17 +11,17 @@ public sealed class RoutingOptions
     public string BoardClass { get; set; } = "";
 
     /// <summary>At or above this temperature (°C) the node runs nothing locally.</summary>
+    [Between(0, 150, ExclusiveMinimum = true)]
     public double ThermalLimitCelsius { get; set; } = 80;
 
     /// <summary>On battery below this charge (%) the node runs nothing locally.</summary>
+    [Between(0, 100)]
     public int MinBatteryPercent { get; set; } = 10;
 }
 
-public sealed class RoutingOptionsValidator : IValidateOptions<RoutingOptions>
+[OptionsValidator]
+public sealed partial class RoutingOptionsValidator : IValidateOptions<RoutingOptions>
 {
-    public ValidateOptionsResult Validate(string? name, RoutingOptions options) =>
-        new OptionsCheck(RoutingOptions.Section)
-            .That(options.ThermalLimitCelsius is > 0 and <= 150, $"Routing:ThermalLimitCelsius must be above 0 and at most 150, not {options.ThermalLimitCelsius}")
-            .Range(nameof(RoutingOptions.MinBatteryPercent), options.MinBatteryPercent, 0, 100)
-            .Result();
+    /// <summary>This validator, its failures named by their configuration keys.</summary>
+    public static IValidateOptions<RoutingOptions> Keyed { get; } = new KeyedValidator<RoutingOptions>(RoutingOptions.Section, new RoutingOptionsValidator());
 }

@@ -9,7 +9,7 @@ namespace EdgeLlm.Onnx.Hosting;
 /// <see cref="FolderDescriber"/> finds it (its catalog id, its own edgellm.json, or its files), and known by
 /// that description's id from then on. A folder that will not load is given up until the node restarts.
 /// </summary>
-internal sealed class ConfiguredModel(IOptions<ModelsOptions> options, IOptions<NodeOptions> node, ModelCatalog catalog)
+internal sealed class ConfiguredModel(IOptions<LocalModelsOptions> options, IOptions<NodeOptions> node, ModelCatalog catalog)
 {
     private readonly Lazy<FolderDescription?> _description = new(() =>
         options.Value.Local.Length > 0 ? FolderDescriber.Describe(options.Value.Local, catalog, node.Value.Tier, byContents: true) : null);

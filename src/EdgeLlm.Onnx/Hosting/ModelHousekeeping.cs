@@ -1,4 +1,3 @@
-using EdgeLlm.Core.Options;
 using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Options;
 
@@ -8,7 +7,7 @@ namespace EdgeLlm.Onnx.Hosting;
 /// Every 30 s: unloads the models idle past Models:IdleUnloadMinutes (but pinned ones), and re-reads the
 /// store for what `edgellm model` commands changed.
 /// </summary>
-internal sealed class ModelHousekeeping(IOptions<ModelsOptions> options, ResidentModels residents, PullableModels store, ModelManager manager, TimeProvider time) : BackgroundService
+internal sealed class ModelHousekeeping(IOptions<LocalModelsOptions> options, ResidentModels residents, PullableModels store, ModelManager manager, TimeProvider time) : BackgroundService
 {
     public static readonly TimeSpan Interval = TimeSpan.FromSeconds(30);
 

@@ -14,7 +14,7 @@ namespace EdgeLlm.Onnx.Hosting;
 /// start and stay. Once stopped, nothing touches the store or loads a model.
 /// </summary>
 internal sealed class ModelManager(
-    IOptions<ModelsOptions> options,
+    IOptions<LocalModelsOptions> options,
     ModelCatalog catalog,
     ConfiguredModel local,
     ResidentModels residents,

@@ -18,7 +18,8 @@ internal sealed class PullableModels : IModelAcquisition, IDisposable
     /// <summary>The HttpClient the store downloads with (IHttpClientFactory's name for it).</summary>
     public const string HttpClientName = "edgellm.models";
 
-    private readonly ModelsOptions _options;
+    private readonly LocalModelsOptions _options;
+    private readonly string _onDemand;
     private readonly NodeOptions _node;
     private readonly ModelCatalog _catalog;
     private readonly ConfiguredModel _local;
@@ -30,9 +31,10 @@ internal sealed class PullableModels : IModelAcquisition, IDisposable
     private volatile IReadOnlyList<CatalogModel> _present = [];
     private volatile IReadOnlyDictionary<string, CatalogModel> _pullable = new Dictionary<string, CatalogModel>();
 
-    public PullableModels(IOptions<ModelsOptions> options, IOptions<NodeOptions> node, ModelCatalog catalog, ConfiguredModel local, ResidentModels residents, IHttpClientFactory http, TimeProvider time, ILogger<PullableModels> logger)
+    public PullableModels(IOptions<LocalModelsOptions> options, IOptions<ModelsOptions> routing, IOptions<NodeOptions> node, ModelCatalog catalog, ConfiguredModel local, ResidentModels residents, IHttpClientFactory http, TimeProvider time, ILogger<PullableModels> logger)
     {
         _options = options.Value;
+        _onDemand = routing.Value.OnDemand;
         _node = node.Value;
         _catalog = catalog;
         _local = local;
@@ -51,7 +53,7 @@ internal sealed class PullableModels : IModelAcquisition, IDisposable
     public IReadOnlyList<CatalogModel> Present => _present;
 
     public IReadOnlyDictionary<string, double> Acquirable =>
-        Store is not { } store || _options.OnDemand == OnDemandPolicies.Off
+        Store is not { } store || _onDemand == OnDemandPolicies.Off
             ? new Dictionary<string, double>()
             : _pullable.Values.Where(store.HasSourceToTry).ToDictionary(m => m.Id, store.PredictAcquisitionMs, StringComparer.Ordinal);
 

@@ -1,5 +1,6 @@
 using EdgeLlm.Core.Catalog;
 using EdgeLlm.Core.Options;
+using EdgeLlm.Onnx;
 using EdgeLlm.Worker.Hosting;
 using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.Options;
@@ -12,19 +13,23 @@ internal static class CommandConfiguration
     // One accessor per section rather than one generic Get<T>: the configuration binding source generator
     // (which trimmed and AOT builds need) can only generate binding code for calls whose type it can see.
     public static NodeOptions Node(IConfiguration configuration) =>
-        Checked(configuration.GetSection(NodeOptions.Section).Get<NodeOptions>(), new NodeOptionsValidator());
+        Checked(configuration.GetSection(NodeOptions.Section).Get<NodeOptions>(), NodeOptionsValidator.Keyed);
 
     public static AdmissionOptions Admission(IConfiguration configuration) =>
-        Checked(configuration.GetSection(AdmissionOptions.Section).Get<AdmissionOptions>(), new AdmissionOptionsValidator());
+        Checked(configuration.GetSection(AdmissionOptions.Section).Get<AdmissionOptions>(), AdmissionOptionsValidator.Keyed);
 
     public static ModelsOptions Models(IConfiguration configuration) =>
-        Checked(configuration.GetSection(ModelsOptions.Section).Get<ModelsOptions>(), new ModelsOptionsValidator());
+        Checked(configuration.GetSection(ModelsOptions.Section).Get<ModelsOptions>(), ModelsOptionsValidator.Keyed);
+
+    /// <summary>The Models section as the local engine and its store read it.</summary>
+    public static LocalModelsOptions LocalModels(IConfiguration configuration) =>
+        Checked(configuration.GetSection(ModelsOptions.Section).Get<LocalModelsOptions>(), LocalModelsOptionsValidator.Keyed);
 
     public static RoutingOptions Routing(IConfiguration configuration) =>
-        Checked(configuration.GetSection(RoutingOptions.Section).Get<RoutingOptions>(), new RoutingOptionsValidator());
+        Checked(configuration.GetSection(RoutingOptions.Section).Get<RoutingOptions>(), RoutingOptionsValidator.Keyed);
 
     public static UpstreamOptions Upstream(IConfiguration configuration) =>
-        Checked(configuration.GetSection(UpstreamOptions.Section).Get<UpstreamOptions>(), new UpstreamOptionsValidator());
+        Checked(configuration.GetSection(UpstreamOptions.Section).Get<UpstreamOptions>(), UpstreamOptionsValidator.Keyed);
 
     /// <summary>The catalog in <paramref name="file"/>, else the node's (Models:CatalogPath, the fleet's, the shipped one); an unusable one is an IOException.</summary>
     public static ModelCatalog ReadCatalog(FileInfo? file, IConfiguration configuration)

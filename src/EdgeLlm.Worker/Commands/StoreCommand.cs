@@ -166,7 +166,7 @@ internal static class StoreCommand
         public static Session Open(ParseResult parse, Option<DirectoryInfo> store, Option<FileInfo>? catalog)
         {
             var configuration = NodeConfiguration.Build([], NodeConfiguration.Directory);
-            var options = CommandConfiguration.Models(configuration);
+            var options = CommandConfiguration.LocalModels(configuration);
             string root = parse.GetValue(store)?.FullName ?? options.StorePath;
             var models = catalog is null ? ModelCatalog.Empty : CommandConfiguration.ReadCatalog(parse.GetValue(catalog), configuration);
             var logging = LoggerFactory.Create(builder => builder

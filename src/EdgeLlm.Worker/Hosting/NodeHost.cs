@@ -1,10 +1,10 @@
 using EdgeLlm.Core;
 using EdgeLlm.Core.Hosting;
 using EdgeLlm.Core.Options;
-using EdgeLlm.Core.Processing;
 using EdgeLlm.Device;
 using EdgeLlm.Mqtt;
 using EdgeLlm.Onnx;
+using EdgeLlm.Worker.Engines.OpenAiCompatible;
 using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Hosting;
@@ -58,13 +58,13 @@ internal static class NodeHost
         // pipeline, the buttons and lights) and stop in the reverse order, whatever the order of these calls.
         builder.Services.AddEdgeDevice(builder.Configuration);
         // The node's model: an OpenAI-compatible endpoint when one is configured, else the local engine and its store.
-        if (builder.Configuration[$"{ModelsOptions.Section}:OpenAi:Endpoint"] is { Length: > 0 })
+        if (OpenAiEngine.IsConfigured(builder.Configuration))
         {
-            builder.Services.AddSingleton<IModelProvider, EndpointModelProvider>();
+            builder.Services.AddOpenAiEngine(builder.Configuration);
         }
         else
         {
-            builder.Services.AddEdgeOnnx();
+            builder.Services.AddEdgeOnnx(builder.Configuration);
         }
 
         builder.Services

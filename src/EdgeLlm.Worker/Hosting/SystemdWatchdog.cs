@@ -7,9 +7,9 @@ namespace EdgeLlm.Worker.Hosting;
 /// <summary>
 /// Sends WATCHDOG=1 every WATCHDOG_USEC/2 when systemd asks for it (WatchdogSec=), which
 /// Microsoft.Extensions.Hosting.Systemd does not do. A node whose thread pool stops turning stops pinging,
-/// and systemd restarts it.
+/// and systemd restarts it. The first ping follows READY=1: before that, systemd waits on the start instead.
 /// </summary>
-internal sealed class SystemdWatchdog(ISystemdNotifier notifier, TimeProvider time) : BackgroundService
+internal sealed class SystemdWatchdog(ISystemdNotifier notifier, IHostApplicationLifetime lifetime, TimeProvider time) : BackgroundService
 {
     private static readonly ServiceState Ping = new("WATCHDOG=1");
 
@@ -36,9 +36,12 @@ internal sealed class SystemdWatchdog(ISystemdNotifier notifier, TimeProvider ti
             return;
         }
 
+        var started = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+        using var onStarted = lifetime.ApplicationStarted.Register(started.SetResult);
         using var timer = new PeriodicTimer(interval, time);
         try
         {
+            await started.Task.WaitAsync(stoppingToken).ConfigureAwait(false);
             do
             {
                 notifier.Notify(Ping);

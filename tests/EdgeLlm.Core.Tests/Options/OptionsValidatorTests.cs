@@ -7,14 +7,14 @@ public sealed class OptionsValidatorTests
     [Fact]
     public void Admission_Defaults_AreValid()
     {
-        Assert.True(new AdmissionOptionsValidator().Validate(null, new AdmissionOptions()).Succeeded);
-        Assert.True(new NodeOptionsValidator().Validate(null, new NodeOptions { Id = "pi-07.floor_2" }).Succeeded);
+        Assert.True(AdmissionOptionsValidator.Keyed.Validate(null, new AdmissionOptions()).Succeeded);
+        Assert.True(NodeOptionsValidator.Keyed.Validate(null, new NodeOptions { Id = "pi-07.floor_2" }).Succeeded);
     }
 
     [Fact]
     public void Admission_EveryBadValue_IsNamedByItsKey()
     {
-        var result = new AdmissionOptionsValidator().Validate(null, new AdmissionOptions { QueueCapacity = 0, MaxPromptBytes = 1 << 21, DefaultMaxTokens = 0, DuplicateWindowSeconds = 0, ShutdownGraceSeconds = -1 });
+        var result = AdmissionOptionsValidator.Keyed.Validate(null, new AdmissionOptions { QueueCapacity = 0, MaxPromptBytes = 1 << 21, DefaultMaxTokens = 0, DuplicateWindowSeconds = 0, ShutdownGraceSeconds = -1 });
 
         Assert.Equal(
             [
@@ -34,7 +34,7 @@ public sealed class OptionsValidatorTests
     [InlineData("a-very-long-node-identifier-that-goes-on-and-on-well-past-the-limit-of-64")]
     public void Node_IdThatCannotBeATopicLevel_IsRefused(string id)
     {
-        var result = new NodeOptionsValidator().Validate(null, new NodeOptions { Id = id });
+        var result = NodeOptionsValidator.Keyed.Validate(null, new NodeOptions { Id = id });
 
         Assert.StartsWith("Node:Id must be up to 64 letters", Assert.Single(result.Failures!));
     }
@@ -42,9 +42,9 @@ public sealed class OptionsValidatorTests
     [Fact]
     public void Upstream_DefaultsAreValid_AndEveryBadValueIsNamedByItsKey()
     {
-        Assert.True(new UpstreamOptionsValidator().Validate(null, new UpstreamOptions()).Succeeded);
+        Assert.True(UpstreamOptionsValidator.Keyed.Validate(null, new UpstreamOptions()).Succeeded);
 
-        var result = new UpstreamOptionsValidator().Validate(null, new UpstreamOptions { Tier = 10, TimeoutMs = 0, Fallback = "retry", MaxHops = 0, MaxInFlight = 0 });
+        var result = UpstreamOptionsValidator.Keyed.Validate(null, new UpstreamOptions { Tier = 10, TimeoutMs = 0, Fallback = "retry", MaxHops = 0, MaxInFlight = 0 });
 
         Assert.Equal(
             [
@@ -58,47 +58,28 @@ public sealed class OptionsValidatorTests
     }
 
     [Fact]
-    public void OpenAi_EveryBadValueIsNamedByItsKey()
+    public void Models_EveryBadValueIsNamedByItsKey()
     {
-        var options = new ModelsOptions
-        {
-            Local = "/var/lib/edgellm/models/tiny",
-            OpenAi = new OpenAiOptions { Endpoint = "ftp://gateway/v1", Quality = 1.5, TimeoutMs = 0, ApiKeyFile = "/nonexistent/key" },
-        };
-
-        var result = new ModelsOptionsValidator().Validate(null, options);
+        var result = ModelsOptionsValidator.Keyed.Validate(null, new ModelsOptions { CatalogPath = "/nonexistent/catalog.json", MemoryReserveMb = -1, OnDemand = "sometimes" });
 
         Assert.Equal(
             [
-                "Models:OpenAi:Endpoint must be an http(s) address, not 'ftp://gateway/v1'",
-                "Models:OpenAi:Endpoint needs Models:OpenAi:Model",
-                "Models:Local and Models:OpenAi:Endpoint exclude each other: a node serves one model",
-                "Models:OpenAi:Quality must be from 0 to 1, not 1.5",
-                "Models:OpenAi:TimeoutMs must be from 1 to 3600000, not 0",
-                "Models:OpenAi:ApiKeyFile: no such file '/nonexistent/key'",
-            ],
-            result.Failures);
-    }
-
-    [Fact]
-    public void Store_EveryBadValueIsNamedByItsKey()
-    {
-        var options = new ModelsOptions { StorePath = "models", DiskBudgetMb = -1, IdleUnloadMinutes = 20_000, OnDemand = "sometimes", Pinned = ["stories260k-int4", " "] };
-
-        var result = new ModelsOptionsValidator().Validate(null, options);
-
-        Assert.Equal(
-            [
-                "Models:DiskBudgetMb must be from 0 to 2147483647, not -1",
-                "Models:IdleUnloadMinutes must be from 0 to 10080, not 20000",
-                "Models:StorePath must be an absolute path, not 'models'",
+                "Models:CatalogPath: no such file '/nonexistent/catalog.json'",
+                "Models:MemoryReserveMb must be from 0 to 1048576, not -1",
                 "Models:OnDemand must be one of auto, background, off, not 'sometimes'",
-                "Models:Pinned must list model ids, not empty strings",
             ],
             result.Failures);
     }
 
     [Fact]
-    public void Store_TheDefaultsAreValid() =>
-        Assert.True(new ModelsOptionsValidator().Validate(null, new ModelsOptions()).Succeeded);
+    public void Models_TheDefaultsAreValid() =>
+        Assert.True(ModelsOptionsValidator.Keyed.Validate(null, new ModelsOptions()).Succeeded);
+
+    [Fact]
+    public void Routing_ABadLimitIsNamedByItsKey()
+    {
+        var result = RoutingOptionsValidator.Keyed.Validate(null, new RoutingOptions { ThermalLimitCelsius = 0, MinBatteryPercent = 101 });
+
+        Assert.Equal(["Routing:ThermalLimitCelsius must be above 0 and at most 150, not 0", "Routing:MinBatteryPercent must be from 0 to 100, not 101"], result.Failures);
+    }
 }

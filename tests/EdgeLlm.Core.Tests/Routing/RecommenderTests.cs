@@ -220,7 +220,8 @@ public sealed class RecommenderTests
     [Fact]
     public void Recommend_ModelOfAnEndpointCoveringEveryDomain_CoversAnyDomain()
     {
-        var endpoint = CatalogModel.ForEndpoint(new OpenAiOptions { Endpoint = "http://dc:8000/v1", Model = "llama-70b", Quality = 0.9 }, tier: 2);
+        // As a tier fronting an OpenAI-compatible server advertises its model when no domains are configured.
+        var endpoint = new CatalogModel { Id = "llama-70b", Tier = 2, Format = ModelFormats.OpenAi, Endpoint = "http://dc:8000/v1", Domains = new Dictionary<string, double> { [CatalogModel.AnyDomain] = 0.9 } };
         var scenario = new RoutingScenario { Upstreams = [new UpstreamAdvertisement("dc", 2, Online: true, [endpoint], 0, 40)] };
 
         var decision = scenario.Decide(Ask("How do I calibrate a lathe?", domain: "machining", minQuality: 0.8));

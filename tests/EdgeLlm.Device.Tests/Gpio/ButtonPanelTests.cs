@@ -160,7 +160,7 @@ public sealed class ButtonPanelTests : IDisposable
             Leds = [new LedOptions { Pin = 17, Shows = "happy" }],
         };
 
-        var result = new GpioOptionsValidator().Validate(null, options);
+        var result = GpioOptionsValidator.Keyed.Validate(null, options);
 
         Assert.Equal(
             [

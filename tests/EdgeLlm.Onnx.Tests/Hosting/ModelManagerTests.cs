@@ -181,8 +181,8 @@ public sealed class ModelManagerTests : IDisposable
 
     private async Task<ModelServices> StartAsync(int idleUnloadMinutes = 30, string[]? pinned = null, string local = "", ModelCatalog? catalog = null)
     {
-        var options = new ModelsOptions { StorePath = _temp.Combine("store"), MemoryReserveMb = 0, IdleUnloadMinutes = idleUnloadMinutes, Pinned = pinned ?? [], Local = local };
-        var models = new ModelServices(options, catalog ?? _catalog, _board, _clock);
+        var options = new LocalModelsOptions { StorePath = _temp.Combine("store"), IdleUnloadMinutes = idleUnloadMinutes, Pinned = pinned ?? [], Local = local };
+        var models = new ModelServices(options, new ModelsOptions { MemoryReserveMb = 0 }, catalog ?? _catalog, _board, _clock);
         await models.StartAsync();
         return models;
     }
@@ -193,16 +193,18 @@ public sealed class ModelManagerTests : IDisposable
         private readonly ServiceProvider _provider;
         private readonly IHostedService[] _hosted;
 
-        public ModelServices(ModelsOptions options, ModelCatalog catalog, IResourceSnapshotSource board, TimeProvider clock)
+        public ModelServices(LocalModelsOptions options, ModelsOptions routing, ModelCatalog catalog, IResourceSnapshotSource board, TimeProvider clock)
         {
+            // The options as the test sets them (they win over what AddEdgeOnnx binds from the empty configuration).
             var services = new ServiceCollection()
                 .AddSingleton(Options.Create(options))
+                .AddSingleton(Options.Create(routing))
                 .AddSingleton(Options.Create(new NodeOptions { Id = "pi-07", Tier = 0 }))
                 .AddSingleton(catalog)
                 .AddSingleton(board)
                 .AddSingleton(clock)
                 .AddLogging()
-                .AddEdgeOnnx();
+                .AddEdgeOnnx(new Microsoft.Extensions.Configuration.ConfigurationBuilder().Build());
             _provider = services.BuildServiceProvider();
             _hosted = [.. _provider.GetServices<IHostedService>()];
         }

@@ -32,6 +32,15 @@ public sealed class ConfigurationTests : IDisposable
     }
 
     [Fact]
+    public async Task Serve_ALocalFolderAndAnEndpoint_StopTheStart_ANodeServesOneModel()
+    {
+        using var limit = new CancellationTokenSource(TimeSpan.FromSeconds(30));
+        var run = await CliRun.Of(limit.Token, "serve", $"--Mqtt:EmbeddedPort={FreePort.Next()}", "--Models:Local=/var/lib/edgellm/models/tiny", "--Models:OpenAi:Endpoint=http://gateway:8080/v1", "--Models:OpenAi:Model=big");
+
+        Assert.Contains("Models:Local and Models:OpenAi:Endpoint exclude each other: a node serves one model", run.SingleErrorLine(expectedExitCode: 2));
+    }
+
+    [Fact]
     public async Task Serve_EnvironmentAndConfigFolder_AreRead()
     {
         string folder = _temp.Combine("etc");

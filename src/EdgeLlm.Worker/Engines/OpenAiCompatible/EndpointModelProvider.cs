@@ -7,7 +7,7 @@ using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Options;
 using OpenAI;
 
-namespace EdgeLlm.Worker.Hosting;
+namespace EdgeLlm.Worker.Engines.OpenAiCompatible;
 
 /// <summary>
 /// Serves Models:OpenAi: an OpenAI-compatible server (vLLM, Ollama, llama.cpp server, a hosted API) as the
@@ -26,10 +26,10 @@ internal sealed partial class EndpointModelProvider : IModelProvider, IDisposabl
     private readonly EndpointChatClient _client;
     private readonly CatalogModel _description;
 
-    /// <param name="catalog">Describes the endpoint's model: the file's entry, else the one made from Models:OpenAi.</param>
-    public EndpointModelProvider(IOptions<ModelsOptions> options, ModelCatalog catalog, TimeProvider time, ILogger<EndpointModelProvider> logger)
+    /// <param name="catalog">Describes the endpoint's model when it has an entry of that id; else Models:OpenAi does.</param>
+    public EndpointModelProvider(IOptions<OpenAiOptions> options, IOptions<NodeOptions> node, ModelCatalog catalog, TimeProvider time, ILogger<EndpointModelProvider> logger)
     {
-        var endpoint = options.Value.OpenAi;
+        var endpoint = options.Value;
         var (key, keySource) = ApiKey(endpoint);
         var openAi = new OpenAIClient(new ApiKeyCredential(key), new OpenAIClientOptions
         {
@@ -38,8 +38,7 @@ internal sealed partial class EndpointModelProvider : IModelProvider, IDisposabl
         });
         _client = new EndpointChatClient(openAi.GetChatClient(endpoint.Model).AsIChatClient(), endpoint, time);
         _model = new ModelLease(endpoint.Model, _client);
-        // The node's catalog always holds it: AddEdgeCore adds the Models:OpenAi entry where the file has none.
-        _description = catalog.Find(endpoint.Model) ?? throw new InvalidOperationException($"the catalog does not describe {endpoint.Model}");
+        _description = catalog.Find(endpoint.Model) ?? endpoint.Describe(node.Value.Tier);
         Log.Serving(logger, endpoint.Model, endpoint.Endpoint, keySource, endpoint.ThirdParty);
     }
 
@@ -70,42 +69,4 @@ internal sealed partial class EndpointModelProvider : IModelProvider, IDisposabl
         return (NoKey, "none");
     }
 
-}
-
-/// <summary>
-/// The endpoint's chat client held to EdgeLlm's rules: it stops at the request's deadline (reporting
-/// <see cref="ChatDeadline.FinishReason"/>), sends the server none of EdgeLlm's own options, and turns a
-/// server that cannot be reached or refuses the call into <see cref="EngineUnavailableException"/>.
-/// </summary>
-internal sealed class EndpointChatClient(IChatClient inner, OpenAiOptions endpoint, TimeProvider time) : DelegatingChatClient(inner)
-{
-    public override async Task<ChatResponse> GetResponseAsync(IEnumerable<ChatMessage> messages, ChatOptions? options = null, CancellationToken cancellationToken = default)
-    {
-        var deadline = ChatDeadline.Of(options);
-        var sent = options?.Clone();
-        sent?.AdditionalProperties?.Remove(ChatDeadline.Property);
-        using var limit = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
-        if (deadline is DateTimeOffset at)
-        {
-            var left = at - time.GetUtcNow();
-            limit.CancelAfter(left > TimeSpan.Zero ? left : TimeSpan.Zero);
-        }
-
-        try
-        {
-            return await base.GetResponseAsync(messages, sent, limit.Token).ConfigureAwait(false);
-        }
-        catch (OperationCanceledException) when (limit.IsCancellationRequested && !cancellationToken.IsCancellationRequested)
-        {
-            return new ChatResponse([]) { FinishReason = ChatDeadline.FinishReason };
-        }
-        catch (ClientResultException e)
-        {
-            throw new EngineUnavailableException($"{endpoint.Endpoint} answered {(e.Status > 0 ? $"HTTP {e.Status}" : "nothing")}: {e.Message}", e);
-        }
-        catch (Exception e) when (e is HttpRequestException or TimeoutException or OperationCanceledException && !cancellationToken.IsCancellationRequested)
-        {
-            throw new EngineUnavailableException($"{endpoint.Endpoint} could not be reached within {endpoint.TimeoutMs} ms: {e.Message}", e);
-        }
-    }
 }
