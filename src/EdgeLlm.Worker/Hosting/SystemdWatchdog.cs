@@ -7,7 +7,7 @@ namespace EdgeLlm.Worker.Hosting;
 /// <summary>
 /// Sends WATCHDOG=1 every WATCHDOG_USEC/2 when systemd asks for it (WatchdogSec=), which
 /// Microsoft.Extensions.Hosting.Systemd does not do. A node whose thread pool stops turning stops pinging,
-/// and systemd restarts it. The first ping follows READY=1: before that, systemd waits on the start instead.
+/// and systemd restarts it. The pings begin an interval after READY=1: until then systemd waits on the start instead.
 /// </summary>
 internal sealed class SystemdWatchdog(ISystemdNotifier notifier, IHostApplicationLifetime lifetime, TimeProvider time) : BackgroundService
 {
@@ -38,15 +38,15 @@ internal sealed class SystemdWatchdog(ISystemdNotifier notifier, IHostApplicatio
 
         var started = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
         using var onStarted = lifetime.ApplicationStarted.Register(started.SetResult);
-        using var timer = new PeriodicTimer(interval, time);
         try
         {
+            // Started, then one interval: READY=1 (sent on the same signal) has gone first.
             await started.Task.WaitAsync(stoppingToken).ConfigureAwait(false);
-            do
+            using var timer = new PeriodicTimer(interval, time);
+            while (await timer.WaitForNextTickAsync(stoppingToken).ConfigureAwait(false))
             {
                 notifier.Notify(Ping);
             }
-            while (await timer.WaitForNextTickAsync(stoppingToken).ConfigureAwait(false));
         }
         catch (OperationCanceledException) when (stoppingToken.IsCancellationRequested)
         {
