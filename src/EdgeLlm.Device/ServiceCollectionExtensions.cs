@@ -5,7 +5,6 @@ using EdgeLlm.Core.Resources;
 using EdgeLlm.Device.Gpio;
 using EdgeLlm.Device.Sampling;
 using EdgeLlm.Device.Sensors;
-using EdgeLlm.Device.SysFs;
 using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.DependencyInjection.Extensions;

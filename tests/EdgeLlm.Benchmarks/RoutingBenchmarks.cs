@@ -11,7 +11,6 @@ using EdgeLlm.Core.Resources;
 using EdgeLlm.Core.Routing;
 using EdgeLlm.Device.Sampling;
 using EdgeLlm.Device.Sensors;
-using EdgeLlm.Device.SysFs;
 
 namespace EdgeLlm.Benchmarks;
 

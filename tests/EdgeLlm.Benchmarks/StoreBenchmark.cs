@@ -2,6 +2,7 @@ using System.Diagnostics;
 using System.Globalization;
 using System.Text;
 using EdgeLlm.Core.Catalog;
+using EdgeLlm.Core.Resources;
 using EdgeLlm.Onnx.Store;
 using EdgeLlm.Tests;
 using Microsoft.Extensions.Logging.Abstractions;
@@ -37,7 +38,7 @@ internal static class StoreBenchmark
         {
             foreach (var model in catalog.Models)
             {
-                var store = ModelStore.Open(temp.Combine($"store-{round}-{model.Id}"), 0, [], http, TimeProvider.System, NullLogger.Instance);
+                var store = ModelStore.Open(temp.Combine($"store-{round}-{model.Id}"), 0, [], http, new RootedSysFs("/"), TimeProvider.System, NullLogger.Instance);
                 var clock = Stopwatch.StartNew();
                 await store.PullAsync(model, () => [], CancellationToken.None);
                 pulls[model.Id].Add(clock.Elapsed.TotalMilliseconds);

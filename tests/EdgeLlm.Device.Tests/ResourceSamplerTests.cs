@@ -2,7 +2,6 @@ using EdgeLlm.Core.Resources;
 using EdgeLlm.Core.Routing;
 using EdgeLlm.Device.Sampling;
 using EdgeLlm.Device.Sensors;
-using EdgeLlm.Device.SysFs;
 using Microsoft.Extensions.Time.Testing;
 
 namespace EdgeLlm.Device.Tests;

@@ -1,6 +1,5 @@
 using System.Globalization;
 using EdgeLlm.Core.Resources;
-using EdgeLlm.Device.SysFs;
 
 namespace EdgeLlm.Device.Sampling;
 

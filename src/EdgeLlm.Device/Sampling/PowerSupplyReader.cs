@@ -1,5 +1,4 @@
 using EdgeLlm.Core.Resources;
-using EdgeLlm.Device.SysFs;
 
 namespace EdgeLlm.Device.Sampling;
 

@@ -1,6 +1,5 @@
 using EdgeLlm.Core.Resources;
 using EdgeLlm.Device.Sensors;
-using EdgeLlm.Device.SysFs;
 
 namespace EdgeLlm.Device.Sampling;
 

@@ -1,4 +1,4 @@
-using EdgeLlm.Device.SysFs;
+using EdgeLlm.Core.Resources;
 
 namespace EdgeLlm.Device.Sensors;
 

@@ -6,6 +6,8 @@ using MQTTnet;
 using MQTTnet.Exceptions;
 using MQTTnet.Packets;
 using MQTTnet.Protocol;
+using Polly;
+using Polly.Retry;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Options;
 
@@ -13,9 +15,9 @@ namespace EdgeLlm.Mqtt.Connection;
 
 /// <summary>
 /// The node's one MQTT 5 connection: a persistent session (clean start off, a session expiry) so that QoS 1
-/// requests sent while the node is away wait for it; reconnection with backoff; subscriptions restored when
-/// the broker lost the session; and an outbox, so that a reply made while the broker is down goes out once
-/// it is back, in order.
+/// requests sent while the node is away wait for it; reconnection with exponential backoff and jitter (a
+/// Polly retry); subscriptions restored when the broker lost the session; and an outbox, so that a reply
+/// made while the broker is down goes out once it is back, in order.
 /// </summary>
 internal sealed partial class MqttConnection : IAsyncDisposable
 {
@@ -31,6 +33,8 @@ internal sealed partial class MqttConnection : IAsyncDisposable
     private readonly List<Subscription> _subscriptions = [];
     private readonly Lock _lock = new();
     private readonly CancellationTokenSource _closing = new();
+    private readonly TaskCompletionSource _drained = new(TaskCreationOptions.RunContinuationsAsynchronously);
+    private readonly ResiliencePipeline _reconnect;
     private TaskCompletionSource _connected = new(TaskCreationOptions.RunContinuationsAsynchronously);
     private TaskCompletionSource? _lost;
     private Task? _connectLoop;
@@ -47,6 +51,23 @@ internal sealed partial class MqttConnection : IAsyncDisposable
         _client = new MqttClientFactory().CreateMqttClient();
         _client.DisconnectedAsync += OnDisconnectedAsync;
         _client.ApplicationMessageReceivedAsync += DispatchAsync;
+        // From 0.5 s, doubling to 30 s, with jitter, for as long as the node runs: a broker down at boot is waited for.
+        _reconnect = new ResiliencePipelineBuilder { TimeProvider = time }.AddRetry(new RetryStrategyOptions
+        {
+            ShouldHandle = new PredicateBuilder()
+                .Handle<MqttCommunicationException>().Handle<InvalidOperationException>().Handle<IOException>().Handle<System.Net.Sockets.SocketException>()
+                .Handle<OperationCanceledException>(_ => !_closing.IsCancellationRequested),
+            BackoffType = DelayBackoffType.Exponential,
+            UseJitter = true,
+            Delay = FirstRetry,
+            MaxDelay = LastRetry,
+            MaxRetryAttempts = int.MaxValue,
+            OnRetry = retry =>
+            {
+                Log.ConnectFailed(_logger, Endpoint, retry.Outcome.Exception?.Message ?? "", Math.Round(retry.RetryDelay.TotalSeconds, 1));
+                return default;
+            },
+        }).Build();
     }
 
     /// <summary>The connection came up (first time or again); the session may or may not have survived.</summary>
@@ -117,14 +138,14 @@ internal sealed partial class MqttConnection : IAsyncDisposable
     public async Task CloseAsync(CancellationToken cancellationToken)
     {
         _outbox.Writer.TryComplete();
-        try
+        // Sent, or the broker gone (then nothing more can go), or out of time.
+        var lost = Volatile.Read(ref _lost)?.Task ?? Task.CompletedTask;
+        if (_client.IsConnected && Volatile.Read(ref _inFlight) > 0)
         {
-            while (Volatile.Read(ref _inFlight) > 0 && _client.IsConnected)
-            {
-                await Task.Delay(TimeSpan.FromMilliseconds(10), _time, cancellationToken).ConfigureAwait(false);
-            }
+            await ((Task)Task.WhenAny(_drained.Task, lost)).WaitAsync(cancellationToken).ConfigureAwait(ConfigureAwaitOptions.SuppressThrowing);
         }
-        catch (OperationCanceledException)
+
+        if (Volatile.Read(ref _inFlight) > 0)
         {
             Log.UnsentAtClose(_logger, Volatile.Read(ref _inFlight));
         }
@@ -160,45 +181,46 @@ internal sealed partial class MqttConnection : IAsyncDisposable
 
     private async Task ConnectLoopAsync(CancellationToken cancellationToken)
     {
-        var delay = FirstRetry;
         while (!cancellationToken.IsCancellationRequested)
         {
+            TaskCompletionSource lost;
             try
             {
-                var lost = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
-                Volatile.Write(ref _lost, lost);
-                var result = await _client.ConnectAsync(BuildClientOptions(), cancellationToken).ConfigureAwait(false);
-                Log.ConnectedToBroker(_logger, Endpoint, result.IsSessionPresent);
-                if (!result.IsSessionPresent)
-                {
-                    await RestoreSubscriptionsAsync(cancellationToken).ConfigureAwait(false);
-                }
-
-                delay = FirstRetry;
-                lock (_lock)
-                {
-                    _connected.TrySetResult();
-                }
-
-                if (Connected is { } connected)
-                {
-                    await connected().ConfigureAwait(false);
-                }
-
-                // Nothing to do until the connection drops.
-                await lost.Task.WaitAsync(cancellationToken).ConfigureAwait(ConfigureAwaitOptions.SuppressThrowing);
+                lost = await _reconnect.ExecuteAsync(ConnectOnceAsync, cancellationToken).ConfigureAwait(false);
             }
             catch (OperationCanceledException) when (cancellationToken.IsCancellationRequested)
             {
                 return;
             }
-            catch (Exception e) when (e is MqttCommunicationException or InvalidOperationException or IOException or System.Net.Sockets.SocketException or OperationCanceledException)
-            {
-                Log.ConnectFailed(_logger, Endpoint, e.Message, delay.TotalSeconds);
-                await Task.Delay(Jittered(delay), _time, cancellationToken).ConfigureAwait(ConfigureAwaitOptions.SuppressThrowing);
-                delay = TimeSpan.FromTicks(Math.Min(delay.Ticks * 2, LastRetry.Ticks));
-            }
+
+            // Nothing to do until the connection drops.
+            await lost.Task.WaitAsync(cancellationToken).ConfigureAwait(ConfigureAwaitOptions.SuppressThrowing);
         }
+    }
+
+    // One attempt: connected, the session's subscriptions there again, and everyone told; the signal of its loss.
+    private async ValueTask<TaskCompletionSource> ConnectOnceAsync(CancellationToken cancellationToken)
+    {
+        var lost = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+        Volatile.Write(ref _lost, lost);
+        var result = await _client.ConnectAsync(BuildClientOptions(), cancellationToken).ConfigureAwait(false);
+        Log.ConnectedToBroker(_logger, Endpoint, result.IsSessionPresent);
+        if (!result.IsSessionPresent)
+        {
+            await RestoreSubscriptionsAsync(cancellationToken).ConfigureAwait(false);
+        }
+
+        lock (_lock)
+        {
+            _connected.TrySetResult();
+        }
+
+        if (Connected is { } connected)
+        {
+            await connected().ConfigureAwait(false);
+        }
+
+        return lost;
     }
 
     private Task OnDisconnectedAsync(MqttClientDisconnectedEventArgs e)
@@ -271,6 +293,9 @@ internal sealed partial class MqttConnection : IAsyncDisposable
 
             Interlocked.Decrement(ref _inFlight);
         }
+
+        // The outbox is closed and empty: everything queued was sent (or dropped, logged, at close).
+        _drained.TrySetResult();
     }
 
     private async Task DispatchAsync(MqttApplicationMessageReceivedEventArgs e)
@@ -342,6 +367,4 @@ internal sealed partial class MqttConnection : IAsyncDisposable
     }
 
     private sealed record Subscription(MqttTopicFilter Filter, Func<MqttApplicationMessageReceivedEventArgs, Task> Handler);
-
-    private static TimeSpan Jittered(TimeSpan delay) => delay * (0.8 + Random.Shared.NextDouble() * 0.4);
 }

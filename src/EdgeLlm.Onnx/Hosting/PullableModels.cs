@@ -1,6 +1,7 @@
 using EdgeLlm.Core.Catalog;
 using EdgeLlm.Core.Options;
 using EdgeLlm.Core.Processing;
+using EdgeLlm.Core.Resources;
 using EdgeLlm.Onnx.Store;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Options;
@@ -25,13 +26,14 @@ internal sealed class PullableModels : IModelAcquisition, IDisposable
     private readonly ConfiguredModel _local;
     private readonly ResidentModels _residents;
     private readonly IHttpClientFactory _http;
+    private readonly ISysFs _system;
     private readonly TimeProvider _time;
     private readonly ILogger<PullableModels> _logger;
     private readonly CancellationTokenSource _closing = new();
     private volatile IReadOnlyList<CatalogModel> _present = [];
     private volatile IReadOnlyDictionary<string, CatalogModel> _pullable = new Dictionary<string, CatalogModel>();
 
-    public PullableModels(IOptions<LocalModelsOptions> options, IOptions<ModelsOptions> routing, IOptions<NodeOptions> node, ModelCatalog catalog, ConfiguredModel local, ResidentModels residents, IHttpClientFactory http, TimeProvider time, ILogger<PullableModels> logger)
+    public PullableModels(IOptions<LocalModelsOptions> options, IOptions<ModelsOptions> routing, IOptions<NodeOptions> node, ModelCatalog catalog, ConfiguredModel local, ResidentModels residents, IHttpClientFactory http, ISysFs system, TimeProvider time, ILogger<PullableModels> logger)
     {
         _options = options.Value;
         _onDemand = routing.Value.OnDemand;
@@ -40,6 +42,7 @@ internal sealed class PullableModels : IModelAcquisition, IDisposable
         _local = local;
         _residents = residents;
         _http = http;
+        _system = system;
         _time = time;
         _logger = logger;
         // `edgellm model list` reads which models the running node holds from the store.
@@ -64,7 +67,7 @@ internal sealed class PullableModels : IModelAcquisition, IDisposable
     {
         try
         {
-            Store = ModelStore.Open(_options.StorePath, (long)_options.DiskBudgetMb << 20, _options.Pinned, _http.CreateClient(HttpClientName), _time, _logger);
+            Store = ModelStore.Open(_options.StorePath, (long)_options.DiskBudgetMb << 20, _options.Pinned, _http.CreateClient(HttpClientName), _system, _time, _logger);
             Refresh();
         }
         catch (Exception e) when (e is IOException or UnauthorizedAccessException)

@@ -2,6 +2,7 @@ using System.Collections.Concurrent;
 using System.Diagnostics;
 using EdgeLlm.Core.Catalog;
 using EdgeLlm.Core.Processing;
+using EdgeLlm.Core.Resources;
 using Microsoft.Extensions.Logging;
 
 namespace EdgeLlm.Onnx.Store;
@@ -36,6 +37,7 @@ public sealed partial class ModelStore : IDisposable
 
     private readonly ModelInstaller _installer;
     private readonly SourceDownloader _downloader;
+    private readonly ISysFs _system;
     private readonly HashSet<string> _configuredPins;
     private readonly TimeProvider _time;
     private readonly ILogger _logger;
@@ -47,8 +49,9 @@ public sealed partial class ModelStore : IDisposable
     private double _installBytesPerSecond = AssumedInstallBytesPerSecond;
 
     /// <param name="budgetBytes">Disk the store may fill; 0 for no budget.</param>
-    private ModelStore(string root, long budgetBytes, IEnumerable<string> configuredPins, SourceDownloader downloader, TimeProvider time, ILogger logger)
+    private ModelStore(string root, long budgetBytes, IEnumerable<string> configuredPins, SourceDownloader downloader, ISysFs system, TimeProvider time, ILogger logger)
     {
+        _system = system;
         Root = root;
         BudgetBytes = budgetBytes;
         _configuredPins = [.. configuredPins];
@@ -70,7 +73,8 @@ public sealed partial class ModelStore : IDisposable
     /// behind; downloads in progress stay, to be resumed. Throws IOException or UnauthorizedAccessException
     /// when the folder cannot be made or written.
     /// </summary>
-    public static ModelStore Open(string root, long budgetBytes, IEnumerable<string> configuredPins, HttpClient http, TimeProvider time, ILogger logger)
+    /// <param name="system">procfs, where a running node's process is looked for.</param>
+    public static ModelStore Open(string root, long budgetBytes, IEnumerable<string> configuredPins, HttpClient http, ISysFs system, TimeProvider time, ILogger logger)
     {
         Directory.CreateDirectory(root);
         Directory.CreateDirectory(Path.Combine(root, DownloadsFolder));
@@ -81,7 +85,7 @@ public sealed partial class ModelStore : IDisposable
             Directory.Delete(leftover, recursive: true);
         }
 
-        return new ModelStore(Path.GetFullPath(root), budgetBytes, configuredPins, new SourceDownloader(http), time, logger);
+        return new ModelStore(Path.GetFullPath(root), budgetBytes, configuredPins, new SourceDownloader(http, time), system, time, logger);
     }
 
     /// <summary>The models present, least recently used first.</summary>
@@ -198,7 +202,7 @@ public sealed partial class ModelStore : IDisposable
         try
         {
             string[] lines = File.ReadAllLines(Path.Combine(Root, LoadedFile));
-            return lines.Length > 0 && int.TryParse(lines[0], out int pid) && Directory.Exists($"/proc/{pid}") ? lines[1..] : [];
+            return lines.Length > 0 && int.TryParse(lines[0], out int pid) && _system.TryReadText($"proc/{pid}/stat", out _) ? lines[1..] : [];
         }
         catch (Exception e) when (e is IOException or UnauthorizedAccessException)
         {

@@ -2,6 +2,8 @@ using System.Net;
 using System.Net.Http.Headers;
 using System.Security.Cryptography;
 using EdgeLlm.Core.Catalog;
+using Polly;
+using Polly.Retry;
 
 namespace EdgeLlm.Onnx.Store;
 
@@ -15,11 +17,11 @@ internal sealed class SourceException(string url, string reason) : Exception($"{
 
 /// <summary>
 /// Fetches one file of a model's sources into a downloads folder as {sha256}, verified. http(s) sources are
-/// streamed to {sha256}.part and resumed with a Range request when a download broke off (within this pull, or
-/// in an earlier process); file URLs are copied the same way. The part file is held exclusively, so two pulls
-/// never write one file.
+/// streamed to {sha256}.part and resumed with a Range request when a download broke off (within this pull, a
+/// Polly retry with backoff; or in an earlier process); file URLs are copied the same way. The part file is
+/// held exclusively, so two pulls never write one file.
 /// </summary>
-internal sealed class SourceDownloader(HttpClient http)
+internal sealed class SourceDownloader(HttpClient http, TimeProvider time)
 {
     /// <summary>How often a broken download is resumed within one fetch before the source counts as failed.</summary>
     public const int Attempts = 3;
@@ -44,19 +46,9 @@ internal sealed class SourceDownloader(HttpClient http)
         string? actual;
         await using (var file = OpenPart(part, source.Url))
         {
-            for (int attempt = 1; ; attempt++)
-            {
-                try
-                {
-                    await (uri.IsFile ? CopyAsync(uri.LocalPath, file, progress, cancellationToken) : DownloadAsync(uri, file, progress, cancellationToken)).ConfigureAwait(false);
-                    break;
-                }
-                catch (SourceException) when (attempt < Attempts && file.Length > 0)
-                {
-                    // Broken off midway: go on from where it stopped.
-                }
-            }
-
+            await ResumingWhileBytesCome(file).ExecuteAsync(
+                async token => await (uri.IsFile ? CopyAsync(uri.LocalPath, file, progress, token) : DownloadAsync(uri, file, progress, token)).ConfigureAwait(false),
+                cancellationToken).ConfigureAwait(false);
             file.Position = 0;
             actual = Convert.ToHexStringLower(await SHA256.HashDataAsync(file, cancellationToken).ConfigureAwait(false));
         }
@@ -70,6 +62,18 @@ internal sealed class SourceDownloader(HttpClient http)
         File.Move(part, verified, overwrite: true);
         return verified;
     }
+
+    // A download that broke off midway (some bytes kept) goes on from where it stopped, shortly, a few times;
+    // one that never started is the source's failure.
+    private ResiliencePipeline ResumingWhileBytesCome(FileStream file) =>
+        new ResiliencePipelineBuilder { TimeProvider = time }.AddRetry(new RetryStrategyOptions
+        {
+            ShouldHandle = new PredicateBuilder().Handle<SourceException>(_ => file.Length > 0),
+            MaxRetryAttempts = Attempts - 1,
+            BackoffType = DelayBackoffType.Exponential,
+            UseJitter = true,
+            Delay = TimeSpan.FromMilliseconds(200),
+        }).Build();
 
     private static FileStream OpenPart(string part, string url)
     {

@@ -1,6 +1,7 @@
 using System.CommandLine;
 using System.Globalization;
 using EdgeLlm.Core.Catalog;
+using EdgeLlm.Core.Resources;
 using EdgeLlm.Core.Options;
 using EdgeLlm.Core.Processing;
 using EdgeLlm.Onnx.Store;
@@ -173,7 +174,7 @@ internal static class StoreCommand
                 .AddSimpleConsole(console => console.SingleLine = true)
                 .AddConsole(console => console.LogToStandardErrorThreshold = LogLevel.Trace));
             var http = new HttpClient { Timeout = Timeout.InfiniteTimeSpan };
-            var opened = ModelStore.Open(root, (long)options.DiskBudgetMb << 20, options.Pinned, http, TimeProvider.System, logging.CreateLogger("edgellm.store"));
+            var opened = ModelStore.Open(root, (long)options.DiskBudgetMb << 20, options.Pinned, http, new RootedSysFs("/"), TimeProvider.System, logging.CreateLogger("edgellm.store"));
             return new Session(opened, models, http, logging);
         }
 

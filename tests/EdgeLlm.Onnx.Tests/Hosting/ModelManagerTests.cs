@@ -51,7 +51,7 @@ public sealed class ModelManagerTests : IDisposable
         Assert.DoesNotContain("a", manager.Acquirable.Keys);
         // What `edgellm model list` reads to tell which models the running node holds.
         using var http = new HttpClient();
-        Assert.Equal(["a"], Onnx.Store.ModelStore.Open(_temp.Combine("store"), 0, [], http, _clock, NullLogger.Instance).LoadedByRunningNode());
+        Assert.Equal(["a"], Onnx.Store.ModelStore.Open(_temp.Combine("store"), 0, [], http, new RootedSysFs("/"), _clock, NullLogger.Instance).LoadedByRunningNode());
     }
 
     [Fact]
@@ -202,6 +202,7 @@ public sealed class ModelManagerTests : IDisposable
                 .AddSingleton(Options.Create(new NodeOptions { Id = "pi-07", Tier = 0 }))
                 .AddSingleton(catalog)
                 .AddSingleton(board)
+                .AddSingleton<ISysFs>(new RootedSysFs("/"))
                 .AddSingleton(clock)
                 .AddLogging()
                 .AddEdgeOnnx(new Microsoft.Extensions.Configuration.ConfigurationBuilder().Build());

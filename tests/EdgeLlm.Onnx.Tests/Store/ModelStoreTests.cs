@@ -2,6 +2,7 @@ using System.Formats.Tar;
 using System.IO.Compression;
 using System.Text.Json.Nodes;
 using EdgeLlm.Core.Catalog;
+using EdgeLlm.Core.Resources;
 using EdgeLlm.Core.Processing;
 using EdgeLlm.Onnx.Building;
 using EdgeLlm.Onnx.Engine;
@@ -260,7 +261,7 @@ public sealed class ModelStoreTests : IClassFixture<Stories260kModels>, IDisposa
         CatalogReader.Read(StoriesCatalog.Write(_temp.Combine($"catalog-{Guid.NewGuid():N}.json"), entries));
 
     private ModelStore OpenStore(string? root = null, long budgetBytes = 0, string[]? configuredPins = null, TimeProvider? time = null) =>
-        ModelStore.Open(root ?? _temp.Combine("store"), budgetBytes, configuredPins ?? [], _http, time ?? TimeProvider.System, NullLogger.Instance);
+        ModelStore.Open(root ?? _temp.Combine("store"), budgetBytes, configuredPins ?? [], _http, new RootedSysFs("/"), time ?? TimeProvider.System, NullLogger.Instance);
 
     private static string ContinuationOf(string folder)
     {

@@ -1,4 +1,4 @@
-namespace EdgeLlm.Device.SysFs;
+namespace EdgeLlm.Core.Resources;
 
 /// <summary>
 /// procfs and sysfs under a root folder ("/" on a board, a fake tree in tests). Reads are Try-style: a file
