@@ -1,3 +1,4 @@
+using System.Buffers;
 using BenchmarkDotNet.Attributes;
 using BenchmarkDotNet.Columns;
 using BenchmarkDotNet.Configs;
@@ -15,12 +16,17 @@ using EdgeLlm.Device.Sensors;
 namespace EdgeLlm.Benchmarks;
 
 /// <summary>
-/// What deciding costs a request: one recommendation over a catalog of 20 models with 3 upstream nodes
-/// advertising, and one resource snapshot read from this machine's /proc and /sys.
+/// What deciding costs a request: reading its envelope, one recommendation over a catalog of 20 models with 3
+/// upstream nodes advertising, and one resource snapshot read from this machine's /proc and /sys.
 /// </summary>
 [Config(typeof(Config))]
 public class RoutingBenchmarks
 {
+    private readonly ReadOnlySequence<byte> _envelope = new("""
+        { "id": "bay3-0042", "prompt": "My child has had a fever of 39 for two days; what paracetamol dose?", "domain": "medical",
+          "maxTokens": 128, "temperature": 0.7, "maxLatencyMs": 5000, "minQuality": 0.6, "privacy": "fleet" }
+        """u8.ToArray());
+
     private RoutingInput _input = null!;
     private ResourceSampler _sampler = null!;
 
@@ -73,6 +79,9 @@ public class RoutingBenchmarks
         var sysFs = new RootedSysFs("/");
         _sampler = new ResourceSampler(sysFs, new SysFsCpuTemperature(sysFs), new NoPowerMeter(), TimeProvider.System);
     }
+
+    [Benchmark]
+    public ParsedRequest ReadEnvelope() => RequestParser.Parse(_envelope, 8192);
 
     [Benchmark]
     public Decision Decide() => Recommender.Recommend(_input);

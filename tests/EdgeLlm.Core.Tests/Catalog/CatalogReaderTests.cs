@@ -61,6 +61,23 @@ public sealed class CatalogReaderTests
         Assert.Contains(message, error.Message);
     }
 
+    [Theory]
+    [InlineData("""{ "models": "all of them" }""", "catalog.json: expected an object with a \"models\" array")]
+    [InlineData("""{ "models": [ "a" ] }""", "catalog.json: models[0]: must be an object (a catalog entry)")]
+    [InlineData("""{ "models": [ { "id": 7 } ] }""", "catalog.json: models[0]: \"id\" must be a string")]
+    [InlineData("""{ "models": [ { "id": "a", "tier": "3" } ] }""", "catalog.json: models[0] \"a\": \"tier\" must be a whole number from 0 to 9")]
+    [InlineData("""{ "models": [ { "id": "a", "thirdParty": "yes" } ] }""", "catalog.json: models[0] \"a\": \"thirdParty\" must be true or false")]
+    [InlineData("""{ "models": [ { "id": "a", "domains": { "line.3": "high" } } ] }""", "catalog.json: models[0] \"a\": \"domains.line.3\" must be a quality from 0 to 1")]
+    [InlineData("""{ "models": [ { "id": "a", "rates": { "pi5": { "decodeTokensPerSecond": "fast" } } } ] }""", "catalog.json: models[0] \"a\" rates.pi5: \"decodeTokensPerSecond\" must be a number above 0")]
+    [InlineData("""{ "models": [ { "id": "a", "rates": { "pi5": 12 } } ] }""", "catalog.json: models[0] \"a\" rates.pi5: must be an object {\"decodeTokensPerSecond\", \"prefillTokensPerSecond\"}")]
+    [InlineData("""{ "models": [ { "id": "a", "sources": [ { "url": 5 } ] } ] }""", "catalog.json: models[0] \"a\" sources[0]: \"url\" must be a string")]
+    [InlineData("""{ "models": [ { "id": "a", "sources": [ { "url": "u", "tokenizer": { "sha256": [] } } ] } ] }""", "catalog.json: models[0] \"a\" sources[0] tokenizer: \"sha256\" must be a string")]
+    [InlineData("""{ "models": [], "domainKeywords": [ "fever" ] }""", "catalog.json: \"domainKeywords\" must map domains to arrays of keywords")]
+    public void Parse_AValueOfTheWrongKind_IsNamedAsItsCheckWouldNameIt(string json, string message)
+    {
+        Assert.Equal(message, Assert.Throws<CatalogException>(() => Parse(json)).Message);
+    }
+
     [Fact]
     public void Parse_Llama2cWithoutTokenizer_IsRefused()
     {
