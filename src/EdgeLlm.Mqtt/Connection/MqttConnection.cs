@@ -1,4 +1,3 @@
-using System.Security.Cryptography.X509Certificates;
 using System.Threading.Channels;
 using EdgeLlm.Core.Options;
 using EdgeLlm.Mqtt.Outgoing;
@@ -30,7 +29,7 @@ internal sealed partial class MqttConnection : IAsyncDisposable
     private readonly ILogger<MqttConnection> _logger;
     private readonly IMqttClient _client;
     private readonly Channel<MqttApplicationMessage> _outbox = Channel.CreateUnbounded<MqttApplicationMessage>(new UnboundedChannelOptions { SingleReader = true });
-    private readonly List<Subscription> _subscriptions = [];
+    private readonly SubscriptionTable _subscriptions = new();
     private readonly Lock _lock = new();
     private readonly CancellationTokenSource _closing = new();
     private readonly TaskCompletionSource _drained = new(TaskCreationOptions.RunContinuationsAsynchronously);
@@ -50,7 +49,7 @@ internal sealed partial class MqttConnection : IAsyncDisposable
         _logger = logger;
         _client = new MqttClientFactory().CreateMqttClient();
         _client.DisconnectedAsync += OnDisconnectedAsync;
-        _client.ApplicationMessageReceivedAsync += DispatchAsync;
+        _client.ApplicationMessageReceivedAsync += _subscriptions.DispatchAsync;
         // From 0.5 s, doubling to 30 s, with jitter, for as long as the node runs: a broker down at boot is waited for.
         _reconnect = new ResiliencePipelineBuilder { TimeProvider = time }.AddRetry(new RetryStrategyOptions
         {
@@ -74,7 +73,7 @@ internal sealed partial class MqttConnection : IAsyncDisposable
     public event Func<Task>? Connected;
 
     /// <summary>The client id, stable per node so that the broker keeps its session.</summary>
-    public string ClientId => $"edgellm-{_node.Id}";
+    public string ClientId => NodeClientOptions.ClientId(_node);
 
     public bool IsConnected => _client.IsConnected;
 
@@ -93,11 +92,10 @@ internal sealed partial class MqttConnection : IAsyncDisposable
     /// </summary>
     public async Task SubscribeAsync(MqttTopicFilter filter, Func<MqttApplicationMessageReceivedEventArgs, Task> handler, CancellationToken cancellationToken)
     {
-        var subscription = new Subscription(filter, handler);
+        var subscription = _subscriptions.Add(filter, handler);
         Task connected;
         lock (_lock)
         {
-            _subscriptions.Add(subscription);
             connected = _connected.Task;
         }
 
@@ -106,11 +104,7 @@ internal sealed partial class MqttConnection : IAsyncDisposable
         var code = result.Items.Single().ResultCode;
         if (!SubscriptionRefusedException.IsGranted(code))
         {
-            lock (_lock)
-            {
-                _subscriptions.Remove(subscription);
-            }
-
+            _subscriptions.Remove(subscription);
             throw new SubscriptionRefusedException(filter.Topic, code);
         }
 
@@ -132,11 +126,24 @@ internal sealed partial class MqttConnection : IAsyncDisposable
     }
 
     /// <summary>
-    /// Sends what is queued (waiting at most <paramref name="cancellationToken"/>), then disconnects asking the
-    /// broker to publish the will, so that the node's status says offline at once.
+    /// Says the node is offline (retained, on its status topic), sends that and what is queued before it
+    /// (waiting at most <paramref name="cancellationToken"/>), then disconnects. The status is a message of its
+    /// own, not left to the will: MQTTnet.Server, another node's embedded broker, does not publish the will on
+    /// a DISCONNECT that asks for it (MQTT 5 §3.14.2.1). The will is asked for still when something is unsent.
     /// </summary>
     public async Task CloseAsync(CancellationToken cancellationToken)
     {
+        if (_client.IsConnected)
+        {
+            Publish(new MqttApplicationMessageBuilder()
+                .WithTopic(_options.StatusTopic(_node.Id))
+                .WithPayload(NodeStatusFormatter.Offline(_node))
+                .WithRetainFlag(true)
+                .WithQualityOfServiceLevel(MqttQualityOfServiceLevel.AtLeastOnce)
+                .WithContentType("application/json")
+                .Build());
+        }
+
         _outbox.Writer.TryComplete();
         // Sent, or the broker gone (then nothing more can go), or out of time.
         var lost = Volatile.Read(ref _lost)?.Task ?? Task.CompletedTask;
@@ -145,16 +152,17 @@ internal sealed partial class MqttConnection : IAsyncDisposable
             await ((Task)Task.WhenAny(_drained.Task, lost)).WaitAsync(cancellationToken).ConfigureAwait(ConfigureAwaitOptions.SuppressThrowing);
         }
 
-        if (Volatile.Read(ref _inFlight) > 0)
+        int unsent = Volatile.Read(ref _inFlight);
+        if (unsent > 0)
         {
-            Log.UnsentAtClose(_logger, Volatile.Read(ref _inFlight));
+            Log.UnsentAtClose(_logger, unsent);
         }
 
         await _closing.CancelAsync().ConfigureAwait(false);
         if (_client.IsConnected)
         {
-            var disconnect = new MqttClientDisconnectOptionsBuilder().WithReason(MqttClientDisconnectOptionsReason.DisconnectWithWillMessage).Build();
-            await _client.DisconnectAsync(disconnect, CancellationToken.None).ConfigureAwait(false);
+            var reason = unsent > 0 ? MqttClientDisconnectOptionsReason.DisconnectWithWillMessage : MqttClientDisconnectOptionsReason.NormalDisconnection;
+            await _client.DisconnectAsync(new MqttClientDisconnectOptionsBuilder().WithReason(reason).Build(), CancellationToken.None).ConfigureAwait(false);
         }
     }
 
@@ -203,7 +211,7 @@ internal sealed partial class MqttConnection : IAsyncDisposable
     {
         var lost = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
         Volatile.Write(ref _lost, lost);
-        var result = await _client.ConnectAsync(BuildClientOptions(), cancellationToken).ConfigureAwait(false);
+        var result = await _client.ConnectAsync(NodeClientOptions.Build(_options, _node), cancellationToken).ConfigureAwait(false);
         Log.ConnectedToBroker(_logger, Endpoint, result.IsSessionPresent);
         if (!result.IsSessionPresent)
         {
@@ -244,12 +252,7 @@ internal sealed partial class MqttConnection : IAsyncDisposable
 
     private async Task RestoreSubscriptionsAsync(CancellationToken cancellationToken)
     {
-        MqttTopicFilter[] filters;
-        lock (_lock)
-        {
-            filters = [.. _subscriptions.Select(s => s.Filter)];
-        }
-
+        var filters = _subscriptions.Filters;
         if (filters.Length > 0)
         {
             // Granted once, so a refusal now is the broker's change of mind (an ACL edited): said, not fatal.
@@ -298,73 +301,5 @@ internal sealed partial class MqttConnection : IAsyncDisposable
         _drained.TrySetResult();
     }
 
-    private async Task DispatchAsync(MqttApplicationMessageReceivedEventArgs e)
-    {
-        Subscription[] matching;
-        lock (_lock)
-        {
-            matching = [.. _subscriptions.Where(s => TopicFilters.Matches(s.Filter.Topic, e.ApplicationMessage.Topic))];
-        }
-
-        foreach (var subscription in matching)
-        {
-            await subscription.Handler(e).ConfigureAwait(false);
-        }
-    }
-
     private string Endpoint => _options.Server.Length > 0 ? _options.Server : $"embedded broker on port {_options.EmbeddedPort}";
-
-    private MqttClientOptions BuildClientOptions()
-    {
-        var (host, port) = BrokerEndpoint.Of(_options);
-        var builder = new MqttClientOptionsBuilder()
-            .WithTcpServer(host, port)
-            .WithProtocolVersion(MQTTnet.Formatter.MqttProtocolVersion.V500)
-            .WithClientId(ClientId)
-            .WithCleanStart(false)
-            .WithSessionExpiryInterval((uint)_options.SessionExpirySeconds)
-            .WithKeepAlivePeriod(TimeSpan.FromSeconds(15))
-            .WithTimeout(TimeSpan.FromSeconds(10))
-            .WithWillTopic(_options.StatusTopic(_node.Id))
-            .WithWillPayload(NodeStatusFormatter.Offline(_node))
-            .WithWillRetain(true)
-            .WithWillQualityOfServiceLevel(MqttQualityOfServiceLevel.AtLeastOnce)
-            .WithWillContentType("application/json");
-        if (_options.Username.Length > 0)
-        {
-            string password = _options.PasswordFile.Length > 0 ? File.ReadLines(_options.PasswordFile).FirstOrDefault() ?? "" : "";
-            builder.WithCredentials(_options.Username, password);
-        }
-
-        if (_options.UseTls)
-        {
-            builder.WithTlsOptions(BuildTlsOptions(host));
-        }
-
-        return builder.Build();
-    }
-
-    private MqttClientTlsOptions BuildTlsOptions(string host)
-    {
-        var tls = new MqttClientTlsOptionsBuilder().UseTls(true).WithTargetHost(host);
-        if (_options.CaFile.Length > 0)
-        {
-            var authorities = new X509Certificate2Collection();
-            authorities.ImportFromPemFile(_options.CaFile);
-            tls.WithTrustChain(authorities);
-        }
-
-        if (_options.ClientCertFile.Length > 0)
-        {
-            string extension = Path.GetExtension(_options.ClientCertFile).ToLowerInvariant();
-            var certificate = extension is ".pfx" or ".p12"
-                ? X509CertificateLoader.LoadPkcs12FromFile(_options.ClientCertFile, password: null)
-                : X509Certificate2.CreateFromPemFile(_options.ClientCertFile);
-            tls.WithClientCertificates([certificate]);
-        }
-
-        return tls.Build();
-    }
-
-    private sealed record Subscription(MqttTopicFilter Filter, Func<MqttApplicationMessageReceivedEventArgs, Task> Handler);
 }

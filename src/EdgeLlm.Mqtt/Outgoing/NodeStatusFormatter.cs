@@ -25,7 +25,6 @@ internal sealed record NodeStatus(
 /// <summary>The status advertisement and the will message that replaces it when the node goes away.</summary>
 internal static class NodeStatusFormatter
 {
-
     public static byte[] Online(NodeStatus status) => JsonPayload.Write(json =>
         {
             json.WriteStartObject();

@@ -1,4 +1,3 @@
-using System.Collections.Concurrent;
 using System.Text;
 using EdgeLlm.Core.Options;
 using EdgeLlm.Mqtt.Connection;
@@ -22,9 +21,9 @@ public sealed class EmbeddedBrokerTests
     public async Task AQueuedMessage_GoesOutWithWhatIsLeftOfItsExpiry_OrNotAtAllOnceItHasRunOut()
     {
         await using var broker = await StartBrokerAsync();
-        await using var subscriber = await Subscriber.ConnectAsync(_port, "t/#");
+        await using var subscriber = await SubscribeAsync("t/#");
         await subscriber.DisconnectAsync();
-        using var publisher = await ConnectAsync("publisher");
+        await using var publisher = await RecordingClient.ConnectAsync(_port, "publisher");
         await publisher.PublishAsync(Message("t/expires", "soon", expirySeconds: 5));
         await publisher.PublishAsync(Message("t/lasts", "later", expirySeconds: 60));
 
@@ -42,8 +41,8 @@ public sealed class EmbeddedBrokerTests
     public async Task AStampAClientForges_IsDropped_SoThatItCannotExpireOrExtendAMessage()
     {
         await using var broker = await StartBrokerAsync();
-        await using var subscriber = await Subscriber.ConnectAsync(_port, "t/#");
-        using var publisher = await ConnectAsync("forger");
+        await using var subscriber = await SubscribeAsync("t/#");
+        await using var publisher = await RecordingClient.ConnectAsync(_port, "forger");
         var forged = new MqttApplicationMessageBuilder().WithTopic("t/forged").WithPayload("x").WithQualityOfServiceLevel(MqttQualityOfServiceLevel.AtLeastOnce)
             .WithMessageExpiryInterval(30).WithUserProperty("edgellm-broker-received", Encoding.UTF8.GetBytes("0")).WithUserProperty("kept", Encoding.UTF8.GetBytes("yes")).Build();
 
@@ -81,58 +80,13 @@ public sealed class EmbeddedBrokerTests
         return broker;
     }
 
+    private async Task<RecordingClient> SubscribeAsync(string filter)
+    {
+        var subscriber = await RecordingClient.ConnectAsync(_port, persistentSession: true);
+        await subscriber.SubscribeAsync(filter);
+        return subscriber;
+    }
+
     private static MqttApplicationMessage Message(string topic, string payload, uint expirySeconds) =>
         new MqttApplicationMessageBuilder().WithTopic(topic).WithPayload(payload).WithQualityOfServiceLevel(MqttQualityOfServiceLevel.AtLeastOnce).WithMessageExpiryInterval(expirySeconds).Build();
-
-    private async Task<IMqttClient> ConnectAsync(string clientId)
-    {
-        var client = new MqttClientFactory().CreateMqttClient();
-        await client.ConnectAsync(new MqttClientOptionsBuilder().WithTcpServer("127.0.0.1", _port).WithProtocolVersion(MQTTnet.Formatter.MqttProtocolVersion.V500).WithClientId(clientId).Build());
-        return client;
-    }
-
-    // An MQTT 5 client with a persistent session that records what it receives.
-    private sealed class Subscriber : IAsyncDisposable
-    {
-        private readonly IMqttClient _client = new MqttClientFactory().CreateMqttClient();
-        private readonly BlockingCollection<MqttApplicationMessage> _received = [];
-        private readonly MqttClientOptions _options;
-        private int _count;
-
-        private Subscriber(int port)
-        {
-            _options = new MqttClientOptionsBuilder().WithTcpServer("127.0.0.1", port).WithProtocolVersion(MQTTnet.Formatter.MqttProtocolVersion.V500)
-                .WithClientId($"subscriber-{Guid.NewGuid():N}"[..24]).WithCleanStart(false).WithSessionExpiryInterval(600).Build();
-            _client.ApplicationMessageReceivedAsync += e =>
-            {
-                Interlocked.Increment(ref _count);
-                _received.Add(e.ApplicationMessage);
-                return Task.CompletedTask;
-            };
-        }
-
-        public int Count => Volatile.Read(ref _count);
-
-        public static async Task<Subscriber> ConnectAsync(int port, string filter)
-        {
-            var subscriber = new Subscriber(port);
-            await subscriber.ReconnectAsync();
-            await subscriber._client.SubscribeAsync(new MqttClientSubscribeOptionsBuilder().WithTopicFilter(filter, MqttQualityOfServiceLevel.AtLeastOnce).Build());
-            return subscriber;
-        }
-
-        public async Task ReconnectAsync() => await _client.ConnectAsync(_options);
-
-        public Task DisconnectAsync() => _client.DisconnectAsync(new MqttClientDisconnectOptions());
-
-        public Task<MqttApplicationMessage> NextAsync() =>
-            Task.Run(() => _received.TryTake(out var message, TimeSpan.FromSeconds(10)) ? message : throw new TimeoutException("no message within 10 s"));
-
-        public ValueTask DisposeAsync()
-        {
-            _client.Dispose();
-            _received.Dispose();
-            return ValueTask.CompletedTask;
-        }
-    }
 }
