@@ -12,6 +12,9 @@ public static class StoriesCatalog
     /// <summary>Bytes on disk of each build, as the shipped catalog gives them.</summary>
     public static readonly IReadOnlyDictionary<string, long> BuildBytes = new Dictionary<string, long> { ["fp32"] = 1_096_030, ["int8"] = 456_070, ["int4"] = 339_580 };
 
+    /// <summary>The memory each model of <see cref="Model"/> needs to load, as its catalog entry says.</summary>
+    public const long RamBytes = 50_000_000;
+
     public static string CheckpointSha256 { get; } = Sha256Of(StoriesFiles.Checkpoint);
 
     public static string TokenizerSha256 { get; } = Sha256Of(StoriesFiles.Tokenizer);
@@ -41,7 +44,7 @@ public static class StoriesCatalog
         ["parameters"] = 260_032,
         ["quantization"] = quantization,
         ["bytes"] = BuildBytes[quantization],
-        ["ramBytes"] = 50_000_000,
+        ["ramBytes"] = RamBytes,
         ["kvBytesPerToken"] = 1280,
         ["contextLength"] = 512,
         ["domains"] = new JsonObject { ["stories"] = 0.3, ["general"] = 0.05 },

@@ -22,6 +22,7 @@ internal sealed class ModelManager(
     ILogger<ModelManager> logger) : IModelProvider, IHostedService, IDisposable
 {
     private readonly CancellationTokenSource _stopping = new();
+    private readonly List<Task> _pinning = [];
 
     public IReadOnlyList<CatalogModel> AvailableModels =>
         [.. (local.Usable is { } configured ? [configured] : Array.Empty<CatalogModel>()).Concat(store.Present).DistinctBy(m => m.Id, StringComparer.Ordinal)];
@@ -71,17 +72,19 @@ internal sealed class ModelManager(
         IEnumerable<string> pinned = local.Id is string id ? [id] : [];
         foreach (string model in pinned.Concat(options.Value.Pinned).Concat(store.Store?.List().Where(m => m.Pinned).Select(m => m.Id) ?? []).Distinct(StringComparer.Ordinal))
         {
-            _ = KeepPinnedAsync(model);
+            _pinning.Add(KeepPinnedAsync(model));
         }
 
         return Task.CompletedTask;
     }
 
-    // Pulls are cancelled (a download keeps its part file to resume) and loads under way are waited for, so
-    // that nothing touches the store or loads a model once stopped, and Dispose frees every model.
+    // Pulls are cancelled (a download keeps its part file to resume) and the pinned models' pulls and loads
+    // are waited for, then every load under way, so that nothing touches the store or loads a model once
+    // stopped, and Dispose frees every model.
     public async Task StopAsync(CancellationToken cancellationToken)
     {
         await _stopping.CancelAsync().ConfigureAwait(false);
+        await Task.WhenAll(_pinning).WaitAsync(cancellationToken).ConfigureAwait(ConfigureAwaitOptions.SuppressThrowing);
         await store.CloseAsync().WaitAsync(cancellationToken).ConfigureAwait(ConfigureAwaitOptions.SuppressThrowing);
         await residents.WhenLoadsEndAsync().WaitAsync(cancellationToken).ConfigureAwait(ConfigureAwaitOptions.SuppressThrowing);
     }

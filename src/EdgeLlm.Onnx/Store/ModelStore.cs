@@ -25,16 +25,6 @@ public sealed partial class ModelStore : IDisposable
     private const string PinsFolder = ".pinned";
     private const string LoadedFile = ".loaded";
 
-    // Before a download has been measured: a slow link, so that the first estimates err towards escalation.
-    private const double AssumedDownloadBytesPerSecond = 1 << 20;
-
-    // Conversion and loading, per byte of the model, until measured.
-    private const double AssumedInstallBytesPerSecond = 20 << 20;
-
-    // A source that failed is not counted on for this long: the models it serves (every build of one
-    // checkpoint shares its sources) are not offered for pulls on demand until it may answer again.
-    private static readonly TimeSpan FailedSourceBackoff = TimeSpan.FromMinutes(5);
-
     private readonly ModelInstaller _installer;
     private readonly SourceDownloader _downloader;
     private readonly ISysFs _system;
@@ -43,17 +33,16 @@ public sealed partial class ModelStore : IDisposable
     private readonly ILogger _logger;
     private readonly ConcurrentDictionary<string, Lazy<Task<StoredModel>>> _pulls = new(StringComparer.Ordinal);
     private readonly ConcurrentDictionary<string, PullProgress> _progress = new(StringComparer.Ordinal);
-    private readonly ConcurrentDictionary<string, DateTimeOffset> _failedUntil = new(StringComparer.Ordinal);
     private readonly CancellationTokenSource _closing = new();
-    private double _downloadBytesPerSecond = AssumedDownloadBytesPerSecond;
-    private double _installBytesPerSecond = AssumedInstallBytesPerSecond;
+    private readonly DiskBudget _budget;
+    private readonly SourceHistory _history;
 
-    /// <param name="budgetBytes">Disk the store may fill; 0 for no budget.</param>
     private ModelStore(string root, long budgetBytes, IEnumerable<string> configuredPins, SourceDownloader downloader, ISysFs system, TimeProvider time, ILogger logger)
     {
         _system = system;
         Root = root;
-        BudgetBytes = budgetBytes;
+        _budget = new DiskBudget(budgetBytes);
+        _history = new SourceHistory(time);
         _configuredPins = [.. configuredPins];
         _downloader = downloader;
         _installer = new ModelInstaller(root);
@@ -63,7 +52,7 @@ public sealed partial class ModelStore : IDisposable
 
     public string Root { get; }
 
-    public long BudgetBytes { get; }
+    public long BudgetBytes => _budget.Bytes;
 
     /// <summary>The pulls under way.</summary>
     public IReadOnlyList<PullProgress> Pulls => [.. _progress.Values.OrderBy(p => p.ModelId, StringComparer.Ordinal)];
@@ -73,6 +62,7 @@ public sealed partial class ModelStore : IDisposable
     /// behind; downloads in progress stay, to be resumed. Throws IOException or UnauthorizedAccessException
     /// when the folder cannot be made or written.
     /// </summary>
+    /// <param name="budgetBytes">Disk the store may fill; 0 for no budget.</param>
     /// <param name="system">procfs, where a running node's process is looked for.</param>
     public static ModelStore Open(string root, long budgetBytes, IEnumerable<string> configuredPins, HttpClient http, ISysFs system, TimeProvider time, ILogger logger)
     {
@@ -149,18 +139,14 @@ public sealed partial class ModelStore : IDisposable
     public double PredictAcquisitionMs(CatalogModel model)
     {
         long downloaded = _progress.TryGetValue(model.Id, out var progress) ? progress.Bytes : 0;
-        return (Math.Max(0, model.Bytes - downloaded) / _downloadBytesPerSecond + model.Bytes / _installBytesPerSecond) * 1000;
+        return _history.PredictMs(model.Bytes, downloaded);
     }
 
     /// <summary>Whether the model has a source that has not failed within the last few minutes: one worth a pull on demand.</summary>
-    public bool HasSourceToTry(CatalogModel model)
-    {
-        var now = _time.GetUtcNow();
-        return model.Sources.Any(s => !(_failedUntil.TryGetValue(s.Url, out var until) && until > now));
-    }
+    public bool HasSourceToTry(CatalogModel model) => model.Sources.Any(_history.MayAnswer);
 
     /// <summary>Whether the model could fit in the budget beside <paramref name="present"/> (as <see cref="List"/> gave it) by evicting unpinned models other than <paramref name="keep"/>.</summary>
-    public bool CouldFit(CatalogModel model, IReadOnlyCollection<string> keep, IReadOnlyList<StoredModel> present) => Evictions(model.Id, model.Bytes, keep, present) is not null;
+    public bool CouldFit(CatalogModel model, IReadOnlyCollection<string> keep, IReadOnlyList<StoredModel> present) => _budget.Evictions(model.Id, model.Bytes, keep, present) is not null;
 
     /// <summary>The model's folder, pulled when absent; many callers share one pull. Throws ModelUnavailableException naming each source and its failure.</summary>
     /// <param name="keep">Models that must not be evicted to make room (those loaded).</param>
@@ -235,9 +221,9 @@ public sealed partial class ModelStore : IDisposable
             throw new ModelUnavailableException($"{model.Id} cannot be pulled: the catalog gives it no source to download");
         }
 
-        if (Evictions(model.Id, model.Bytes, keep(), List()) is null)
+        if (_budget.Evictions(model.Id, model.Bytes, keep(), List()) is null)
         {
-            throw new ModelUnavailableException(NoRoom(model.Id, model.Bytes, keep()));
+            throw new ModelUnavailableException(_budget.NoRoom(model.Id, model.Bytes, keep(), List()));
         }
 
         var failures = new List<string>();
@@ -249,29 +235,29 @@ public sealed partial class ModelStore : IDisposable
                 string file = await FetchAsync(model.Id, source).ConfigureAwait(false);
                 string? tokenizer = source.Tokenizer is { } tokenizerSource ? await FetchAsync(model.Id, tokenizerSource).ConfigureAwait(false) : null;
                 long fetched = new FileInfo(file).Length + (tokenizer is null ? 0 : new FileInfo(tokenizer).Length);
-                _downloadBytesPerSecond = Blend(_downloadBytesPerSecond, fetched / Math.Max(clock.Elapsed.TotalSeconds, 1e-3));
+                _history.Downloaded(fetched, clock.Elapsed);
 
                 clock.Restart();
                 MakeRoom(model.Id, model.Bytes, keep());
                 string folder = _installer.Install(model, file, tokenizer, _closing.Token);
-                _installBytesPerSecond = Blend(_installBytesPerSecond, model.Bytes / Math.Max(clock.Elapsed.TotalSeconds, 1e-3));
+                _history.Installed(model.Bytes, clock.Elapsed);
                 DiscardDownloads(model, source);
                 var stored = Find(model.Id) ?? throw new IOException($"{folder} vanished after it was installed");
                 Log.Installed(_logger, model.Id, source.Url, stored.Bytes, clock.ElapsedMilliseconds);
-                _failedUntil.TryRemove(source.Url, out _);
+                _history.Succeeded(source);
                 return stored;
             }
             catch (SourceException e)
             {
                 Log.SourceFailed(_logger, model.Id, e.Url, e.Reason);
                 failures.Add(e.Message);
-                _failedUntil[source.Url] = _time.GetUtcNow() + FailedSourceBackoff;
+                _history.Failed(source);
             }
             catch (ModelFileException e)
             {
                 Log.SourceFailed(_logger, model.Id, source.Url, e.Message);
                 failures.Add($"{source.Url}: could not be converted ({e.Message})");
-                _failedUntil[source.Url] = _time.GetUtcNow() + FailedSourceBackoff;
+                _history.Failed(source);
             }
         }
 
@@ -310,31 +296,13 @@ public sealed partial class ModelStore : IDisposable
     // Evicts least recently used, unpinned models not in keep until the model fits; ModelUnavailableException when it cannot.
     private void MakeRoom(string id, long bytes, IReadOnlyCollection<string> keep)
     {
-        var evictions = Evictions(id, bytes, keep, List()) ?? throw new ModelUnavailableException(NoRoom(id, bytes, keep));
+        var present = List();
+        var evictions = _budget.Evictions(id, bytes, keep, present) ?? throw new ModelUnavailableException(_budget.NoRoom(id, bytes, keep, present));
         foreach (var model in evictions)
         {
             Log.Evicted(_logger, model.Id, model.Bytes, id);
             Remove(model.Id);
         }
-    }
-
-    // The models to evict (least recently used first) for `bytes` more to fit; null when it cannot fit.
-    private IReadOnlyList<StoredModel>? Evictions(string id, long bytes, IReadOnlyCollection<string> keep, IReadOnlyList<StoredModel> present)
-    {
-        if (BudgetBytes == 0)
-        {
-            return [];
-        }
-
-        var others = present.Where(m => m.Id != id).ToList();
-        return EvictionPlan.For(bytes, BudgetBytes - others.Sum(m => m.Bytes), others.Where(m => !m.Pinned && !keep.Contains(m.Id)).Select(m => (m, m.Bytes)));
-    }
-
-    private string NoRoom(string id, long bytes, IReadOnlyCollection<string> keep)
-    {
-        var staying = List().Where(m => m.Id != id && (m.Pinned || keep.Contains(m.Id))).ToList();
-        return $"{id} needs {ByteSizes.Megabytes(bytes)} on disk, but Models:DiskBudgetMb allows {ByteSizes.Megabytes(BudgetBytes)} and pinned or loaded models hold {ByteSizes.Megabytes(staying.Sum(m => m.Bytes))}"
-            + (staying.Count > 0 ? $" ({string.Join(", ", staying.Select(m => m.Id))})" : "");
     }
 
     private StoredModel Describe(DirectoryInfo folder) =>
@@ -346,6 +314,4 @@ public sealed partial class ModelStore : IDisposable
     // Ids name folders: no separators, no dot files, nothing that climbs out of the store.
     private static bool IsSafeId(string id) =>
         id.Length is > 0 and <= 128 && !id.StartsWith('.') && id.IndexOfAny([.. Path.GetInvalidFileNameChars(), '\\']) < 0;
-
-    private static double Blend(double previous, double measured) => previous * 0.5 + measured * 0.5;
 }
