@@ -55,6 +55,12 @@ public sealed class MosquittoBroker : IAsyncDisposable
         await RunAsync();
     }
 
+    /// <summary>Returns once the broker has logged <paramref name="clientId"/>'s subscription to <paramref name="filter"/>, for clients (the CLI tools) that cannot say so themselves.</summary>
+    public Task WaitForSubscriptionAsync(string clientId, string filter) => Eventually.TrueAsync(
+        () => File.Exists(LogFile) && ReadLog().Any(line => line.Contains($" {clientId} ", StringComparison.Ordinal) && line.EndsWith($" {filter}", StringComparison.Ordinal)),
+        TimeSpan.FromSeconds(10),
+        $"{clientId}'s subscription to {filter}");
+
     public async Task StopAsync()
     {
         if (_process is { HasExited: false } process)
@@ -79,6 +85,16 @@ public sealed class MosquittoBroker : IAsyncDisposable
         _directory.Dispose();
     }
 
+    private string LogFile => _directory.Combine("mosquitto.log");
+
+    // Read while Mosquitto writes it: shared, so that neither waits for the other.
+    private string[] ReadLog()
+    {
+        using var stream = new FileStream(LogFile, FileMode.Open, FileAccess.Read, FileShare.ReadWrite);
+        using var reader = new StreamReader(stream);
+        return reader.ReadToEnd().Split('\n', StringSplitOptions.TrimEntries);
+    }
+
     private async Task RunAsync()
     {
         string config = _directory.Combine("mosquitto.conf");
@@ -90,14 +106,18 @@ public sealed class MosquittoBroker : IAsyncDisposable
             persistence_location {_directory.Path}/
             max_queued_messages 100000
             max_inflight_messages 100
-            log_dest file {_directory.Combine("mosquitto.log")}
+            log_dest file {LogFile}
+            log_type error
+            log_type warning
+            log_type notice
+            log_type information
+            log_type subscribe
             user root
             """);
         _process = Process.Start(new ProcessStartInfo(Executable, ["-c", config]) { RedirectStandardError = true, RedirectStandardOutput = true })
             ?? throw new InvalidOperationException("mosquitto did not start");
         await FreePort.WaitUntilListeningAsync(Port, TimeSpan.FromSeconds(10));
     }
-
 }
 
 /// <summary>A fact that needs Mosquitto; skipped with the reason when it is not installed.</summary>

@@ -52,7 +52,7 @@ public sealed class AwaitPullTests : IDisposable
         }
 
         Assert.All(outcomes, o => Assert.Equal(SubmitOutcome.Queued, o));
-        await Until(() => _store.Waits == 20);
+        await _store.WaitsStartedAsync(20);
         Assert.Empty(_local.Prompts);
         _store.Complete();
 
@@ -73,7 +73,7 @@ public sealed class AwaitPullTests : IDisposable
         var target = new RecordingReplyTarget();
 
         await pipeline.SubmitAsync(Submit("Hello", target), CancellationToken.None);
-        await Until(() => _store.Waits == 1);
+        await _store.WaitsStartedAsync(1);
         _store.Fail("stories260k-int4 could not be pulled: https://example.org/stories260K.bin: could not be reached (no route to host)");
 
         var failure = Assert.IsType<Failure>(await target.NextAsync());
@@ -91,7 +91,7 @@ public sealed class AwaitPullTests : IDisposable
         var target = new RecordingReplyTarget();
 
         await pipeline.SubmitAsync(Submit("Hello", target, minQuality: 0.2), CancellationToken.None);
-        await Until(() => store.Waits == 1);
+        await store.WaitsStartedAsync(1);
         store.Fail("stories260k-int4 could not be pulled: https://huggingface.co/...: could not be reached (Name or service not known)");
 
         var answer = Assert.IsType<Answer>(await target.NextAsync());
@@ -112,7 +112,7 @@ public sealed class AwaitPullTests : IDisposable
         var target = new RecordingReplyTarget();
 
         await pipeline.SubmitAsync(Submit("Hello", target), CancellationToken.None);
-        await Until(() => _store.Waits == 1);
+        await _store.WaitsStartedAsync(1);
         _store.Fail("stories260k-int4 could not be pulled: offline");
         var call = await upstream.NextCallAsync();
         call.Reply.SetResult(new UpstreamReply(System.Text.Encoding.UTF8.GetBytes("""{"text":"from the gateway","tier":1}"""), null));
@@ -128,7 +128,7 @@ public sealed class AwaitPullTests : IDisposable
         var target = new RecordingReplyTarget();
 
         await pipeline.SubmitAsync(Submit("Hello", target, maxLatencyMs: 2000), CancellationToken.None);
-        await Until(() => _store.Waits == 1);
+        await _store.WaitsStartedAsync(1);
         _time.Advance(TimeSpan.FromMilliseconds(2001));
 
         var failure = Assert.IsType<Failure>(await target.NextAsync());
@@ -157,15 +157,5 @@ public sealed class AwaitPullTests : IDisposable
     {
         var now = _time.GetUtcNow();
         return new Submission(new Request { Prompt = prompt, MaxLatencyMs = maxLatencyMs, MinQuality = minQuality }, now, maxLatencyMs is int ms ? now.AddMilliseconds(ms) : null, target, []);
-    }
-
-    private static async Task Until(Func<bool> condition)
-    {
-        for (int attempt = 0; attempt < 400 && !condition(); attempt++)
-        {
-            await Task.Delay(10);
-        }
-
-        Assert.True(condition());
     }
 }

@@ -166,12 +166,22 @@ internal sealed class ScriptedEscalator : IEscalator
 internal sealed class ScriptedAcquisition(string modelId, IChatClient client, params CatalogModel[] present) : IModelAcquisition, IModelProvider
 {
     private readonly TaskCompletionSource _pull = new(TaskCreationOptions.RunContinuationsAsynchronously);
+    private readonly Channel<string> _waitStarted = Channel.CreateUnbounded<string>();
     private int _waits;
     private int _backgroundPulls;
 
     public int Waits => Volatile.Read(ref _waits);
 
     public int BackgroundPulls => Volatile.Read(ref _backgroundPulls);
+
+    /// <summary>Returns once <paramref name="count"/> more requests have started waiting for a pull (10 s at most).</summary>
+    public async Task WaitsStartedAsync(int count)
+    {
+        for (int i = 0; i < count; i++)
+        {
+            await _waitStarted.Reader.ReadAsync().AsTask().WaitAsync(TimeSpan.FromSeconds(10));
+        }
+    }
 
     /// <summary>More catalog models offered for pulls, each of which, once started, never ends.</summary>
     public IReadOnlyList<string> AlsoAcquirable { get; init; } = [];
@@ -192,6 +202,7 @@ internal sealed class ScriptedAcquisition(string modelId, IChatClient client, pa
     public async Task EnsurePresentAsync(string id, CancellationToken cancellationToken)
     {
         Interlocked.Increment(ref _waits);
+        _waitStarted.Writer.TryWrite(id);
         await (id == modelId ? _pull.Task : Task.Delay(Timeout.Infinite, cancellationToken)).WaitAsync(cancellationToken);
     }
 

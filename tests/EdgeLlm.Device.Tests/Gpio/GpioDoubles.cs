@@ -11,7 +11,22 @@ internal sealed class RecordingPipeline : INodePipeline
 {
     public ConcurrentQueue<Submission> Submitted { get; } = new();
 
-    public NodeActivity Activity { get; set; } = new(false, 0, 0, 0, 0);
+    private NodeActivity _activity = new(false, 0, 0, 0, 0);
+    private int _activityReads;
+
+    public NodeActivity Activity
+    {
+        get
+        {
+            Interlocked.Increment(ref _activityReads);
+            return Volatile.Read(ref _activity);
+        }
+
+        set => Volatile.Write(ref _activity, value);
+    }
+
+    /// <summary>How often the node's activity has been read: the lights' loop reads it once a tick.</summary>
+    public int ActivityReads => Volatile.Read(ref _activityReads);
 
     public ValueTask<SubmitOutcome> SubmitAsync(Submission submission, CancellationToken cancellationToken)
     {

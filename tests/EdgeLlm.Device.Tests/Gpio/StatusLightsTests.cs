@@ -89,29 +89,31 @@ public sealed class StatusLightsTests : IAsyncLifetime, IDisposable
     public async Task APinIsWrittenOnlyWhenItsStateChanges()
     {
         await TickAsync();
+        await ExpectLitAsync([true, false, false, false]);
         int writes = _chip.Writes.Count;
 
         await TickAsync();
         await TickAsync();
+        _pipeline.Activity = new NodeActivity(Generating: true, Queued: 0, Escalated: 0, AwaitingPull: 0, Errors: 0);
+        await TickAsync();
+        await ExpectLitAsync([false, true, false, false]);
 
-        Assert.Equal(writes, _chip.Writes.Count);
+        // Two ticks that changed nothing wrote nothing; the change to busy wrote its two pins.
+        Assert.Equal(writes + 2, _chip.Writes.Count);
     }
 
-    // One period of the lights' timer, and time for it to run.
+    // One period of the lights' timer, and the loop seen to read the node's state for it.
     private async Task TickAsync()
     {
+        int reads = _pipeline.ActivityReads;
         _time.Advance(StatusLights.Period);
-        await Task.Delay(50);
+        await Eventually.TrueAsync(() => _pipeline.ActivityReads > reads);
     }
 
-    // The lights' loop runs on the thread pool after each tick: wait (briefly) for it to show the expected state.
+    // The lights' loop runs on the thread pool after each tick: wait for it to show the expected state.
     private async Task ExpectLitAsync(bool[] expected)
     {
-        for (int attempt = 0; attempt < 100 && !Lit().SequenceEqual(expected); attempt++)
-        {
-            await Task.Delay(20);
-        }
-
+        await Eventually.TrueAsync(() => Lit().SequenceEqual(expected));
         Assert.Equal(expected, Lit());
     }
 

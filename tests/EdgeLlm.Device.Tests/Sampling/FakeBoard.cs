@@ -1,6 +1,6 @@
 using EdgeLlm.Tests;
 
-namespace EdgeLlm.Device.Tests;
+namespace EdgeLlm.Device.Tests.Sampling;
 
 /// <summary>A procfs/sysfs tree shaped like a real board's, under a temporary root.</summary>
 internal sealed class FakeBoard : IDisposable

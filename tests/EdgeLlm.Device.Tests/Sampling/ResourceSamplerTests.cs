@@ -4,7 +4,7 @@ using EdgeLlm.Device.Sampling;
 using EdgeLlm.Device.Sensors;
 using Microsoft.Extensions.Time.Testing;
 
-namespace EdgeLlm.Device.Tests;
+namespace EdgeLlm.Device.Tests.Sampling;
 
 public sealed class ResourceSamplerTests
 {

@@ -2,7 +2,7 @@ using System.Buffers.Binary;
 using System.Device.I2c;
 using EdgeLlm.Device.Sensors;
 
-namespace EdgeLlm.Device.Tests;
+namespace EdgeLlm.Device.Tests.Sensors;
 
 public sealed class Ina219PowerMeterTests
 {

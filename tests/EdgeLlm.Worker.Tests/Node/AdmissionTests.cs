@@ -16,8 +16,8 @@ public sealed class AdmissionTests(MosquittoFixture mosquitto, NodeModels models
         {
             await Task.WhenAll(requesters.Select((r, i) => r.PublishAsync("edgellm/ask/crowd", $$"""{"id": "c{{i}}", "prompt": "hello", "maxTokens": 16}""", correlation: $"c{{i}}")));
 
-            var replies = await Task.WhenAll(requesters.Select(r => r.WaitForCountAsync(1, TimeSpan.FromSeconds(90), settle: TimeSpan.Zero)));
-            await Task.Delay(TimeSpan.FromSeconds(1));
+            await Task.WhenAll(requesters.Select(r => r.WaitForCountAsync(1, TimeSpan.FromSeconds(90), quietFor: TimeSpan.Zero)));
+            await requesters[^1].WaitForCountAsync(1, TimeSpan.Zero, quietFor: TimeSpan.FromSeconds(1));
 
             Assert.All(requesters, r => Assert.Single(r.All));
             var errors = requesters.Select(r => r.All.Single().Error).ToList();
@@ -52,8 +52,8 @@ public sealed class AdmissionTests(MosquittoFixture mosquitto, NodeModels models
         await using var requester = await TestRequester.ConnectAsync(mosquitto.Broker.Server);
 
         // A long request holds the model; the next one's message expires while it waits.
+        // Taken in the order they are published: the long one has the model before the short one is queued.
         await requester.PublishAsync("edgellm/ask/queue", """{"id": "long", "prompt": "hello", "maxTokens": 1000}""", correlation: "long");
-        await Task.Delay(200);
         await requester.PublishAsync("edgellm/ask/queue", """{"id": "short", "prompt": "hello", "maxTokens": 4}""", correlation: "short", expirySeconds: 1);
 
         var expired = await requester.WaitForAsync(r => r.Correlation == "short", TimeSpan.FromSeconds(60));
@@ -76,8 +76,8 @@ public sealed class AdmissionTests(MosquittoFixture mosquitto, NodeModels models
         await requester.PublishAsync("edgellm/ask/dup", request, correlation: "one");
         await other.PublishAsync("edgellm/ask/dup", request, correlation: "one");
 
-        var mine = await requester.WaitForCountAsync(2, TimeSpan.FromSeconds(5), settle: TimeSpan.FromSeconds(1));
-        var theirs = await other.WaitForCountAsync(1, TimeSpan.FromSeconds(20), settle: TimeSpan.Zero);
+        var mine = await requester.WaitForCountAsync(2, TimeSpan.FromSeconds(5), quietFor: TimeSpan.FromSeconds(1));
+        var theirs = await other.WaitForCountAsync(1, TimeSpan.FromSeconds(20), quietFor: TimeSpan.Zero);
         Assert.Single(mine);
         Assert.Null(mine[0].Error);
         // Another requester's same id is its own request.
@@ -99,7 +99,7 @@ public sealed class AdmissionTests(MosquittoFixture mosquitto, NodeModels models
         }
 
         await using var back = await RunningNode.StartAsync(settings);
-        var replies = await requester.WaitForCountAsync(3, TimeSpan.FromSeconds(30), settle: TimeSpan.FromSeconds(1));
+        var replies = await requester.WaitForCountAsync(3, TimeSpan.FromSeconds(30), quietFor: TimeSpan.FromSeconds(1));
 
         Assert.Equal(["w0", "w1", "w2"], replies.Select(r => r.Correlation).Order());
         Assert.All(replies, r => Assert.Null(r.Error));

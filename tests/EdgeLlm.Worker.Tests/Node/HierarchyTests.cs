@@ -89,7 +89,7 @@ public sealed class HierarchyTests(MosquittoFixture mosquitto, NodeModels models
             await requester.PublishAsync(fleet.AskTopic("dev"), $$"""{"id": "r{{i}}", "prompt": "Lily", "domain": "stories", "minQuality": 0.45, "maxTokens": 4}""", correlation: $"r{i}");
         }
 
-        var replies = await requester.WaitForCountAsync(100, TimeSpan.FromSeconds(60), settle: TimeSpan.FromSeconds(2));
+        var replies = await requester.WaitForCountAsync(100, TimeSpan.FromSeconds(60), quietFor: TimeSpan.FromSeconds(2));
         Assert.Equal(Enumerable.Range(0, 100).Select(i => $"r{i}").Order(), replies.Select(r => r.Correlation).Order());
         var answers = replies.Select(Parse).ToList();
         Assert.All(answers, a => Assert.Equal((1, "stories260k-fp32", "escalated"), Where(a)));
@@ -113,7 +113,7 @@ public sealed class HierarchyTests(MosquittoFixture mosquitto, NodeModels models
         // Nobody reaches that quality, so each node sends it to the other.
         await requester.PublishAsync(fleet.AskTopic("dev"), """{"id": "loop", "prompt": "Lily", "domain": "stories", "minQuality": 0.99}""", correlation: "loop");
 
-        var replies = await requester.WaitForCountAsync(1, TimeSpan.FromSeconds(20), settle: TimeSpan.FromSeconds(2));
+        var replies = await requester.WaitForCountAsync(1, TimeSpan.FromSeconds(20), quietFor: TimeSpan.FromSeconds(2));
         var reply = Parse(Assert.Single(replies));
         Assert.Equal("upstream-unavailable", reply.GetProperty("error").GetProperty("code").GetString());
         Assert.Equal("escalation loop: the request went dev > gw and came back to dev", reply.GetProperty("error").GetProperty("message").GetString());
@@ -145,8 +145,7 @@ public sealed class HierarchyTests(MosquittoFixture mosquitto, NodeModels models
         Assert.Contains("no-upstream", Strings(answer.GetProperty("route").GetProperty("reasons")));
         Assert.True(answer.GetProperty("latencyMs").GetInt64() < 4000, $"answered after {answer.GetProperty("latencyMs")} ms");
         Assert.True(elapsed < TimeSpan.FromSeconds(4.5), $"the requester waited {elapsed.TotalMilliseconds:F0} ms");
-        await Task.Delay(TimeSpan.FromSeconds(2));
-        Assert.Single(requester.All);
+        Assert.Single(await requester.WaitForCountAsync(1, TimeSpan.Zero, quietFor: TimeSpan.FromSeconds(2)));
     }
 
     [MosquittoFact]
@@ -165,7 +164,7 @@ public sealed class HierarchyTests(MosquittoFixture mosquitto, NodeModels models
         await broker.RestartAsync(downtime: TimeSpan.FromMilliseconds(500));
         await requester.ReconnectAsync();
 
-        var replies = await requester.WaitForCountAsync(1, TimeSpan.FromSeconds(20), settle: TimeSpan.FromSeconds(3));
+        var replies = await requester.WaitForCountAsync(1, TimeSpan.FromSeconds(20), quietFor: TimeSpan.FromSeconds(3));
         var answer = Parse(Assert.Single(replies));
         Assert.Equal((1, "big-model", "escalated"), Where(answer));
         Assert.Equal("big: What helps a fever?", answer.GetProperty("text").GetString());

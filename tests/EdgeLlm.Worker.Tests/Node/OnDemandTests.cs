@@ -45,7 +45,7 @@ public sealed class OnDemandTests(MosquittoFixture mosquitto, NodeModels models)
         await using var requester = await TestRequester.ConnectAsync(mosquitto.Broker.Server);
 
         await Task.WhenAll(Enumerable.Range(0, 20).Select(i => requester.PublishAsync("edgellm/ask/story", $$"""{"id":"c-{{i}}","prompt":"Once upon a time","maxTokens":8}""")));
-        var replies = await requester.WaitForCountAsync(20, TimeSpan.FromSeconds(60), settle: TimeSpan.FromMilliseconds(500));
+        var replies = await requester.WaitForCountAsync(20, TimeSpan.FromSeconds(60), quietFor: TimeSpan.FromMilliseconds(500));
 
         Assert.Single(_server.RequestsFor("stories260K.bin"));
         Assert.Single(_server.RequestsFor("tok512.bin"));

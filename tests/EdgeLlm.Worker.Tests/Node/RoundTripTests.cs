@@ -65,8 +65,9 @@ public sealed class RoundTripTests(MosquittoFixture mosquitto, NodeModels models
     {
         await using var node = await StartNodeAsync();
         // A 3.1.1 requester has no response topic: it listens where it asks, and sees its request, then the answer.
-        var listener = ProcessRun.RunAsync("mosquitto_sub", ["-V", "311", "-i", $"sub-{Guid.NewGuid():N}"[..20], "-h", "127.0.0.1", "-p", $"{mosquitto.Broker.Port}", "-t", "edgellm/ask/sensor-3", "-C", "2", "-W", "20"], ToolTimeout);
-        await Task.Delay(500);
+        string subscriber = $"sub-{Guid.NewGuid():N}"[..20];
+        var listener = ProcessRun.RunAsync("mosquitto_sub", ["-V", "311", "-i", subscriber, "-h", "127.0.0.1", "-p", $"{mosquitto.Broker.Port}", "-t", "edgellm/ask/sensor-3", "-C", "2", "-W", "20"], ToolTimeout);
+        await mosquitto.Broker.WaitForSubscriptionAsync(subscriber, "edgellm/ask/sensor-3");
 
         var publish = await ProcessRun.RunAsync("mosquitto_pub", ["-V", "311", "-i", $"pub-{Guid.NewGuid():N}"[..20], "-h", "127.0.0.1", "-p", $"{mosquitto.Broker.Port}", "-t", "edgellm/ask/sensor-3", "-q", "1", "-m", "The dog"], ToolTimeout);
         var heard = await listener;
@@ -98,7 +99,7 @@ public sealed class RoundTripTests(MosquittoFixture mosquitto, NodeModels models
         await using var requester = await TestRequester.ConnectAsync(mosquitto.Broker.Server, subscribe: "edgellm/ask/loop");
 
         await requester.PublishAsync("edgellm/ask/loop", "Sue"u8.ToArray(), withResponseTopic: false);
-        var seen = await requester.WaitForCountAsync(2, TimeSpan.FromSeconds(20), settle: TimeSpan.FromSeconds(1.5));
+        var seen = await requester.WaitForCountAsync(2, TimeSpan.FromSeconds(20), quietFor: TimeSpan.FromSeconds(1.5));
 
         // The request and one answer: the answer, published on the request topic, is not taken for a request.
         Assert.Equal(2, seen.Count);

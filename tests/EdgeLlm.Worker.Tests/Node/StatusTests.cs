@@ -13,7 +13,9 @@ public sealed class StatusTests(MosquittoFixture mosquitto, NodeModels models) :
         await using var requester = await TestRequester.ConnectAsync(mosquitto.Broker.Server);
         await requester.AskAsync("edgellm/ask/s", """{"prompt": "Lily", "maxTokens": 2}""");
         await requester.AskAsync("edgellm/ask/s", """{"prompt": ""}""");
-        await Task.Delay(TimeSpan.FromSeconds(2.5));
+        // The status published each second after the two replies counts them.
+        await using var watcher = await TestRequester.ConnectAsync(mosquitto.Broker.Server, subscribe: $"edgellm/node/{node.NodeId}/status");
+        await watcher.WaitForAsync(s => Counted(s, "answers") == 1 && Counted(s, "bad-request") == 1, TimeSpan.FromSeconds(10));
 
         // A late subscriber gets the retained status at once.
         var status = await RetainedStatusAsync(node.NodeId);
@@ -43,6 +45,13 @@ public sealed class StatusTests(MosquittoFixture mosquitto, NodeModels models) :
         var status = await RetainedStatusAsync(node.NodeId);
         Assert.False(status.GetProperty("online").GetBoolean());
         Assert.Equal(node.NodeId, status.GetProperty("node").GetString());
+    }
+
+    private static long Counted(Received status, string counter)
+    {
+        var counters = JsonDocument.Parse(status.Payload).RootElement.GetProperty("counters");
+        return counter == "answers" ? counters.GetProperty("answers").GetInt64()
+            : counters.GetProperty("errors").TryGetProperty(counter, out var count) ? count.GetInt64() : 0;
     }
 
     private async Task<JsonElement> RetainedStatusAsync(string nodeId)

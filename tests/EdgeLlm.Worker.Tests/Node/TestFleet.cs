@@ -70,16 +70,10 @@ internal sealed class TestFleet : IDisposable
         var directory = node.Service<UpstreamDirectory>();
         var self = node.Service<IOptions<NodeOptions>>().Value;
         int upstreamTier = node.Service<IOptions<UpstreamOptions>>().Value.Tier ?? throw new InvalidOperationException($"{self.Id} has no Upstream:Tier");
-        var giveUp = TimeProvider.System.GetUtcNow().AddSeconds(20);
-        while (!upstreams.All(id => directory.Reachable(self.Id, self.Tier, upstreamTier).Any(a => a.Node == id && a.Models.Count > 0)))
-        {
-            if (TimeProvider.System.GetUtcNow() > giveUp)
-            {
-                throw new TimeoutException($"{self.Id} did not hear {string.Join(", ", upstreams)} advertise a model within 20 s");
-            }
-
-            await Task.Delay(50);
-        }
+        await Eventually.TrueAsync(
+            () => upstreams.All(id => directory.Reachable(self.Id, self.Tier, upstreamTier).Any(a => a.Node == id && a.Models.Count > 0)),
+            TimeSpan.FromSeconds(20),
+            $"{self.Id} hearing {string.Join(", ", upstreams)} advertise a model");
     }
 
     public void Dispose() => _directory.Dispose();

@@ -141,8 +141,11 @@ internal sealed class TestRequester : IAsyncDisposable
         }
     }
 
-    /// <summary>Waits until <paramref name="count"/> messages have come, then a little longer for any extra one.</summary>
-    public async Task<IReadOnlyList<Received>> WaitForCountAsync(int count, TimeSpan timeout, TimeSpan settle)
+    /// <summary>
+    /// Waits until <paramref name="count"/> messages have come, then listens <paramref name="quietFor"/> longer:
+    /// the window in which a reply sent twice would show. It synchronizes nothing; the count does.
+    /// </summary>
+    public async Task<IReadOnlyList<Received>> WaitForCountAsync(int count, TimeSpan timeout, TimeSpan quietFor)
     {
         using var deadline = new CancellationTokenSource(timeout);
         while (_received.Count < count)
@@ -157,7 +160,7 @@ internal sealed class TestRequester : IAsyncDisposable
             }
         }
 
-        await Task.Delay(settle);
+        await Task.Delay(quietFor);
         return [.. _received];
     }
 
