@@ -30,7 +30,7 @@ internal static partial class Log
     [LoggerMessage(1008, LogLevel.Error, "Request {RequestId} could not be escalated")]
     public static partial void EscalationFailed(ILogger logger, Exception exception, string requestId);
 
-    [LoggerMessage(1009, LogLevel.Warning, "Request {RequestId}: {Model} could not be had ({Problem}); routed again: {Decision} to {Chosen}")]
+    [LoggerMessage(1009, LogLevel.Warning, "Request {RequestId}: {Model} is unavailable ({Problem}); routed again: {Decision} to {Chosen}")]
     public static partial void Rerouted(ILogger logger, string requestId, string model, string problem, string decision, string chosen);
 
     [LoggerMessage(1101, LogLevel.Critical, "{Service} failed, so the node stops")]

@@ -26,7 +26,7 @@ internal static partial class Log
     [LoggerMessage(2007, LogLevel.Error, "Pinned model {Model} is neither in the catalog nor on this board")]
     public static partial void PinnedUnknown(ILogger logger, string model);
 
-    [LoggerMessage(2008, LogLevel.Error, "Pinned model {Model} cannot be had: {Problem}")]
+    [LoggerMessage(2008, LogLevel.Error, "Pinned model {Model} is unavailable: {Problem}")]
     public static partial void PinnedUnavailable(ILogger logger, string model, string problem);
 
     [LoggerMessage(2009, LogLevel.Warning, "Background pull of {Model} failed; requests needing it are escalated meanwhile: {Problem}")]

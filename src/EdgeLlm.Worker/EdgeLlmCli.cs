@@ -1,6 +1,6 @@
 using System.CommandLine;
-using System.Reflection;
 using System.CommandLine.Invocation;
+using System.Reflection;
 using EdgeLlm.Core.Processing;
 using EdgeLlm.Onnx;
 using EdgeLlm.Worker.Commands;

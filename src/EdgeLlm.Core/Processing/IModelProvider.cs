@@ -32,7 +32,7 @@ public interface IModelProvider
 
     /// <summary>
     /// The model to answer with, loaded (and obtained, when absent) as needed; null when the node has no such
-    /// model. Throws <see cref="ModelUnavailableException"/> when it exists but cannot be had now.
+    /// model. Throws <see cref="ModelUnavailableException"/> when it exists but cannot be obtained or loaded now.
     /// </summary>
     ValueTask<ModelLease?> GetAsync(string modelId, CancellationToken cancellationToken);
 }
@@ -53,7 +53,7 @@ public interface IModelAcquisition
     void StartPull(string modelId);
 }
 
-/// <summary>A model that exists but cannot be had now: its pull failed, or it does not fit in memory.</summary>
+/// <summary>A model that exists but cannot be obtained or loaded now: its pull failed, or it does not fit in memory.</summary>
 public sealed class ModelUnavailableException(string message, Exception? inner = null) : Exception(message, inner);
 
 /// <summary>A pull under way: the file being fetched, bytes so far, and the total when the source tells.</summary>
@@ -83,7 +83,7 @@ public sealed class ModelCommandException(string message) : Exception(message);
 /// <summary>
 /// The commands a fleet may send a node about its models (edgellm/node/{nodeId}/cmd). Each returns what it
 /// did; <see cref="ModelCommandException"/> is a request refused, <see cref="ModelUnavailableException"/> a
-/// model that cannot be had.
+/// model that cannot be obtained or loaded.
 /// </summary>
 public interface IModelCommands
 {

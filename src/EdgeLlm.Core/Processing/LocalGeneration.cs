@@ -10,7 +10,7 @@ namespace EdgeLlm.Core.Processing;
 /// <summary>
 /// Runs one request on the model its route names, held for the generation only, and makes its reply: the
 /// answer, or the failure (expired before it ran, past its deadline, too long a prompt, a model that cannot
-/// be had, the node shut down), never an exception.
+/// be obtained or loaded, the node shut down), never an exception.
 /// </summary>
 internal sealed class LocalGeneration(IModelProvider models, AdmissionOptions admission, NodeOptions node, TimeProvider time, ILogger logger)
 {

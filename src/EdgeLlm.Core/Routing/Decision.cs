@@ -39,7 +39,7 @@ public sealed record Prediction(double? LatencyMs, double? Quality, double? Cost
 
 /// <summary>The recommender's choice for one request, and why.</summary>
 /// <param name="Domain">The request's domain, as given or as the keyword classifier found it.</param>
-/// <param name="Degraded">The choice misses some requirement; it is the best that could be had.</param>
+/// <param name="Degraded">The choice misses some requirement; it is the best available.</param>
 /// <param name="RejectCode">For <see cref="RouteOutcome.Reject"/>: the error to answer with.</param>
 /// <param name="Acquire">
 /// A catalog model to pull: with <see cref="RouteOutcome.Local"/> the chosen model itself, which the request

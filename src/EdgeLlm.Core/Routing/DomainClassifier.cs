@@ -6,7 +6,7 @@ namespace EdgeLlm.Core.Routing;
 /// Finds a prompt's domain from the catalog's keywords: the domain with the most keyword hits (whole words,
 /// case-insensitive), the first listed on a tie; "general" when none matches.
 /// </summary>
-public static class DomainClassifier
+internal static class DomainClassifier
 {
     public const string General = "general";
 

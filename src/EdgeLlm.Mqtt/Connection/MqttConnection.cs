@@ -5,10 +5,10 @@ using MQTTnet;
 using MQTTnet.Exceptions;
 using MQTTnet.Packets;
 using MQTTnet.Protocol;
-using Polly;
-using Polly.Retry;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Options;
+using Polly;
+using Polly.Retry;
 
 namespace EdgeLlm.Mqtt.Connection;
 

@@ -18,7 +18,7 @@ public enum LlamaTensor
 }
 
 /// <summary>Shapes of <see cref="LlamaTensor"/> values for a given <see cref="LlamaShape"/>.</summary>
-public static class LlamaTensorShapes
+internal static class LlamaTensorShapes
 {
     public static bool IsPerLayer(LlamaTensor tensor) =>
         tensor is not (LlamaTensor.TokenEmbedding or LlamaTensor.FinalNorm or LlamaTensor.Classifier);

@@ -17,7 +17,7 @@ namespace EdgeLlm.Onnx.Engine;
 /// <see cref="ChatOptions.Seed"/>, it honours a <see cref="ChatDeadline"/>: generation stops there with what
 /// it has, and the finish reason is <see cref="ChatDeadline.FinishReason"/>.
 /// </remarks>
-public sealed class LocalChatClient : IChatClient
+internal sealed class LocalChatClient : IChatClient
 {
     public const int DefaultMaxOutputTokens = 128;
 

@@ -23,7 +23,7 @@ internal sealed class ModelHousekeeping(IOptions<LocalModelsOptions> options, Re
                     residents.UnloadIdle(TimeSpan.FromMinutes(options.Value.IdleUnloadMinutes), manager.IsPinned);
                 }
 
-                store.Refresh();
+                store.Rescan();
             }
         }
         catch (OperationCanceledException) when (stoppingToken.IsCancellationRequested)

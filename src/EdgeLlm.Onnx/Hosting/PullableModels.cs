@@ -68,7 +68,7 @@ internal sealed class PullableModels : IModelAcquisition, IDisposable
         try
         {
             Store = ModelStore.Open(_options.StorePath, (long)_options.DiskBudgetMb << 20, _options.Pinned, _http.CreateClient(HttpClientName), _system, _time, _logger);
-            Refresh();
+            Rescan();
         }
         catch (Exception e) when (e is IOException or UnauthorizedAccessException)
         {
@@ -93,14 +93,14 @@ internal sealed class PullableModels : IModelAcquisition, IDisposable
         }
         finally
         {
-            Refresh();
+            Rescan();
         }
     }
 
     public void StartPull(string modelId) => _ = PullInBackgroundAsync(modelId);
 
     /// <summary>Re-reads what the store holds and which absent catalog models of this tier would fit its budget.</summary>
-    public void Refresh()
+    public void Rescan()
     {
         if (Store is not { } store)
         {

@@ -47,7 +47,7 @@ internal sealed class ResidentModels(IResourceSnapshotSource resources, IOptions
     /// <param name="isPinned">Whether a loaded model must stay (never unloaded to make room).</param>
     public async Task<ModelLease> LeaseAsync(string modelId, string folder, long needBytes, Func<string, bool> isPinned, CancellationToken cancellationToken)
     {
-        var (resident, evicted) = Admit(modelId, folder, needBytes, isPinned);
+        var (resident, evicted) = JoinOrStartLoading(modelId, folder, needBytes, isPinned);
         Unload(evicted, $"to make room for {modelId}");
         try
         {
@@ -132,7 +132,7 @@ internal sealed class ResidentModels(IResourceSnapshotSource resources, IOptions
 
     // Under the lock: the resident (new and loading, or there already) counting the caller as a user, and the
     // idle models to unload first so that it fits.
-    private (Resident Resident, List<(string, Resident)> Evicted) Admit(string modelId, string folder, long needBytes, Func<string, bool> isPinned)
+    private (Resident Resident, List<(string, Resident)> Evicted) JoinOrStartLoading(string modelId, string folder, long needBytes, Func<string, bool> isPinned)
     {
         lock (_gate)
         {

@@ -4,7 +4,7 @@ namespace EdgeLlm.Onnx.Store;
 /// Which models to evict, least recently used first, for something of <c>need</c> bytes to fit where
 /// <c>free</c> bytes are left: the one plan behind the store's disk budget and the loaded models' memory.
 /// </summary>
-public static class EvictionPlan
+internal static class EvictionPlan
 {
     /// <param name="candidates">What may go, least recently used first, each with the bytes its going frees.</param>
     /// <returns>The candidates to evict, in that order (none when it fits already); null when even all of them would not make room.</returns>

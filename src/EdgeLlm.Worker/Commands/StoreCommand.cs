@@ -1,9 +1,9 @@
 using System.CommandLine;
 using System.Globalization;
 using EdgeLlm.Core.Catalog;
-using EdgeLlm.Core.Resources;
 using EdgeLlm.Core.Options;
 using EdgeLlm.Core.Processing;
+using EdgeLlm.Core.Resources;
 using EdgeLlm.Onnx.Store;
 using EdgeLlm.Worker.Hosting;
 using Microsoft.Extensions.Logging;

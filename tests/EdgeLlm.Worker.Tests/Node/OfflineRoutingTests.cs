@@ -48,7 +48,7 @@ public sealed class OfflineRoutingTests(MosquittoFixture mosquitto, NodeModels m
         int pullsAfterFirst = Count(node.Log, "Pulling stories260k");
         var second = Parse(await requester.AskAsync(AskTopic, """{"id":"s-2","prompt":"Once upon a time","maxTokens":4}"""));
 
-        // The catalog's stories model fitted better; it could not be had, so the board's own model answered.
+        // The catalog's stories model fitted better; it could not be pulled, so the board's own model answered.
         Assert.Equal(("plant-helper", true), (first.GetProperty("model").GetString(), first.GetProperty("route").GetProperty("degraded").GetBoolean()));
         Assert.Contains("acquire-failed", Reasons(first));
         Assert.Contains("could not be reached", node.Log);

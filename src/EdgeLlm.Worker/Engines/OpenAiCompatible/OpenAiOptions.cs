@@ -6,7 +6,7 @@ using Microsoft.Extensions.Options;
 namespace EdgeLlm.Worker.Engines.OpenAiCompatible;
 
 /// <summary>Configuration section "Models:OpenAi": a node whose model is an OpenAI-compatible server (vLLM, Ollama, llama.cpp server, a hosted API).</summary>
-public sealed class OpenAiOptions : IValidatableObject
+internal sealed class OpenAiOptions : IValidatableObject
 {
     public const string Section = "Models:OpenAi";
 
@@ -60,7 +60,7 @@ public sealed class OpenAiOptions : IValidatableObject
 }
 
 [OptionsValidator]
-public sealed partial class OpenAiOptionsValidator : IValidateOptions<OpenAiOptions>
+internal sealed partial class OpenAiOptionsValidator : IValidateOptions<OpenAiOptions>
 {
     /// <summary>This validator, its failures named by their configuration keys.</summary>
     public static IValidateOptions<OpenAiOptions> Keyed { get; } = new KeyedValidator<OpenAiOptions>(OpenAiOptions.Section, new OpenAiOptionsValidator());
