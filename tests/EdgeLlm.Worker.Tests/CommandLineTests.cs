@@ -1,6 +1,7 @@
 using System.Text.Json;
 using EdgeLlm.Onnx.Building;
 using EdgeLlm.Tests;
+using EdgeLlm.Tests.HuggingFace;
 
 namespace EdgeLlm.Worker.Tests;
 
@@ -39,7 +40,7 @@ public sealed class CommandLineTests(Stories260kModels models) : IClassFixture<S
     [InlineData("--quant must be fp32, int8 or int4, not 'int3'", "model", "build", "--synthetic", "stories260k", "--quant", "int3", "--out", "o")]
     [InlineData("unknown shape 'gpt' for --synthetic", "model", "build", "--synthetic", "gpt", "--quant", "int4", "--out", "o")]
     [InlineData("--from-llama2c needs --tokenizer", "model", "build", "--from-llama2c", "c.bin", "--quant", "int4", "--out", "o")]
-    [InlineData("give exactly one of --from-llama2c and --synthetic", "model", "build", "--quant", "int4", "--out", "o")]
+    [InlineData("give exactly one of --from-llama2c, --from-hf and --synthetic", "model", "build", "--quant", "int4", "--out", "o")]
     public async Task UsageError_ExitsTwoWithOneLine(string message, params string[] args)
     {
         var run = await CliRun.Of(args);
@@ -65,6 +66,30 @@ public sealed class CommandLineTests(Stories260kModels models) : IClassFixture<S
         Assert.Equal("int8", info.RootElement.GetProperty("quantization").GetString());
         Assert.Equal(260_032, info.RootElement.GetProperty("parameters").GetInt64());
         Assert.True(File.Exists(Path.Combine(folder, "genai_config.json")));
+    }
+
+    [Fact]
+    public async Task ModelBuild_FromHf_WritesTheFolderAndPrintsItsInfo()
+    {
+        string hf = HfFolders.WriteStories(_temp.Combine("stories260k-hf"), dtype: "BF16");
+        string folder = _temp.Combine("stories260k-int4");
+
+        var run = await CliRun.Of("model", "build", "--from-hf", hf, "--quant", "int4", "--out", folder);
+
+        Assert.Equal(0, run.ExitCode);
+        using var info = JsonDocument.Parse(run.Output);
+        Assert.Equal(("int4", 260_032L), (info.RootElement.GetProperty("quantization").GetString(), info.RootElement.GetProperty("parameters").GetInt64()));
+    }
+
+    [Fact]
+    public async Task ModelBuild_FromAFolderThatIsNotHf_NamesWhatIsMissing()
+    {
+        string empty = _temp.Combine("empty");
+        Directory.CreateDirectory(empty);
+
+        var run = await CliRun.Of("model", "build", "--from-hf", empty, "--quant", "int4", "--out", _temp.Combine("out"));
+
+        Assert.Contains($"{Path.Combine(empty, "config.json")}: missing: not a Hugging Face model folder", run.SingleErrorLine(expectedExitCode: 1));
     }
 
     [Fact]

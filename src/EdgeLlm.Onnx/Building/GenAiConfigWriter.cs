@@ -7,20 +7,26 @@ namespace EdgeLlm.Onnx.Building;
 /// <summary>Writes the genai_config.json that tells ONNX Runtime GenAI how to drive the graph of <see cref="LlamaGraphBuilder"/>.</summary>
 internal static class GenAiConfigWriter
 {
-    public static void Write(string path, LlamaShape shape, string modelFile)
+    public static void Write(string path, LlamaShape shape, SpecialTokenIds special, string modelFile)
     {
         using var stream = new FileStream(path, FileMode.CreateNew, FileAccess.Write);
         using var json = new Utf8JsonWriter(stream, new JsonWriterOptions { Indented = true });
         json.WriteStartObject();
         json.WriteStartObject("model");
         json.WriteString("type", "llama");
-        json.WriteNumber("bos_token_id", Llama2cVocabulary.BosId);
-        // llama2.c's stories end a story with BOS (run.c stops there) and never emit EOS; both end a generation.
+        if (special.Bos is int bos)
+        {
+            json.WriteNumber("bos_token_id", bos);
+        }
+
         json.WriteStartArray("eos_token_id");
-        json.WriteNumberValue(Llama2cVocabulary.EosId);
-        json.WriteNumberValue(Llama2cVocabulary.BosId);
+        foreach (int eos in special.Eos)
+        {
+            json.WriteNumberValue(eos);
+        }
+
         json.WriteEndArray();
-        json.WriteNumber("pad_token_id", Llama2cVocabulary.EosId);
+        json.WriteNumber("pad_token_id", special.Pad);
         json.WriteNumber("context_length", shape.ContextLength);
         json.WriteNumber("vocab_size", shape.VocabSize);
 

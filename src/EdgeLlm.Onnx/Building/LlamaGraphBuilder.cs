@@ -50,7 +50,8 @@ internal static class LlamaGraphBuilder
 
             string attentionInput = Norm(graph, hidden, graph.Initializer($"{name}.input_layernorm.weight", weights.Read(LlamaTensor.AttentionNorm, layer), shape.Dim), shape, $"{prefix}/input_layernorm");
             string[] qkv = Projection(graph, weights, layer, attentionInput, quantization, $"{name}.attn.qkv_proj", $"{prefix}/attn/qkv_proj",
-                LlamaTensor.QueryProjection, LlamaTensor.KeyProjection, LlamaTensor.ValueProjection);
+                [LlamaTensor.QueryProjection, LlamaTensor.KeyProjection, LlamaTensor.ValueProjection],
+                shape.AttentionBias ? [LlamaTensor.QueryBias, LlamaTensor.KeyBias, LlamaTensor.ValueBias] : null);
             string query = Rotary(graph, qkv[0], shape, cosCache, sinCache, $"{prefix}/attn/q_rotary");
             string key = Rotary(graph, qkv[1], shape, cosCache, sinCache, $"{prefix}/attn/k_rotary");
             string value = qkv[2];
@@ -108,7 +109,11 @@ internal static class LlamaGraphBuilder
     // Matrices that read the same input are stacked into one (their rows, the outputs, concatenated) so that
     // one kernel reads them all: decode reads every weight once per token, and fewer, larger kernels cost less.
     // Quantization blocks run along a row, so stacking changes no quantized value.
-    private static string[] Projection(OnnxGraphWriter graph, ILlamaWeights weights, int layer, string input, Quantization quantization, string weightName, string nodeName, params LlamaTensor[] tensors)
+    private static string[] Projection(OnnxGraphWriter graph, ILlamaWeights weights, int layer, string input, Quantization quantization, string weightName, string nodeName, params LlamaTensor[] tensors) =>
+        Projection(graph, weights, layer, input, quantization, weightName, nodeName, tensors, biases: null);
+
+    // With biases, one per matrix, stacked as the matrices are and added before the split.
+    private static string[] Projection(OnnxGraphWriter graph, ILlamaWeights weights, int layer, string input, Quantization quantization, string weightName, string nodeName, LlamaTensor[] tensors, LlamaTensor[]? biases)
     {
         int columns = LlamaTensorShapes.Of(weights.Shape, tensors[0]).Columns;
         int[] outputs = tensors.Select(t => LlamaTensorShapes.Of(weights.Shape, t).Rows).ToArray();
@@ -133,25 +138,33 @@ internal static class LlamaGraphBuilder
             product = graph.Node("MatMul", [input, weight], nodeName);
         }
 
+        if (biases is not null)
+        {
+            string bias = graph.Initializer($"{weightName}.bias", biases.SelectMany(b => weights.Read(b, layer)).ToArray(), rows);
+            product = graph.Node("Add", [product, bias], $"{nodeName}/Add");
+        }
+
         return tensors.Length == 1
             ? [product]
             : graph.Node("Split", [product, graph.Int64Constant($"{weightName}.split", outputs.Select(o => (long)o).ToArray())], $"{nodeName}/Split", outputs.Length, "", Attribute("axis", -1L));
     }
 
-    // cos and sin of position * theta^(-2i/headSize), computed in float32 the way llama2.c's run.c does.
+    // cos and sin of position × each inverse frequency (theta^(-2i/headSize), as the rope scaling changes it),
+    // computed in float32 the way llama2.c's run.c does, times the scaling's magnitude.
     private static (string Cos, string Sin) RotaryCaches(LlamaShape shape, OnnxGraphWriter graph)
     {
-        int half = shape.HeadSize / 2;
+        float[] frequencies = shape.RotaryFrequencies();
+        float magnitude = shape.RopeScaling?.Magnitude ?? 1f;
+        int half = frequencies.Length;
         var cos = new float[(long)shape.ContextLength * half];
         var sin = new float[cos.Length];
         for (int position = 0; position < shape.ContextLength; position++)
         {
             for (int i = 0; i < half; i++)
             {
-                float frequency = 1.0f / MathF.Pow(shape.RopeTheta, 2 * i / (float)shape.HeadSize);
-                float angle = position * frequency;
-                cos[(long)position * half + i] = MathF.Cos(angle);
-                sin[(long)position * half + i] = MathF.Sin(angle);
+                float angle = position * frequencies[i];
+                cos[(long)position * half + i] = MathF.Cos(angle) * magnitude;
+                sin[(long)position * half + i] = MathF.Sin(angle) * magnitude;
             }
         }
 

@@ -6,7 +6,8 @@ namespace EdgeLlm.Onnx.Building;
 
 /// <summary>
 /// Writes a model folder in the ONNX Runtime GenAI layout: genai_config.json, model.onnx (with
-/// model.onnx.data when the weights are large), tokenizer.json and tokenizer_config.json. The folder is
+/// model.onnx.data when the weights are large), tokenizer.json and tokenizer_config.json (with what else
+/// the tokenizer brings). The folder is
 /// written beside its destination under a hidden name and moved into place only when complete, so a failed
 /// or interrupted build leaves nothing behind under the destination's name.
 /// </summary>
@@ -18,13 +19,9 @@ public static class ModelFolderBuilder
     /// <summary>Models whose weights take more than this are written with external data, which ONNX Runtime maps rather than parses.</summary>
     public const long InlineWeightLimitBytes = 16L << 20;
 
-    public static void Build(ILlamaWeights weights, Llama2cVocabulary vocabulary, Quantization quantization, string destination, bool force, CancellationToken cancellationToken = default)
+    public static void Build(ILlamaWeights weights, IModelTokenizer tokenizer, Quantization quantization, string destination, bool force, CancellationToken cancellationToken = default)
     {
-        var shape = weights.Shape;
-        if (vocabulary.Count != shape.VocabSize)
-        {
-            throw new ModelFileException(vocabulary.Source, $"holds {vocabulary.Count} tokens, but {weights.Source} has a vocabulary of {shape.VocabSize}");
-        }
+        tokenizer.CheckFits(weights.Shape, weights.Source);
 
         string target = Path.GetFullPath(destination);
         string parent = Path.GetDirectoryName(target) ?? throw new ModelFileException(destination, "cannot write a model folder at the file system root");
@@ -39,7 +36,7 @@ public static class ModelFolderBuilder
         Directory.CreateDirectory(staging);
         try
         {
-            WriteFolder(weights, vocabulary, quantization, staging, cancellationToken);
+            WriteFolder(weights, tokenizer, quantization, staging, cancellationToken);
             cancellationToken.ThrowIfCancellationRequested();
             MoveIntoPlace(staging, target, force);
         }
@@ -61,7 +58,7 @@ public static class ModelFolderBuilder
         return projectionBytes + others * sizeof(float);
     }
 
-    private static void WriteFolder(ILlamaWeights weights, Llama2cVocabulary vocabulary, Quantization quantization, string folder, CancellationToken cancellationToken)
+    private static void WriteFolder(ILlamaWeights weights, IModelTokenizer tokenizer, Quantization quantization, string folder, CancellationToken cancellationToken)
     {
         bool external = StoredWeightBytes(weights.Shape, quantization) > InlineWeightLimitBytes;
         using (var graph = new OnnxGraphWriter("edgellm-llama", external ? Path.Combine(folder, ExternalDataFile) : null))
@@ -71,8 +68,8 @@ public static class ModelFolderBuilder
             model.WriteTo(stream);
         }
 
-        GenAiConfigWriter.Write(Path.Combine(folder, GenAiConfig.FileName), weights.Shape, ModelFile);
-        HuggingFaceTokenizerWriter.Write(vocabulary, folder, weights.Shape.ContextLength);
+        GenAiConfigWriter.Write(Path.Combine(folder, GenAiConfig.FileName), weights.Shape, tokenizer.SpecialTokens, ModelFile);
+        tokenizer.WriteFiles(folder, weights.Shape.ContextLength);
     }
 
     private static void MoveIntoPlace(string staging, string target, bool force)

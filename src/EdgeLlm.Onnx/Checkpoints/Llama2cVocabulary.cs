@@ -1,4 +1,5 @@
 using System.Buffers.Binary;
+using EdgeLlm.Onnx.Building;
 
 namespace EdgeLlm.Onnx.Checkpoints;
 
@@ -6,7 +7,7 @@ namespace EdgeLlm.Onnx.Checkpoints;
 /// A llama2.c tokenizer.bin: int32 max_token_length, then per token a float32 merge score, an int32 byte
 /// length and the piece's bytes. Ids 0, 1, 2 are unk, BOS and EOS; ids 3 to 258 are the bytes 0x00 to 0xFF.
 /// </summary>
-public sealed class Llama2cVocabulary
+public sealed class Llama2cVocabulary : IModelTokenizer
 {
     public const int UnknownId = 0;
     public const int BosId = 1;
@@ -28,6 +29,19 @@ public sealed class Llama2cVocabulary
     public IReadOnlyList<float> Scores { get; }
 
     public int Count => Pieces.Count;
+
+    /// <summary>llama2.c's stories end a story with BOS (run.c stops there) and never emit EOS; both end a generation.</summary>
+    public SpecialTokenIds SpecialTokens { get; } = new(BosId, [EosId, BosId], EosId);
+
+    public void CheckFits(LlamaShape shape, string weightsSource)
+    {
+        if (Count != shape.VocabSize)
+        {
+            throw new ModelFileException(Source, $"holds {Count} tokens, but {weightsSource} has a vocabulary of {shape.VocabSize}");
+        }
+    }
+
+    public void WriteFiles(string folder, int contextLength) => HuggingFaceTokenizerWriter.Write(this, folder, contextLength);
 
     /// <summary>Reads a tokenizer that must hold exactly <paramref name="expectedCount"/> tokens, the checkpoint's vocabulary size.</summary>
     public static Llama2cVocabulary Read(string path, int expectedCount)

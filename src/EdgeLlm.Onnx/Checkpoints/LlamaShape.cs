@@ -6,6 +6,8 @@ namespace EdgeLlm.Onnx.Checkpoints;
 /// True when rotary embeddings rotate adjacent pairs (x[2i], x[2i+1]) as llama2.c does; false for the
 /// rotate-half convention of Hugging Face checkpoints (pairs x[i], x[i + headSize/2]).
 /// </param>
+/// <param name="AttentionBias">True when the query, key and value projections add a bias (Qwen2).</param>
+/// <param name="RopeScaling">How the rotary frequencies are stretched; null for none.</param>
 public sealed record LlamaShape(
     int Dim,
     int HiddenDim,
@@ -17,7 +19,9 @@ public sealed record LlamaShape(
     bool SharedClassifier,
     float RopeTheta = 10000f,
     bool InterleavedRotary = true,
-    float NormEpsilon = 1e-5f)
+    float NormEpsilon = 1e-5f,
+    bool AttentionBias = false,
+    RopeScaling? RopeScaling = null)
 {
     public int HeadSize => Dim / Heads;
 
@@ -36,9 +40,13 @@ public sealed record LlamaShape(
         {
             long embedding = (long)VocabSize * Dim;
             long norms = (2L * Layers + 1) * Dim;
-            return ProjectionParameterCount + embedding + norms + (SharedClassifier ? 0 : embedding);
+            long biases = AttentionBias ? (long)Layers * (Dim + 2 * KvDim) : 0;
+            return ProjectionParameterCount + embedding + norms + biases + (SharedClassifier ? 0 : embedding);
         }
     }
+
+    /// <summary>The inverse frequency of each pair of a head's elements, with the scaling applied.</summary>
+    public float[] RotaryFrequencies() => RopeScaling?.InverseFrequencies(HeadSize, RopeTheta) ?? RopeScaling.Plain(HeadSize, RopeTheta);
 
     /// <summary>Throws <see cref="ModelFileException"/> naming <paramref name="source"/> when the dimensions cannot describe a model.</summary>
     public void Validate(string source)

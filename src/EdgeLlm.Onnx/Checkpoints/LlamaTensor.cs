@@ -1,6 +1,9 @@
 namespace EdgeLlm.Onnx.Checkpoints;
 
-/// <summary>The tensors of a llama decoder. Matrices are row-major [out, in], as llama2.c and PyTorch store them.</summary>
+/// <summary>
+/// The tensors of a llama decoder. Matrices are row-major [out, in], as llama2.c and PyTorch store them; the
+/// biases exist only when <see cref="LlamaShape.AttentionBias"/> says so.
+/// </summary>
 public enum LlamaTensor
 {
     TokenEmbedding,
@@ -15,6 +18,9 @@ public enum LlamaTensor
     UpProjection,
     FinalNorm,
     Classifier,
+    QueryBias,
+    KeyBias,
+    ValueBias,
 }
 
 /// <summary>Shapes of <see cref="LlamaTensor"/> values for a given <see cref="LlamaShape"/>.</summary>
@@ -27,7 +33,8 @@ internal static class LlamaTensorShapes
     public static (int Rows, int Columns) Of(LlamaShape shape, LlamaTensor tensor) => tensor switch
     {
         LlamaTensor.TokenEmbedding or LlamaTensor.Classifier => (shape.VocabSize, shape.Dim),
-        LlamaTensor.AttentionNorm or LlamaTensor.FeedForwardNorm or LlamaTensor.FinalNorm => (1, shape.Dim),
+        LlamaTensor.AttentionNorm or LlamaTensor.FeedForwardNorm or LlamaTensor.FinalNorm or LlamaTensor.QueryBias => (1, shape.Dim),
+        LlamaTensor.KeyBias or LlamaTensor.ValueBias => (1, shape.KvDim),
         LlamaTensor.QueryProjection or LlamaTensor.OutputProjection => (shape.Dim, shape.Dim),
         LlamaTensor.KeyProjection or LlamaTensor.ValueProjection => (shape.KvDim, shape.Dim),
         LlamaTensor.GateProjection or LlamaTensor.UpProjection => (shape.HiddenDim, shape.Dim),

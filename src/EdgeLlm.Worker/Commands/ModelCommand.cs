@@ -2,6 +2,7 @@ using System.CommandLine;
 using EdgeLlm.Onnx.Building;
 using EdgeLlm.Onnx.Checkpoints;
 using EdgeLlm.Onnx.Engine;
+using EdgeLlm.Onnx.HuggingFace;
 using EdgeLlm.Onnx.Inspection;
 
 namespace EdgeLlm.Worker.Commands;
@@ -29,6 +30,11 @@ internal static class ModelCommand
     {
         var fromLlama2c = new Option<FileInfo>("--from-llama2c") { Description = "llama2.c checkpoint (legacy or version 1)", HelpName = "CKPT" };
         var tokenizer = new Option<FileInfo>("--tokenizer") { Description = "llama2.c tokenizer.bin for the checkpoint", HelpName = "TOK" };
+        var fromHf = new Option<DirectoryInfo>("--from-hf")
+        {
+            Description = $"Hugging Face model folder: config.json ({string.Join(", ", HfModelConfig.Architectures)}), model.safetensors (or its shards' index), tokenizer.json, tokenizer_config.json",
+            HelpName = "DIR",
+        };
         var synthetic = new Option<string>("--synthetic") { Description = $"Seeded random weights of a real shape: {string.Join(", ", SyntheticWeights.ShapeNames)}", HelpName = "SHAPE" };
         synthetic.Validators.Add(r =>
         {
@@ -57,13 +63,13 @@ internal static class ModelCommand
         var output = new Option<DirectoryInfo>("--out") { Description = "Model folder to write", Required = true, HelpName = "DIR" };
         var force = new Option<bool>("--force") { Description = "Replace --out if it exists" };
 
-        var command = new Command("build", "Write a model folder in the ONNX Runtime GenAI layout") { fromLlama2c, tokenizer, synthetic, seed, quant, output, force };
+        var command = new Command("build", "Write a model folder in the ONNX Runtime GenAI layout") { fromLlama2c, tokenizer, fromHf, synthetic, seed, quant, output, force };
         command.Validators.Add(r =>
         {
             bool fromCheckpoint = r.GetResult(fromLlama2c) is not null;
-            if (fromCheckpoint == (r.GetResult(synthetic) is not null))
+            if (new[] { fromCheckpoint, r.GetResult(fromHf) is not null, r.GetResult(synthetic) is not null }.Count(given => given) != 1)
             {
-                r.AddError("give exactly one of --from-llama2c and --synthetic");
+                r.AddError("give exactly one of --from-llama2c, --from-hf and --synthetic");
             }
             else if (fromCheckpoint && r.GetResult(tokenizer) is null)
             {
@@ -71,7 +77,7 @@ internal static class ModelCommand
             }
             else if (!fromCheckpoint && r.GetResult(tokenizer) is not null)
             {
-                r.AddError("--tokenizer goes with --from-llama2c; synthetic models use a byte vocabulary");
+                r.AddError("--tokenizer goes with --from-llama2c; a Hugging Face folder has its own, synthetic models use a byte vocabulary");
             }
         });
 
@@ -82,6 +88,11 @@ internal static class ModelCommand
             if (parse.GetValue(synthetic) is string shape)
             {
                 ModelFolderBuilder.Build(new SyntheticWeights(shape, parse.GetValue(seed)), Llama2cVocabulary.Bytes(), quantization, destination, parse.GetValue(force), cancellationToken);
+            }
+            else if (parse.GetValue(fromHf) is DirectoryInfo hf)
+            {
+                using var checkpoint = HfCheckpoint.Open(hf.FullName);
+                ModelFolderBuilder.Build(checkpoint, HfTokenizer.Open(hf.FullName, checkpoint.Config), quantization, destination, parse.GetValue(force), cancellationToken);
             }
             else
             {
