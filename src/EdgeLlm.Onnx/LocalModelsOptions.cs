@@ -5,7 +5,7 @@ namespace EdgeLlm.Onnx;
 
 /// <summary>
 /// Configuration section "Models", as the local engine reads it: the folder given by hand, the store of
-/// pulled models, its disk budget, and which models stay.
+/// pulled models, its disk budget, the hub it pulls from, and which models stay.
 /// </summary>
 public sealed class LocalModelsOptions
 {
@@ -23,6 +23,14 @@ public sealed class LocalModelsOptions
     /// <summary>A loaded model unused this long is unloaded (pinned ones stay); 0 keeps models loaded.</summary>
     [Between(0, 10_080)]
     public int IdleUnloadMinutes { get; set; } = 30;
+
+    /// <summary>The Hugging Face hub hf sources are fetched from; empty: HF_ENDPOINT, else https://huggingface.co.</summary>
+    [HttpAddress]
+    public string HfEndpoint { get; set; } = "";
+
+    /// <summary>A file holding the hub token for gated repositories, when HF_TOKEN is not set; empty: HF_TOKEN_PATH, else $HF_HOME/token.</summary>
+    [ExistingFile]
+    public string HfTokenFile { get; set; } = "";
 
     /// <summary>Catalog models pulled and loaded at start and never evicted nor unloaded.</summary>
     [NotBlank("list model ids, not empty strings")]

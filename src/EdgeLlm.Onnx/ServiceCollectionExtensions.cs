@@ -21,7 +21,7 @@ public static class ServiceCollectionExtensions
         services.TryAddSingleton(TimeProvider.System);
         // Downloads stream for as long as they make progress (the store's stall timeout); a dead address fails fast.
         services.AddHttpClient(PullableModels.HttpClientName, client => client.Timeout = Timeout.InfiniteTimeSpan)
-            .ConfigurePrimaryHttpMessageHandler(() => new SocketsHttpHandler { ConnectTimeout = TimeSpan.FromSeconds(15) });
+            .ConfigurePrimaryHttpMessageHandler(Store.ModelStore.CreateHttpHandler);
         services.TryAddSingleton<ConfiguredModel>();
         services.TryAddSingleton<ResidentModels>();
         services.TryAddSingleton<PullableModels>();

@@ -33,12 +33,12 @@ internal static class StoreBenchmark
         Console.WriteLine($"EdgeLlm store benchmark: {Environment.ProcessorCount} cores, {LocalTierBenchmark.CpuModel()}, stories260K ({new FileInfo(StoriesFiles.Checkpoint).Length} + {new FileInfo(StoriesFiles.Tokenizer).Length} bytes), {rounds} rounds");
 
         var pulls = catalog.Models.ToDictionary(m => m.Id, _ => new List<double>());
-        using var http = new HttpClient();
+        using var http = new HttpClient(ModelStore.CreateHttpHandler());
         for (int round = 0; round < rounds; round++)
         {
             foreach (var model in catalog.Models)
             {
-                var store = ModelStore.Open(temp.Combine($"store-{round}-{model.Id}"), 0, [], http, new RootedSysFs("/"), TimeProvider.System, NullLogger.Instance);
+                var store = ModelStore.Open(temp.Combine($"store-{round}-{model.Id}"), 0, [], http, new HubSettings(new Uri(HubSettings.DefaultEndpoint), Token: null), new RootedSysFs("/"), TimeProvider.System, NullLogger.Instance);
                 var clock = Stopwatch.StartNew();
                 await store.PullAsync(model, () => [], CancellationToken.None);
                 pulls[model.Id].Add(clock.Elapsed.TotalMilliseconds);

@@ -13,6 +13,7 @@ public sealed class ModelSourceServer : LoopbackHttpServer
     private readonly ConcurrentDictionary<string, byte[]> _files = new(StringComparer.Ordinal);
     private readonly ConcurrentDictionary<string, long> _cutAfter = new(StringComparer.Ordinal);
     private readonly ConcurrentQueue<(string Name, long From)> _requests = new();
+    private int _authorized;
 
     /// <summary>Bytes a second each response is sent at; 0 for as fast as it goes.</summary>
     public int BytesPerSecond { get; set; }
@@ -29,6 +30,9 @@ public sealed class ModelSourceServer : LoopbackHttpServer
     /// <summary>The next response for /{name} stops after <paramref name="bytes"/> bytes and drops the connection.</summary>
     public void CutNextAfter(string name, long bytes) => _cutAfter[name] = bytes;
 
+    /// <summary>Requests that carried an Authorization header: none should, when this plays a content store the hub redirects to.</summary>
+    public int AuthorizedRequests => Volatile.Read(ref _authorized);
+
     /// <summary>GET requests for /{name}, each with the first byte it asked for (0 without a Range).</summary>
     public IReadOnlyList<long> RequestsFor(string name) => [.. _requests.Where(r => r.Name == name).Select(r => r.From)];
 
@@ -36,6 +40,11 @@ public sealed class ModelSourceServer : LoopbackHttpServer
     {
         var response = context.Response;
         string name = context.Request.Url!.AbsolutePath.TrimStart('/');
+        if (context.Request.Headers["Authorization"] is not null)
+        {
+            Interlocked.Increment(ref _authorized);
+        }
+
         if (!_files.TryGetValue(name, out byte[]? content))
         {
             response.StatusCode = (int)HttpStatusCode.NotFound;

@@ -23,6 +23,9 @@ public sealed class SimulatedGpioDriver(int lines = 28) : GpioDriver
     /// <summary>The level an output was last driven to.</summary>
     public PinValue ValueOf(int pin) => _values.GetValueOrDefault(pin, PinValue.Low);
 
+    /// <summary>True once something waits for edges on <paramref name="pin"/>: a press before that is lost, as on a real chip.</summary>
+    public bool Listens(int pin) => _callbacks.TryGetValue(pin, out var registered) && registered.Count > 0;
+
     /// <summary>Sends an edge on an input line: falling (a button to ground pressed) or rising.</summary>
     public void Edge(int pin, PinEventTypes edge)
     {

@@ -31,6 +31,26 @@ public static class StoriesCatalog
         ["tokenizer"] = new JsonObject { ["url"] = tokenizerUrl, ["sha256"] = TokenizerSha256 },
     };
 
+    /// <summary>An hf source: <paramref name="files"/> of the hub repository <paramref name="repo"/>, optionally with the sha256 the catalog knows for some.</summary>
+    public static JsonObject HubSource(string repo, IEnumerable<string> files, string revision = "main", IReadOnlyDictionary<string, string>? sha256 = null)
+    {
+        var source = new JsonObject { ["hf"] = repo, ["revision"] = revision, ["files"] = new JsonArray([.. files.Select(f => (JsonNode)f)]) };
+        if (sha256 is not null)
+        {
+            source["sha256"] = new JsonObject([.. sha256.Select(h => KeyValuePair.Create(h.Key, (JsonNode?)h.Value))]);
+        }
+
+        return source;
+    }
+
+    /// <summary>stories260K as a Hugging Face model (format hf) named <paramref name="id"/>, converted to <paramref name="quantization"/> on arrival.</summary>
+    public static JsonObject HfModel(string id, string quantization, params JsonObject[] sources)
+    {
+        var model = Model(id, quantization, sources);
+        model["format"] = "hf";
+        return model;
+    }
+
     /// <summary>The shared files as file URLs.</summary>
     public static JsonObject FileSource() => Source(new Uri(StoriesFiles.Checkpoint).AbsoluteUri, new Uri(StoriesFiles.Tokenizer).AbsoluteUri);
 

@@ -1,3 +1,4 @@
+using System.Text.Json;
 using System.Text.Json.Serialization;
 
 namespace EdgeLlm.Core.Catalog;
@@ -60,13 +61,22 @@ internal sealed class RateEntry
     public double? PrefillTokensPerSecond { get; init; }
 }
 
+/// <summary>A source as written: a "url" with its "sha256" (a string), or an "hf" repository with its "files" (and "sha256" a map).</summary>
 internal sealed class SourceEntry
 {
     public string? Url { get; init; }
 
-    public string? Sha256 { get; init; }
+    public JsonElement? Sha256 { get; init; }
 
     public SourceEntry? Tokenizer { get; init; }
+
+    public string? Hf { get; init; }
+
+    public string? Revision { get; init; }
+
+    public string? Subfolder { get; init; }
+
+    public List<string?>? Files { get; init; }
 }
 
 /// <summary>Just the entries' ids, to name the entry of a value of the wrong kind.</summary>

@@ -9,17 +9,39 @@ public static class ModelFormats
     /// <summary>A llama2.c checkpoint and tokenizer, converted to a model folder on arrival.</summary>
     public const string Llama2c = "llama2c";
 
+    /// <summary>A Hugging Face model (config.json, safetensors, its tokenizer), converted to a model folder on arrival.</summary>
+    public const string Hf = "hf";
+
     /// <summary>An OpenAI-compatible HTTP endpoint (vLLM, Ollama, llama.cpp server, a hosted API).</summary>
     public const string OpenAi = "openai";
 
-    public static IReadOnlyList<string> All { get; } = [OnnxGenAi, Llama2c, OpenAi];
+    public static IReadOnlyList<string> All { get; } = [OnnxGenAi, Llama2c, Hf, OpenAi];
 }
 
 /// <summary>Measured generation speed on one class of board.</summary>
 public sealed record ModelRate(double DecodeTokensPerSecond, double PrefillTokensPerSecond);
 
-/// <summary>Where a model's files come from, with their sha256; a llama2.c model names its tokenizer too.</summary>
-public sealed record ModelSource(string Url, string Sha256, ModelSource? Tokenizer = null);
+/// <summary>
+/// Where a model's files come from: a URL with its sha256 (a llama2.c model names its tokenizer too), or files
+/// of a Hugging Face hub repository (<see cref="Hub"/>, whose <see cref="Url"/> is hf://{repo}@{revision}).
+/// </summary>
+public sealed record ModelSource(string Url, string Sha256, ModelSource? Tokenizer = null, HubSource? Hub = null)
+{
+    public static ModelSource FromHub(HubSource hub) => new(hub.Address, "", Hub: hub);
+}
+
+/// <summary>
+/// Files of a Hugging Face hub repository at a revision (a branch, a tag or a commit), paths relative to
+/// <see cref="Subfolder"/>, each with the sha256 the catalog knows (else the hub's own hashes verify them).
+/// </summary>
+public sealed record HubSource(string Repo, string Revision, string Subfolder, IReadOnlyList<string> Files, IReadOnlyDictionary<string, string> Sha256)
+{
+    /// <summary>How the source is named in messages and remembered when it fails.</summary>
+    public string Address => $"hf://{Repo}@{Revision}{(Subfolder.Length > 0 ? "/" + Subfolder : "")}";
+
+    /// <summary>The file's path in the repository.</summary>
+    public string PathOf(string file) => Subfolder.Length > 0 ? $"{Subfolder}/{file}" : file;
+}
 
 /// <summary>One model a node may use (docs/design.md §6).</summary>
 public sealed record CatalogModel
@@ -76,7 +98,7 @@ public sealed record CatalogModel
     public string? Endpoint { get; init; }
 
     /// <summary>A model the store can pull: a local format with at least one source to download.</summary>
-    public bool CanBePulled => Format is ModelFormats.Llama2c or ModelFormats.OnnxGenAi && Sources.Count > 0;
+    public bool CanBePulled => Format is ModelFormats.Llama2c or ModelFormats.OnnxGenAi or ModelFormats.Hf && Sources.Count > 0;
 
     /// <summary>A domain key that covers every domain (a general-purpose endpoint).</summary>
     public const string AnyDomain = "*";

@@ -1,3 +1,4 @@
+using System.Text.Json;
 using System.Text.RegularExpressions;
 
 namespace EdgeLlm.Core.Catalog;
@@ -51,6 +52,11 @@ internal readonly partial struct EntryCheck(string where, string? baseDirectory)
         if (format == ModelFormats.Llama2c && model.Sources.Any(s => s.Tokenizer is null))
         {
             throw check.Fail("sources", "of a llama2c model must each name a \"tokenizer\" source");
+        }
+
+        if (format == ModelFormats.Hf && model.Sources.Any(s => s.Hub?.Files.Contains("config.json") != true))
+        {
+            throw check.Fail("sources", "of an hf model must each be a hub repository whose files include config.json");
         }
 
         return model;
@@ -149,8 +155,20 @@ internal readonly partial struct EntryCheck(string where, string? baseDirectory)
 
     private ModelSource Source(SourceEntry? source, bool withTokenizer)
     {
+        if (source?.Hf is not null)
+        {
+            return ModelSource.FromHub(Hub(source));
+        }
+
+        // A url source's sha256 is a string; only an hf source maps files to theirs.
+        string? listed = source?.Sha256 switch
+        {
+            null or { ValueKind: JsonValueKind.Null } => null,
+            { ValueKind: JsonValueKind.String } text => text.GetString(),
+            _ => throw Fail("sha256", CatalogRules.ProblemOf("sha256")),
+        };
         string url = ResolveUrl(Required("url", source?.Url));
-        string sha256 = Required("sha256", source?.Sha256);
+        string sha256 = Required("sha256", listed);
         if (!Sha256().IsMatch(sha256))
         {
             throw Fail("sha256", CatalogRules.Sha256);
@@ -161,6 +179,58 @@ internal readonly partial struct EntryCheck(string where, string? baseDirectory)
             : null;
         return new ModelSource(url, sha256, tokenizer);
     }
+
+    // A repository "owner/name" as the hub names it, a revision, and files under the subfolder, each with an optional sha256.
+    private HubSource Hub(SourceEntry source)
+    {
+        string repo = source.Hf!;
+        if (!HubRepo().IsMatch(repo))
+        {
+            throw Fail("hf", $"'{repo}' is not a hub repository (owner/name)");
+        }
+
+        string revision = source.Revision ?? "main";
+        if (revision.Length == 0 || revision.Any(char.IsWhiteSpace))
+        {
+            throw Fail("revision", "must be a branch, a tag or a commit");
+        }
+
+        string subfolder = (source.Subfolder ?? "").Trim('/');
+        if (subfolder.Split('/').Any(part => part is ".." or "."))
+        {
+            throw Fail("subfolder", "must be a folder of the repository");
+        }
+
+        if (source.Files is not { Count: > 0 } listed || listed.Any(f => f is null || !IsRepositoryPath(f)))
+        {
+            throw Fail("files", "must list the files to fetch, as paths within the repository (no \"..\", no leading \"/\")");
+        }
+
+        string[] files = [.. listed.Select(f => f!)];
+        var sha256 = new Dictionary<string, string>(StringComparer.Ordinal);
+        if (source.Sha256 is { ValueKind: not JsonValueKind.Null } hashes)
+        {
+            if (hashes.ValueKind != JsonValueKind.Object)
+            {
+                throw Fail("sha256", "of an hf source must map its files to their sha256");
+            }
+
+            foreach (var hash in hashes.EnumerateObject())
+            {
+                if (!files.Contains(hash.Name))
+                {
+                    throw Fail($"sha256.{hash.Name}", "names a file the source does not list");
+                }
+
+                sha256[hash.Name] = hash.Value.ValueKind == JsonValueKind.String && Sha256().IsMatch(hash.Value.GetString()!) ? hash.Value.GetString()! : throw Fail($"sha256.{hash.Name}", CatalogRules.Sha256);
+            }
+        }
+
+        return new HubSource(repo, revision, subfolder, files, sha256);
+    }
+
+    private static bool IsRepositoryPath(string path) =>
+        path.Length > 0 && !path.StartsWith('/') && !path.Contains('\\') && path.Split('/').All(part => part.Length > 0 && part is not ".." and not ".");
 
     // An absolute http(s) or file URL as it is; a relative one (no scheme) is a file beside the catalog.
     private string ResolveUrl(string url)
@@ -177,4 +247,7 @@ internal readonly partial struct EntryCheck(string where, string? baseDirectory)
 
     [GeneratedRegex("^[0-9a-f]{64}$")]
     private static partial Regex Sha256();
+
+    [GeneratedRegex(@"^[A-Za-z0-9][A-Za-z0-9._-]*/[A-Za-z0-9][A-Za-z0-9._-]*$")]
+    private static partial Regex HubRepo();
 }

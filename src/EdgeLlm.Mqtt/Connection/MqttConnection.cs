@@ -31,6 +31,8 @@ internal sealed partial class MqttConnection : IAsyncDisposable
     private readonly Channel<MqttApplicationMessage> _outbox = Channel.CreateUnbounded<MqttApplicationMessage>(new UnboundedChannelOptions { SingleReader = true });
     private readonly SubscriptionTable _subscriptions = new();
     private readonly Lock _lock = new();
+    // The offline status must be the last message of the outbox: nothing may slip in between it and the close.
+    private readonly Lock _outboxEnd = new();
     private readonly CancellationTokenSource _closing = new();
     private readonly TaskCompletionSource _drained = new(TaskCreationOptions.RunContinuationsAsynchronously);
     private readonly ResiliencePipeline _reconnect;
@@ -117,11 +119,9 @@ internal sealed partial class MqttConnection : IAsyncDisposable
     /// <summary>Queues a message; it is published, in order, as soon as the broker can take it.</summary>
     public void Publish(MqttApplicationMessage message)
     {
-        Interlocked.Increment(ref _inFlight);
-        if (!_outbox.Writer.TryWrite(message))
+        lock (_outboxEnd)
         {
-            Interlocked.Decrement(ref _inFlight);
-            Log.DroppedAfterClose(_logger, message.Topic);
+            Enqueue(message);
         }
     }
 
@@ -133,18 +133,22 @@ internal sealed partial class MqttConnection : IAsyncDisposable
     /// </summary>
     public async Task CloseAsync(CancellationToken cancellationToken)
     {
-        if (_client.IsConnected)
+        lock (_outboxEnd)
         {
-            Publish(new MqttApplicationMessageBuilder()
-                .WithTopic(_options.StatusTopic(_node.Id))
-                .WithPayload(NodeStatusFormatter.Offline(_node))
-                .WithRetainFlag(true)
-                .WithQualityOfServiceLevel(MqttQualityOfServiceLevel.AtLeastOnce)
-                .WithContentType("application/json")
-                .Build());
+            if (_client.IsConnected)
+            {
+                Enqueue(new MqttApplicationMessageBuilder()
+                    .WithTopic(_options.StatusTopic(_node.Id))
+                    .WithPayload(NodeStatusFormatter.Offline(_node))
+                    .WithRetainFlag(true)
+                    .WithQualityOfServiceLevel(MqttQualityOfServiceLevel.AtLeastOnce)
+                    .WithContentType("application/json")
+                    .Build());
+            }
+
+            _outbox.Writer.TryComplete();
         }
 
-        _outbox.Writer.TryComplete();
         // Sent, or the broker gone (then nothing more can go), or out of time.
         var lost = Volatile.Read(ref _lost)?.Task ?? Task.CompletedTask;
         if (_client.IsConnected && Volatile.Read(ref _inFlight) > 0)
@@ -185,6 +189,16 @@ internal sealed partial class MqttConnection : IAsyncDisposable
 
         _client.Dispose();
         _closing.Dispose();
+    }
+
+    private void Enqueue(MqttApplicationMessage message)
+    {
+        Interlocked.Increment(ref _inFlight);
+        if (!_outbox.Writer.TryWrite(message))
+        {
+            Interlocked.Decrement(ref _inFlight);
+            Log.DroppedAfterClose(_logger, message.Topic);
+        }
     }
 
     private async Task ConnectLoopAsync(CancellationToken cancellationToken)

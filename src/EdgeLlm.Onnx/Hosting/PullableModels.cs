@@ -67,7 +67,7 @@ internal sealed class PullableModels : IModelAcquisition, IDisposable
     {
         try
         {
-            Store = ModelStore.Open(_options.StorePath, (long)_options.DiskBudgetMb << 20, _options.Pinned, _http.CreateClient(HttpClientName), _system, _time, _logger);
+            Store = ModelStore.Open(_options.StorePath, (long)_options.DiskBudgetMb << 20, _options.Pinned, _http.CreateClient(HttpClientName), HubSettings.Resolve(_options.HfEndpoint, _options.HfTokenFile), _system, _time, _logger);
             Rescan();
         }
         catch (Exception e) when (e is IOException or UnauthorizedAccessException)

@@ -27,6 +27,7 @@ public sealed partial class ModelStore : IDisposable
 
     private readonly ModelInstaller _installer;
     private readonly SourceDownloader _downloader;
+    private readonly HubClient _hub;
     private readonly ISysFs _system;
     private readonly HashSet<string> _configuredPins;
     private readonly TimeProvider _time;
@@ -37,8 +38,9 @@ public sealed partial class ModelStore : IDisposable
     private readonly DiskBudget _budget;
     private readonly SourceHistory _history;
 
-    private ModelStore(string root, long budgetBytes, IEnumerable<string> configuredPins, SourceDownloader downloader, ISysFs system, TimeProvider time, ILogger logger)
+    private ModelStore(string root, long budgetBytes, IEnumerable<string> configuredPins, SourceDownloader downloader, HubClient hub, ISysFs system, TimeProvider time, ILogger logger)
     {
+        _hub = hub;
         _system = system;
         Root = root;
         _budget = new DiskBudget(budgetBytes);
@@ -63,8 +65,9 @@ public sealed partial class ModelStore : IDisposable
     /// when the folder cannot be made or written.
     /// </summary>
     /// <param name="budgetBytes">Disk the store may fill; 0 for no budget.</param>
+    /// <param name="http">Downloads and hub requests; it must not follow redirects itself (<see cref="CreateHttpHandler"/>).</param>
     /// <param name="system">procfs, where a running node's process is looked for.</param>
-    public static ModelStore Open(string root, long budgetBytes, IEnumerable<string> configuredPins, HttpClient http, ISysFs system, TimeProvider time, ILogger logger)
+    public static ModelStore Open(string root, long budgetBytes, IEnumerable<string> configuredPins, HttpClient http, HubSettings hub, ISysFs system, TimeProvider time, ILogger logger)
     {
         Directory.CreateDirectory(root);
         Directory.CreateDirectory(Path.Combine(root, DownloadsFolder));
@@ -75,8 +78,14 @@ public sealed partial class ModelStore : IDisposable
             Directory.Delete(leftover, recursive: true);
         }
 
-        return new ModelStore(Path.GetFullPath(root), budgetBytes, configuredPins, new SourceDownloader(http, time), system, time, logger);
+        return new ModelStore(Path.GetFullPath(root), budgetBytes, configuredPins, new SourceDownloader(http, time), new HubClient(http, hub), system, time, logger);
     }
+
+    /// <summary>
+    /// The handler the store's HttpClient needs: redirects are the store's to follow (the hub's metadata is on the
+    /// redirect itself, and credentials must not follow it to another host); a dead address fails fast.
+    /// </summary>
+    public static SocketsHttpHandler CreateHttpHandler() => new() { AllowAutoRedirect = false, ConnectTimeout = TimeSpan.FromSeconds(15) };
 
     /// <summary>The models present, least recently used first.</summary>
     public IReadOnlyList<StoredModel> List() =>
@@ -232,16 +241,14 @@ public sealed partial class ModelStore : IDisposable
             try
             {
                 var clock = Stopwatch.StartNew();
-                string file = await FetchAsync(model.Id, source).ConfigureAwait(false);
-                string? tokenizer = source.Tokenizer is { } tokenizerSource ? await FetchAsync(model.Id, tokenizerSource).ConfigureAwait(false) : null;
-                long fetched = new FileInfo(file).Length + (tokenizer is null ? 0 : new FileInfo(tokenizer).Length);
-                _history.Downloaded(fetched, clock.Elapsed);
+                var (install, downloads) = source.Hub is { } hub ? await FetchHubAsync(model, hub).ConfigureAwait(false) : await FetchUrlAsync(model, source).ConfigureAwait(false);
+                _history.Downloaded(downloads.Sum(d => new FileInfo(d.Path).Length), clock.Elapsed);
 
                 clock.Restart();
                 MakeRoom(model.Id, model.Bytes, keep());
-                string folder = _installer.Install(model, file, tokenizer, _closing.Token);
+                string folder = install();
                 _history.Installed(model.Bytes, clock.Elapsed);
-                DiscardDownloads(model, source);
+                DiscardDownloads(model, downloads);
                 var stored = Find(model.Id) ?? throw new IOException($"{folder} vanished after it was installed");
                 Log.Installed(_logger, model.Id, source.Url, stored.Bytes, clock.ElapsedMilliseconds);
                 _history.Succeeded(source);
@@ -264,14 +271,44 @@ public sealed partial class ModelStore : IDisposable
         throw new ModelUnavailableException($"{model.Id} could not be pulled: {string.Join("; ", failures)}");
     }
 
-    private async Task<string> FetchAsync(string id, ModelSource source)
+    // The checkpoint (and a llama2c model's tokenizer) from their URLs, verified by the catalog's sha256.
+    private async Task<(Func<string> Install, IReadOnlyList<(string Url, string Path)> Downloads)> FetchUrlAsync(CatalogModel model, ModelSource source)
+    {
+        var file = await FetchAsync(model.Id, new DownloadRequest(source.Url, ContentDigest.Sha256(source.Sha256)), "the catalog").ConfigureAwait(false);
+        var tokenizer = source.Tokenizer is { } tokenizerSource
+            ? await FetchAsync(model.Id, new DownloadRequest(tokenizerSource.Url, ContentDigest.Sha256(tokenizerSource.Sha256)), "the catalog").ConfigureAwait(false)
+            : null;
+        List<(string, string)> downloads = [(source.Url, file.Path), .. tokenizer is null ? [] : new[] { (source.Tokenizer!.Url, tokenizer.Path) }];
+        return (() => _installer.Install(model, file.Path, tokenizer?.Path, _closing.Token), downloads);
+    }
+
+    // Each listed file of the repository at one commit, verified by the catalog's sha256 or the hub's hashes.
+    private async Task<(Func<string> Install, IReadOnlyList<(string Url, string Path)> Downloads)> FetchHubAsync(CatalogModel model, HubSource hub)
+    {
+        var files = await _hub.ResolveAsync(hub, _closing.Token).ConfigureAwait(false);
+        var fetched = new Dictionary<string, string>(StringComparer.Ordinal);
+        var receipt = new Dictionary<string, ReceiptFile>(StringComparer.Ordinal);
+        var downloads = new List<(string, string)>();
+        foreach (var file in files)
+        {
+            var download = await FetchAsync(model.Id, file.Download, file.Vouched).ConfigureAwait(false);
+            fetched[file.Path] = download.Path;
+            receipt[file.Path] = new ReceiptFile(download.Sha256, $"{file.Vouched}'s {file.Download.Digest.Algorithm}");
+            downloads.Add((file.Download.Url, download.Path));
+        }
+
+        var sourceReceipt = new SourceReceipt(hub.Address, hub.Revision, files[0].Commit, receipt);
+        return (() => _installer.InstallFiles(model, fetched, sourceReceipt, _closing.Token), downloads);
+    }
+
+    private async Task<Downloaded> FetchAsync(string id, DownloadRequest request, string vouchedBy)
     {
         var logged = _time.GetTimestamp();
-        Log.Fetching(_logger, id, source.Url);
-        _progress[id] = new PullProgress(id, source.Url, 0, null);
-        return await _downloader.FetchAsync(source, Path.Combine(Root, DownloadsFolder), (bytes, total) =>
+        Log.Fetching(_logger, id, request.Url);
+        _progress[id] = new PullProgress(id, request.Url, 0, null);
+        return await _downloader.FetchAsync(request, Path.Combine(Root, DownloadsFolder), vouchedBy, (bytes, total) =>
         {
-            _progress[id] = new PullProgress(id, source.Url, bytes, total);
+            _progress[id] = new PullProgress(id, request.Url, bytes, total);
             if (_time.GetElapsedTime(logged) >= TimeSpan.FromSeconds(5))
             {
                 logged = _time.GetTimestamp();
@@ -281,14 +318,14 @@ public sealed partial class ModelStore : IDisposable
     }
 
     // The verified downloads are not needed once installed, unless another pull under way uses the same file.
-    private void DiscardDownloads(CatalogModel model, ModelSource source)
+    private void DiscardDownloads(CatalogModel model, IEnumerable<(string Url, string Path)> downloads)
     {
-        foreach (var file in new[] { source, source.Tokenizer }.OfType<ModelSource>())
+        foreach (var (url, path) in downloads)
         {
-            bool shared = _pulls.Keys.Any(other => other != model.Id && _progress.TryGetValue(other, out var p) && p.Source == file.Url);
+            bool shared = _pulls.Keys.Any(other => other != model.Id && _progress.TryGetValue(other, out var p) && p.Source == url);
             if (!shared)
             {
-                File.Delete(Path.Combine(Root, DownloadsFolder, file.Sha256));
+                File.Delete(path);
             }
         }
     }

@@ -1,6 +1,5 @@
 using System.Net;
 using System.Net.Http.Headers;
-using System.Security.Cryptography;
 using EdgeLlm.Core.Catalog;
 using Polly;
 using Polly.Retry;
@@ -15,14 +14,24 @@ internal sealed class SourceException(string url, string reason) : Exception($"{
     public string Reason { get; } = reason;
 }
 
+/// <summary>One file to fetch: where from, what it must hash to, and the credentials its server wants (sent to that host only).</summary>
+internal sealed record DownloadRequest(string Url, ContentDigest Digest, AuthenticationHeaderValue? Authorization = null);
+
+/// <summary>A verified download and its sha256 (whatever digest verified it).</summary>
+internal sealed record Downloaded(string Path, string Sha256);
+
 /// <summary>
-/// Fetches one file of a model's sources into a downloads folder as {sha256}, verified. http(s) sources are
-/// streamed to {sha256}.part and resumed with a Range request when a download broke off (within this pull, a
-/// Polly retry with backoff; or in an earlier process); file URLs are copied the same way. The part file is
-/// held exclusively, so two pulls never write one file.
+/// Fetches one file of a model's sources into a downloads folder, named by its digest, verified. http(s)
+/// sources are streamed to {name}.part and resumed with a Range request when a download broke off (within this
+/// pull, a Polly retry with backoff; or in an earlier process), following redirects itself so that the
+/// credentials never leave the host they are for; file URLs are copied the same way. The part file is held
+/// exclusively, so two pulls never write one file.
 /// </summary>
 internal sealed class SourceDownloader(HttpClient http, TimeProvider time)
 {
+    /// <summary>Redirects followed for one request (the hub sends one, to its content store).</summary>
+    public const int MaxRedirects = 5;
+
     /// <summary>How often a broken download is resumed within one fetch before the source counts as failed.</summary>
     public const int Attempts = 3;
 
@@ -31,36 +40,37 @@ internal sealed class SourceDownloader(HttpClient http, TimeProvider time)
 
     private const int BufferBytes = 1 << 16;
 
-    /// <summary>The verified file's path; <paramref name="progress"/> hears the bytes so far and the total when known.</summary>
-    public async Task<string> FetchAsync(ModelSource source, string downloads, Action<long, long?> progress, CancellationToken cancellationToken)
+    /// <summary>The verified file; <paramref name="progress"/> hears the bytes so far and the total when known.</summary>
+    /// <param name="vouchedBy">Who named the digest, for the message when the bytes do not match it ("the catalog", "the hub").</param>
+    public async Task<Downloaded> FetchAsync(DownloadRequest request, string downloads, string vouchedBy, Action<long, long?> progress, CancellationToken cancellationToken)
     {
-        string verified = Path.Combine(downloads, source.Sha256);
+        string verified = Path.Combine(downloads, request.Digest.FileName);
+        Directory.CreateDirectory(downloads);
         if (File.Exists(verified))
         {
-            return verified;
+            await using var present = File.OpenRead(verified);
+            return new Downloaded(verified, (await request.Digest.CheckAsync(present, cancellationToken).ConfigureAwait(false)).Sha256);
         }
 
-        Directory.CreateDirectory(downloads);
         string part = verified + ".part";
-        var uri = new Uri(source.Url);
-        string? actual;
-        await using (var file = OpenPart(part, source.Url))
+        var uri = new Uri(request.Url);
+        (string Sha256, string Actual, bool Matches) check;
+        await using (var file = OpenPart(part, request.Url))
         {
             await ResumingWhileBytesCome(file).ExecuteAsync(
-                async token => await (uri.IsFile ? CopyAsync(uri.LocalPath, file, progress, token) : DownloadAsync(uri, file, progress, token)).ConfigureAwait(false),
+                async token => await (uri.IsFile ? CopyAsync(uri.LocalPath, file, progress, token) : DownloadAsync(uri, request.Authorization, file, progress, token)).ConfigureAwait(false),
                 cancellationToken).ConfigureAwait(false);
-            file.Position = 0;
-            actual = Convert.ToHexStringLower(await SHA256.HashDataAsync(file, cancellationToken).ConfigureAwait(false));
+            check = await request.Digest.CheckAsync(file, cancellationToken).ConfigureAwait(false);
         }
 
-        if (actual != source.Sha256)
+        if (!check.Matches)
         {
             File.Delete(part);
-            throw new SourceException(source.Url, $"its sha256 is {actual}, not {source.Sha256} as the catalog says; the download was discarded");
+            throw new SourceException(request.Url, $"its {request.Digest.Name} is {check.Actual}, not {request.Digest.Hex} as {vouchedBy} says; the download was discarded");
         }
 
         File.Move(part, verified, overwrite: true);
-        return verified;
+        return new Downloaded(verified, check.Sha256);
     }
 
     // A download that broke off midway (some bytes kept) goes on from where it stopped, shortly, a few times;
@@ -87,30 +97,11 @@ internal sealed class SourceDownloader(HttpClient http, TimeProvider time)
         }
     }
 
-    private async Task DownloadAsync(Uri uri, FileStream file, Action<long, long?> progress, CancellationToken cancellationToken)
+    private async Task DownloadAsync(Uri uri, AuthenticationHeaderValue? authorization, FileStream file, Action<long, long?> progress, CancellationToken cancellationToken)
     {
         long have = file.Length;
-        using var request = new HttpRequestMessage(HttpMethod.Get, uri);
-        if (have > 0)
-        {
-            request.Headers.Range = new RangeHeaderValue(have, null);
-        }
-
-        HttpResponseMessage response;
-        try
-        {
-            response = await http.SendAsync(request, HttpCompletionOption.ResponseHeadersRead, cancellationToken).ConfigureAwait(false);
-        }
-        catch (HttpRequestException e)
-        {
-            throw new SourceException(uri.ToString(), $"could not be reached ({e.Message})");
-        }
-        catch (TaskCanceledException e) when (!cancellationToken.IsCancellationRequested)
-        {
-            throw new SourceException(uri.ToString(), $"did not answer ({e.Message})");
-        }
-
-        using (response)
+        using var response = await GetAsync(uri, authorization, have, cancellationToken).ConfigureAwait(false);
+        uri = response.RequestMessage?.RequestUri ?? uri;
         {
             // Everything asked for is here already: the hash decides whether it is right.
             if (have > 0 && response.StatusCode == HttpStatusCode.RequestedRangeNotSatisfiable)
@@ -142,6 +133,53 @@ internal sealed class SourceDownloader(HttpClient http, TimeProvider time)
             {
                 throw new SourceException(uri.ToString(), $"the connection closed after {file.Length} of {expected} bytes");
             }
+        }
+    }
+
+    // GET from `have` on, following redirects: the credentials go to the host they were given for, not to the
+    // content store it redirects to (whose signed address is its own credential).
+    private async Task<HttpResponseMessage> GetAsync(Uri uri, AuthenticationHeaderValue? authorization, long have, CancellationToken cancellationToken)
+    {
+        string host = uri.Authority;
+        for (int redirects = 0; ; redirects++)
+        {
+            using var request = new HttpRequestMessage(HttpMethod.Get, uri);
+            if (have > 0)
+            {
+                request.Headers.Range = new RangeHeaderValue(have, null);
+            }
+
+            if (authorization is not null && uri.Authority == host)
+            {
+                request.Headers.Authorization = authorization;
+            }
+
+            HttpResponseMessage response;
+            try
+            {
+                response = await http.SendAsync(request, HttpCompletionOption.ResponseHeadersRead, cancellationToken).ConfigureAwait(false);
+            }
+            catch (HttpRequestException e)
+            {
+                throw new SourceException(uri.ToString(), $"could not be reached ({e.Message})");
+            }
+            catch (TaskCanceledException e) when (!cancellationToken.IsCancellationRequested)
+            {
+                throw new SourceException(uri.ToString(), $"did not answer ({e.Message})");
+            }
+
+            if ((int)response.StatusCode is not (301 or 302 or 303 or 307 or 308) || response.Headers.Location is not Uri location)
+            {
+                return response;
+            }
+
+            response.Dispose();
+            if (redirects == MaxRedirects)
+            {
+                throw new SourceException(uri.ToString(), $"redirected more than {MaxRedirects} times");
+            }
+
+            uri = location.IsAbsoluteUri ? location : new Uri(uri, location);
         }
     }
 

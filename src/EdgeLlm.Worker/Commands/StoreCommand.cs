@@ -12,7 +12,8 @@ namespace EdgeLlm.Worker.Commands;
 
 /// <summary>What `edgellm model list --json` prints for each model.</summary>
 /// <param name="Bytes">On disk when present, else the catalog's size.</param>
-internal sealed record ModelListEntry(string Id, int? Tier, string Format, string Quantization, long Bytes, bool InCatalog, bool Present, bool Pinned, bool Loaded);
+/// <param name="Source">Where a model pulled from the hub came from: the repository, the commit, each file's sha256.</param>
+internal sealed record ModelListEntry(string Id, int? Tier, string Format, string Quantization, long Bytes, bool InCatalog, bool Present, bool Pinned, bool Loaded, SourceReceipt? Source);
 
 /// <summary>What `edgellm model pull` and `model pin` print.</summary>
 internal sealed record StoredModelOutput(string Id, string Folder, long Bytes, bool Pinned);
@@ -53,10 +54,11 @@ internal static class StoreCommand
                 return EdgeLlmCli.Success;
             }
 
-            output.WriteLine($"{"ID",-28} {"TIER",4} {"FORMAT",-11} {"QUANT",-5} {"SIZE",10} {"PRESENT",-7} {"PINNED",-6} {"LOADED",-6}");
+            output.WriteLine($"{"ID",-28} {"TIER",4} {"FORMAT",-11} {"QUANT",-5} {"SIZE",10} {"PRESENT",-7} {"PINNED",-6} {"LOADED",-6} SOURCE");
             foreach (var entry in entries)
             {
-                output.WriteLine($"{entry.Id,-28} {entry.Tier?.ToString(CultureInfo.InvariantCulture) ?? "-",4} {entry.Format,-11} {entry.Quantization,-5} {ByteSizes.Megabytes(entry.Bytes),10} {YesNo(entry.Present),-7} {YesNo(entry.Pinned),-6} {YesNo(entry.Loaded),-6}");
+                string source = entry.Source is { } receipt ? $"{receipt.Source} at {receipt.Commit}" : "";
+                output.WriteLine($"{entry.Id,-28} {entry.Tier?.ToString(CultureInfo.InvariantCulture) ?? "-",4} {entry.Format,-11} {entry.Quantization,-5} {ByteSizes.Megabytes(entry.Bytes),10} {YesNo(entry.Present),-7} {YesNo(entry.Pinned),-6} {YesNo(entry.Loaded),-6} {source}".TrimEnd());
             }
 
             output.WriteLine($"store {session.Store.Root}: {ByteSizes.Megabytes(present.Values.Sum(m => m.Bytes))} used"
@@ -142,7 +144,8 @@ internal static class StoreCommand
     }
 
     private static ModelListEntry Entry(string id, CatalogModel? model, StoredModel? stored, ModelStore store, IReadOnlyList<string> loaded) =>
-        new(id, model?.Tier, model?.Format ?? ModelFormats.OnnxGenAi, model?.Quantization ?? "", stored?.Bytes ?? model?.Bytes ?? 0, model is not null, stored is not null, store.IsPinned(id), loaded.Contains(id));
+        new(id, model?.Tier, model?.Format ?? ModelFormats.OnnxGenAi, model?.Quantization ?? "", stored?.Bytes ?? model?.Bytes ?? 0, model is not null, stored is not null, store.IsPinned(id), loaded.Contains(id),
+            stored is null ? null : SourceReceipt.Read(stored.Folder));
 
     private static string YesNo(bool value) => value ? "yes" : "no";
 
@@ -173,8 +176,9 @@ internal static class StoreCommand
             var logging = LoggerFactory.Create(builder => builder
                 .AddSimpleConsole(console => console.SingleLine = true)
                 .AddConsole(console => console.LogToStandardErrorThreshold = LogLevel.Trace));
-            var http = new HttpClient { Timeout = Timeout.InfiniteTimeSpan };
-            var opened = ModelStore.Open(root, (long)options.DiskBudgetMb << 20, options.Pinned, http, new RootedSysFs("/"), TimeProvider.System, logging.CreateLogger("edgellm.store"));
+            var http = new HttpClient(ModelStore.CreateHttpHandler()) { Timeout = Timeout.InfiniteTimeSpan };
+            var hub = HubSettings.Resolve(options.HfEndpoint, options.HfTokenFile);
+            var opened = ModelStore.Open(root, (long)options.DiskBudgetMb << 20, options.Pinned, http, hub, new RootedSysFs("/"), TimeProvider.System, logging.CreateLogger("edgellm.store"));
             return new Session(opened, models, http, logging);
         }
 

@@ -45,7 +45,7 @@ public sealed class CatalogReaderTests
     [InlineData("{ \"models\": [ {", "catalog.json: not valid JSON")]
     [InlineData("[ ]", "catalog.json: expected an object with a \"models\" array")]
     [InlineData("""{ "models": [ { "tier": 0 } ] }""", "catalog.json: models[0]: \"id\" is required")]
-    [InlineData("""{ "models": [ { "id": "a", "format": "gguf" } ] }""", "catalog.json: models[0] \"a\": \"format\" must be one of onnx-genai, llama2c, openai")]
+    [InlineData("""{ "models": [ { "id": "a", "format": "gguf" } ] }""", "catalog.json: models[0] \"a\": \"format\" must be one of onnx-genai, llama2c, hf, openai")]
     [InlineData("""{ "models": [ { "id": "a", "format": "onnx-genai", "tier": 12 } ] }""", "models[0] \"a\": \"tier\" must be a whole number from 0 to 9")]
     [InlineData("""{ "models": [ { "id": "a", "format": "onnx-genai", "tier": 0, "parameters": 5, "bytes": 1, "ramBytes": -1 } ] }""", "models[0] \"a\": \"ramBytes\" must be a whole number at least 1")]
     [InlineData("""{ "models": [ { "id": "a", "format": "openai", "tier": 2, "contextLength": 100, "domains": { "general": 1.5 } } ] }""", "models[0] \"a\": \"domains.general\" must be a quality from 0 to 1")]
@@ -71,7 +71,7 @@ public sealed class CatalogReaderTests
     [InlineData("""{ "models": [ { "id": "a", "rates": { "pi5": { "decodeTokensPerSecond": "fast" } } } ] }""", "catalog.json: models[0] \"a\" rates.pi5: \"decodeTokensPerSecond\" must be a number above 0")]
     [InlineData("""{ "models": [ { "id": "a", "rates": { "pi5": 12 } } ] }""", "catalog.json: models[0] \"a\" rates.pi5: must be an object {\"decodeTokensPerSecond\", \"prefillTokensPerSecond\"}")]
     [InlineData("""{ "models": [ { "id": "a", "sources": [ { "url": 5 } ] } ] }""", "catalog.json: models[0] \"a\" sources[0]: \"url\" must be a string")]
-    [InlineData("""{ "models": [ { "id": "a", "sources": [ { "url": "u", "tokenizer": { "sha256": [] } } ] } ] }""", "catalog.json: models[0] \"a\" sources[0] tokenizer: \"sha256\" must be a string")]
+    [InlineData("""{ "models": [ { "id": "a", "sources": [ { "url": "u", "tokenizer": { "url": [] } } ] } ] }""", "catalog.json: models[0] \"a\" sources[0] tokenizer: \"url\" must be a string")]
     [InlineData("""{ "models": [], "domainKeywords": [ "fever" ] }""", "catalog.json: \"domainKeywords\" must map domains to arrays of keywords")]
     public void Parse_AValueOfTheWrongKind_IsNamedAsItsCheckWouldNameIt(string json, string message)
     {

@@ -51,7 +51,7 @@ public sealed class ModelManagerTests : IDisposable
         Assert.DoesNotContain("a", manager.Acquirable.Keys);
         // What `edgellm model list` reads to tell which models the running node holds.
         using var http = new HttpClient();
-        Assert.Equal(["a"], Onnx.Store.ModelStore.Open(_temp.Combine("store"), 0, [], http, new RootedSysFs("/"), _clock, NullLogger.Instance).LoadedByRunningNode());
+        Assert.Equal(["a"], Onnx.Store.ModelStore.Open(_temp.Combine("store"), 0, [], http, new Onnx.Store.HubSettings(new Uri(Onnx.Store.HubSettings.DefaultEndpoint), Token: null), new RootedSysFs("/"), _clock, NullLogger.Instance).LoadedByRunningNode());
     }
 
     [Fact]

@@ -18,7 +18,10 @@ public sealed class ModelStoreTests : IClassFixture<Stories260kModels>, IDisposa
     private readonly Stories260kModels _models;
     private readonly TempDirectory _temp = new();
     private readonly ModelSourceServer _server = new();
-    private readonly HttpClient _http = new();
+    private readonly HttpClient _http = new(ModelStore.CreateHttpHandler());
+
+    // No test here reaches the hub: hf sources have tests of their own against a hub-like server.
+    private static readonly HubSettings Hub = new(new Uri(HubSettings.DefaultEndpoint), Token: null);
     private readonly string _checkpointUrl;
     private readonly string _tokenizerUrl;
 
@@ -261,7 +264,7 @@ public sealed class ModelStoreTests : IClassFixture<Stories260kModels>, IDisposa
         CatalogReader.Read(StoriesCatalog.Write(_temp.Combine($"catalog-{Guid.NewGuid():N}.json"), entries));
 
     private ModelStore OpenStore(string? root = null, long budgetBytes = 0, string[]? configuredPins = null, TimeProvider? time = null) =>
-        ModelStore.Open(root ?? _temp.Combine("store"), budgetBytes, configuredPins ?? [], _http, new RootedSysFs("/"), time ?? TimeProvider.System, NullLogger.Instance);
+        ModelStore.Open(root ?? _temp.Combine("store"), budgetBytes, configuredPins ?? [], _http, Hub, new RootedSysFs("/"), time ?? TimeProvider.System, NullLogger.Instance);
 
     private static string ContinuationOf(string folder)
     {

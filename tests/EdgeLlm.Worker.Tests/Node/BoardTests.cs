@@ -21,6 +21,7 @@ public sealed class BoardTests(MosquittoFixture mosquitto, NodeModels models) : 
     {
         await using var node = await StartBoardAsync(models.Stories, "Gpio:Buttons:0:MaxTokens=12");
         await using var panel = await TestRequester.ConnectAsync(mosquitto.Broker.Server, subscribe: "edgellm/node/pi-board/button/17");
+        await Eventually.TrueAsync(() => _chip.Listens(17));
 
         _chip.Edge(17, PinEventTypes.Falling);
 
@@ -36,12 +37,15 @@ public sealed class BoardTests(MosquittoFixture mosquitto, NodeModels models) : 
     {
         // A model slow enough (some milliseconds a token) for the lights, read ten times a second, to see it work.
         await using var node = await StartBoardAsync(models.Slow, "Gpio:Buttons:0:MaxTokens=120");
-        await Eventually.TrueAsync(() => _chip.ValueOf(IdleLight) == PinValue.High && _chip.ValueOf(BusyLight) == PinValue.Low);
+        await Eventually.TrueAsync(() => _chip.ValueOf(IdleLight) == PinValue.High && _chip.ValueOf(BusyLight) == PinValue.Low && _chip.Listens(17));
+        int before = _chip.Writes.Count;
 
         _chip.Edge(17, PinEventTypes.Falling);
 
-        await Eventually.TrueAsync(() => _chip.ValueOf(BusyLight) == PinValue.High && _chip.ValueOf(IdleLight) == PinValue.Low);
-        await Eventually.TrueAsync(() => _chip.ValueOf(IdleLight) == PinValue.High && _chip.ValueOf(BusyLight) == PinValue.Low);
+        // The writes since the press, so that a busy spell shorter than the test's polling is still seen.
+        int BusyAt() => _chip.Writes.Skip(before).ToList().FindIndex(w => w == (BusyLight, PinValue.High));
+        await Eventually.TrueAsync(() => BusyAt() >= 0);
+        await Eventually.TrueAsync(() => _chip.Writes.Skip(before + BusyAt()).Contains((IdleLight, PinValue.High)) && _chip.ValueOf(BusyLight) == PinValue.Low);
     }
 
     [Fact]

@@ -13,9 +13,11 @@ public sealed class StatusTests(MosquittoFixture mosquitto, NodeModels models) :
         await using var requester = await TestRequester.ConnectAsync(mosquitto.Broker.Server);
         await requester.AskAsync("edgellm/ask/s", """{"prompt": "Lily", "maxTokens": 2}""");
         await requester.AskAsync("edgellm/ask/s", """{"prompt": ""}""");
-        // The status published each second after the two replies counts them.
+        // The status published each second after the two replies counts them, and the node's first second.
         await using var watcher = await TestRequester.ConnectAsync(mosquitto.Broker.Server, subscribe: $"edgellm/node/{node.NodeId}/status");
-        await watcher.WaitForAsync(s => Counted(s, "answers") == 1 && Counted(s, "bad-request") == 1, TimeSpan.FromSeconds(10));
+        await watcher.WaitForAsync(
+            s => Counted(s, "answers") == 1 && Counted(s, "bad-request") == 1 && JsonDocument.Parse(s.Payload).RootElement.GetProperty("uptimeSeconds").GetInt64() >= 1,
+            TimeSpan.FromSeconds(10));
 
         // A late subscriber gets the retained status at once.
         var status = await RetainedStatusAsync(node.NodeId);
