@@ -74,8 +74,8 @@ public static class StoriesCatalog
     };
 
     /// <summary>
-    /// The shipped models/catalog.json as a board without internet sees it: only its internet sources (which
-    /// this machine cannot reach), without the copy of stories260K shipped beside it. Written to <paramref name="path"/>.
+    /// The shipped models/catalog.json as a board without internet sees it: only its internet sources (URLs
+    /// and the Hugging Face hub, which this machine cannot reach), without the copy of stories260K shipped beside it. Written to <paramref name="path"/>.
     /// </summary>
     public static string ShippedWithInternetSourcesOnly(string path)
     {
@@ -84,7 +84,7 @@ public static class StoriesCatalog
         {
             if (model["sources"] is JsonArray sources)
             {
-                model["sources"] = new JsonArray([.. sources.Where(s => s!["url"]!.GetValue<string>().StartsWith("https://", StringComparison.Ordinal)).Select(s => s!.DeepClone())]);
+                model["sources"] = new JsonArray([.. sources.Where(s => s!["hf"] is not null || s["url"]!.GetValue<string>().StartsWith("https://", StringComparison.Ordinal)).Select(s => s!.DeepClone())]);
             }
         }
 

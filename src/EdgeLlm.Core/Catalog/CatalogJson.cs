@@ -59,6 +59,8 @@ internal sealed class RateEntry
     public double? DecodeTokensPerSecond { get; init; }
 
     public double? PrefillTokensPerSecond { get; init; }
+
+    public bool? Estimated { get; init; }
 }
 
 /// <summary>A source as written: a "url" with its "sha256" (a string), or an "hf" repository with its "files" (and "sha256" a map).</summary>

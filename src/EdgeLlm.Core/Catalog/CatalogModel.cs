@@ -18,8 +18,9 @@ public static class ModelFormats
     public static IReadOnlyList<string> All { get; } = [OnnxGenAi, Llama2c, Hf, OpenAi];
 }
 
-/// <summary>Measured generation speed on one class of board.</summary>
-public sealed record ModelRate(double DecodeTokensPerSecond, double PrefillTokensPerSecond);
+/// <summary>Generation speed on one class of board.</summary>
+/// <param name="Estimated">True for a rate worked out (from the board's memory bandwidth and the model's bytes) rather than measured.</param>
+public sealed record ModelRate(double DecodeTokensPerSecond, double PrefillTokensPerSecond, bool Estimated = false);
 
 /// <summary>
 /// Where a model's files come from: a URL with its sha256 (a llama2.c model names its tokenizer too), or files
@@ -75,7 +76,7 @@ public sealed record CatalogModel
     /// <summary>Quality 0 to 1 for subdomains, where better or worse than its domain.</summary>
     public IReadOnlyDictionary<string, double> Subdomains { get; init; } = new Dictionary<string, double>();
 
-    /// <summary>Measured rates by board class ("pi4", "pi5", "x64", "server"…).</summary>
+    /// <summary>Rates by board class ("pi4", "pi5", "x64", "server"…), measured or marked estimated.</summary>
     public IReadOnlyDictionary<string, ModelRate> Rates { get; init; } = new Dictionary<string, ModelRate>();
 
     /// <summary>Price per 1,000 tokens (prompt and answer) for paid endpoints; 0 for own hardware.</summary>

@@ -24,8 +24,8 @@ internal static class CatalogRules
     public const string Description = "expected an object describing the model (\"domains\" at least)";
     public const string Qualities = "must map names to a quality from 0 to 1";
     public const string Quality = "must be a quality from 0 to 1";
-    public const string Rates = "must map board classes to {\"decodeTokensPerSecond\", \"prefillTokensPerSecond\"}";
-    public const string Rate = "must be an object {\"decodeTokensPerSecond\", \"prefillTokensPerSecond\"}";
+    public const string Rates = "must map board classes to {\"decodeTokensPerSecond\", \"prefillTokensPerSecond\"[, \"estimated\"]}";
+    public const string Rate = "must be an object {\"decodeTokensPerSecond\", \"prefillTokensPerSecond\"[, \"estimated\"]}";
     public const string Contents = "must map file names to their sha256";
     public const string Sha256 = "must be 64 lowercase hex digits";
     public const string Sources = "must be an array of {\"url\", \"sha256\"}";

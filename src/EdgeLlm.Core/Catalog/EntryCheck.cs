@@ -115,7 +115,8 @@ internal readonly partial struct EntryCheck(string where, string? baseDirectory)
             var check = new EntryCheck($"{where} rates.{board}", baseDirectory);
             checkedRates[board] = new ModelRate(
                 check.Number(CatalogRules.DecodeRate, rate?.DecodeTokensPerSecond, required: true),
-                check.Number(CatalogRules.PrefillRate, rate?.PrefillTokensPerSecond, required: true));
+                check.Number(CatalogRules.PrefillRate, rate?.PrefillTokensPerSecond, required: true),
+                rate?.Estimated ?? false);
         }
 
         return checkedRates;

@@ -24,6 +24,12 @@ internal static class LlamaGraphBuilder
     public const string PresentValueFormat = "present.%d.value";
     private const string MicrosoftDomain = "com.microsoft";
 
+    /// <summary>Metadata saying "true" when the classifier holds the embedding's values (stored twice when quantized).</summary>
+    public const string SharedClassifierKey = "edgellm.shared_classifier";
+
+    /// <summary>The packed classifier of a quantized build.</summary>
+    public const string QuantizedClassifier = "lm_head.weight.packed";
+
     // MatMulNBits accuracy level 4 multiplies with int8 activations, the fast path on arm64 and x64 CPUs.
     private const long MatMulAccuracyLevel = 4;
 
@@ -32,8 +38,8 @@ internal static class LlamaGraphBuilder
         var shape = weights.Shape;
         DeclareInputsAndOutputs(shape, graph);
 
-        var embedding = graph.Initializer("model.embed_tokens.weight", weights.Read(LlamaTensor.TokenEmbedding, 0), shape.VocabSize, shape.Dim);
-        string hidden = graph.Node("Gather", [embedding, InputIds], "/model/embed_tokens/Gather");
+        var embedding = Embedding(graph, weights, quantization);
+        string hidden = embedding.Hidden;
 
         // GroupQueryAttention takes the per-sequence key count minus one and the total length, both int32.
         string maskSum = graph.Node("ReduceSum", [AttentionMask, graph.Int64Constant("one_axis", 1)], "/model/attn_mask/ReduceSum", Attribute("keepdims", 0L));
@@ -75,11 +81,12 @@ internal static class LlamaGraphBuilder
         }
 
         string final = Norm(graph, hidden, graph.Initializer("model.norm.weight", weights.Read(LlamaTensor.FinalNorm, 0), shape.Dim), shape, "/model/norm");
-        Classifier(graph, weights, final, embedding);
+        Classifier(graph, weights, quantization, final, embedding);
 
         var model = new ModelProto { IrVersion = 8, ProducerName = "edgellm", ProducerVersion = typeof(LlamaGraphBuilder).Assembly.GetName().Version?.ToString(3) ?? "", Graph = graph.Graph };
         model.OpsetImport.Add(new OperatorSetIdProto { Domain = "", Version = 17 });
         model.OpsetImport.Add(new OperatorSetIdProto { Domain = MicrosoftDomain, Version = 1 });
+        model.MetadataProps.Add(new StringStringEntryProto { Key = SharedClassifierKey, Value = shape.SharedClassifier ? "true" : "false" });
         return model;
     }
 
@@ -123,13 +130,7 @@ internal static class LlamaGraphBuilder
         string product;
         if (quantization.Bits() is int bits)
         {
-            var quantized = BlockQuantizer.Quantize(matrix, rows, columns, bits);
-            string packed = graph.Initializer($"{weightName}.weight.packed", quantized.Packed, DataType.Uint8, rows, quantized.BlocksPerRow, quantized.BlobBytes);
-            string scales = graph.Initializer($"{weightName}.weight.scales", quantized.Scales, rows, quantized.BlocksPerRow);
-            product = graph.Node(
-                "MatMulNBits", [input, packed, scales], nodeName, 1, MicrosoftDomain,
-                Attribute("K", (long)columns), Attribute("N", (long)rows), Attribute("bits", (long)bits), Attribute("block_size", (long)BlockQuantizer.BlockSize),
-                Attribute("accuracy_level", MatMulAccuracyLevel))[0];
+            product = MatMulNBits(graph, input, Quantize(graph, $"{weightName}.weight", matrix, rows, columns, bits), columns, rows, nodeName);
         }
         else
         {
@@ -175,15 +176,78 @@ internal static class LlamaGraphBuilder
         graph.Node("RotaryEmbedding", [input, PositionIds, cosCache, sinCache], name, 1, MicrosoftDomain,
             Attribute("interleaved", shape.InterleavedRotary ? 1L : 0L))[0];
 
-    // logits = hidden · classifierᵀ with Gemm's transB, so that a classifier shared with the embedding is stored once.
-    private static void Classifier(OnnxGraphWriter graph, ILlamaWeights weights, string hidden, string embedding)
+    // The token embedding: the lookup's output and, in float32, the table a shared classifier reuses.
+    private sealed record EmbeddingTable(string Hidden, string? Float);
+
+    private sealed record QuantizedInitializer(string Packed, string Scales, int Bits);
+
+    // Quantized, the embedding is read by com.microsoft GatherBlockQuantized (uint8 data in MatMulNBits'
+    // layout, with its implicit zero point), so a token's row is dequantized as it is looked up and only the
+    // rows looked up are ever paged in from the memory-mapped weights. Float32 otherwise, and when the width
+    // is not a whole number of blocks (the lookup would hand out the padding as part of the row).
+    private static EmbeddingTable Embedding(OnnxGraphWriter graph, ILlamaWeights weights, Quantization quantization)
     {
         var shape = weights.Shape;
-        string classifier = shape.SharedClassifier
-            ? embedding
+        float[] table = weights.Read(LlamaTensor.TokenEmbedding, 0);
+        if (quantization.Bits() is not int bits || !WeightBytes.EmbeddingIsQuantized(shape))
+        {
+            string embedding = graph.Initializer("model.embed_tokens.weight", table, shape.VocabSize, shape.Dim);
+            return new(graph.Node("Gather", [embedding, InputIds], "/model/embed_tokens/Gather"), embedding);
+        }
+
+        var matrix = BlockQuantizer.Quantize(table, shape.VocabSize, shape.Dim, bits);
+        string packed = graph.Initializer("model.embed_tokens.weight.packed", matrix.Packed, DataType.Uint8, shape.VocabSize, matrix.BlocksPerRow * matrix.BlobBytes);
+        string scales = graph.Initializer("model.embed_tokens.weight.scales", matrix.Scales, shape.VocabSize, matrix.BlocksPerRow);
+        string rows = graph.Node(
+            "GatherBlockQuantized", [packed, InputIds, scales], "/model/embed_tokens/GatherBlockQuantized", 1, MicrosoftDomain,
+            Attribute("gather_axis", 0L), Attribute("quantize_axis", 1L), Attribute("block_size", (long)BlockQuantizer.BlockSize), Attribute("bits", (long)bits))[0];
+        return new(rows, null);
+    }
+
+    private static QuantizedInitializer Quantize(OnnxGraphWriter graph, string name, float[] values, int rows, int columns, int bits)
+    {
+        var matrix = BlockQuantizer.Quantize(values, rows, columns, bits);
+        string packed = graph.Initializer($"{name}.packed", matrix.Packed, DataType.Uint8, rows, matrix.BlocksPerRow, matrix.BlobBytes);
+        string scales = graph.Initializer($"{name}.scales", matrix.Scales, rows, matrix.BlocksPerRow);
+        return new(packed, scales, bits);
+    }
+
+    private static string MatMulNBits(OnnxGraphWriter graph, string input, QuantizedInitializer weight, int columns, int rows, string name, string? output = null)
+    {
+        AttributeProto[] attributes =
+        [
+            Attribute("K", (long)columns), Attribute("N", (long)rows), Attribute("bits", (long)weight.Bits),
+            Attribute("block_size", (long)BlockQuantizer.BlockSize), Attribute("accuracy_level", MatMulAccuracyLevel),
+        ];
+        if (output is null)
+        {
+            return graph.Node("MatMulNBits", [input, weight.Packed, weight.Scales], name, 1, MicrosoftDomain, attributes)[0];
+        }
+
+        graph.NodeWithOutputs("MatMulNBits", [input, weight.Packed, weight.Scales], [output], name, MicrosoftDomain, attributes);
+        return output;
+    }
+
+    // logits = hidden · classifierᵀ. Quantized, the classifier is MatMulNBits with the body's bits, so that a
+    // large vocabulary costs per token what the body's matrices cost; a shared one is stored a second time,
+    // in MatMulNBits' blocks, since ONNX Runtime frees a matrix it has prepacked only when no other node (the
+    // embedding's lookup) reads it: the copy on disk keeps the whole original out of memory. In float32 Gemm
+    // with transB, so that a classifier shared with the embedding is stored once.
+    private static void Classifier(OnnxGraphWriter graph, ILlamaWeights weights, Quantization quantization, string hidden, EmbeddingTable embedding)
+    {
+        var shape = weights.Shape;
+        if (quantization.Bits() is int bits)
+        {
+            var classifier = Quantize(graph, "lm_head.weight", weights.Read(shape.SharedClassifier ? LlamaTensor.TokenEmbedding : LlamaTensor.Classifier, 0), shape.VocabSize, shape.Dim, bits);
+            MatMulNBits(graph, hidden, classifier, shape.Dim, shape.VocabSize, "/lm_head/MatMulNBits", Logits);
+            return;
+        }
+
+        string weight = shape.SharedClassifier
+            ? embedding.Float!
             : graph.Initializer("lm_head.weight", weights.Read(LlamaTensor.Classifier, 0), shape.VocabSize, shape.Dim);
         string rows = graph.Node("Reshape", [hidden, graph.Int64Constant("lm_head_rows_shape", -1, shape.Dim)], "/lm_head/Reshape");
-        string logits = graph.Node("Gemm", [rows, classifier], "/lm_head/Gemm", Attribute("transB", 1L));
+        string logits = graph.Node("Gemm", [rows, weight], "/lm_head/Gemm", Attribute("transB", 1L));
         string logitsShape = graph.Node("Concat", [graph.Node("Shape", [InputIds], "/lm_head/Shape"), graph.Int64Constant("vocab_size", shape.VocabSize)], "/lm_head/Concat", Attribute("axis", 0L));
         graph.NodeWithOutputs("Reshape", [logits, logitsShape], [Logits], "/lm_head/logits", "");
     }

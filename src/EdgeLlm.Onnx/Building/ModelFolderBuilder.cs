@@ -47,20 +47,9 @@ public static class ModelFolderBuilder
         }
     }
 
-    /// <summary>Bytes the weights take once stored with <paramref name="quantization"/>.</summary>
-    public static long StoredWeightBytes(LlamaShape shape, Quantization quantization)
-    {
-        long projections = shape.ProjectionParameterCount;
-        long others = shape.ParameterCount - projections;
-        long projectionBytes = quantization.Bits() is int bits
-            ? projections * bits / 8 + projections / BlockQuantizer.BlockSize * sizeof(float)
-            : projections * sizeof(float);
-        return projectionBytes + others * sizeof(float);
-    }
-
     private static void WriteFolder(ILlamaWeights weights, IModelTokenizer tokenizer, Quantization quantization, string folder, CancellationToken cancellationToken)
     {
-        bool external = StoredWeightBytes(weights.Shape, quantization) > InlineWeightLimitBytes;
+        bool external = WeightBytes.Stored(weights.Shape, quantization) > InlineWeightLimitBytes;
         using (var graph = new OnnxGraphWriter("edgellm-llama", external ? Path.Combine(folder, ExternalDataFile) : null))
         {
             var model = LlamaGraphBuilder.Build(weights, quantization, graph, cancellationToken);

@@ -97,22 +97,29 @@ public sealed class Llama2cVocabulary : IModelTokenizer
         return new Llama2cVocabulary(path, pieces, scores);
     }
 
-    /// <summary>Size of <see cref="Bytes"/>.</summary>
+    /// <summary>Size of <see cref="Bytes"/> at its smallest.</summary>
     public const int ByteVocabularySize = FirstByteId + 256 + 1;
 
     /// <summary>
     /// The vocabulary of synthetic models: unk, BOS, EOS, the 256 bytes (so that any text can be encoded) and
-    /// the word-boundary space, so that text round-trips through SentencePiece's leading-space convention.
+    /// the word-boundary space, so that text round-trips through SentencePiece's leading-space convention;
+    /// then "&lt;extra_N&gt;" pieces up to <paramref name="size"/>, for a model with a real vocabulary's size.
     /// </summary>
-    public static Llama2cVocabulary Bytes()
+    public static Llama2cVocabulary Bytes(int size = ByteVocabularySize)
     {
-        var pieces = new List<byte[]> { "<unk>"u8.ToArray(), "\n<s>\n"u8.ToArray(), "\n</s>\n"u8.ToArray() };
+        ArgumentOutOfRangeException.ThrowIfLessThan(size, ByteVocabularySize);
+        var pieces = new List<byte[]>(size) { "<unk>"u8.ToArray(), "\n<s>\n"u8.ToArray(), "\n</s>\n"u8.ToArray() };
         for (int b = 0; b < 256; b++)
         {
             pieces.Add(System.Text.Encoding.ASCII.GetBytes($"<0x{b:X2}>"));
         }
 
         pieces.Add(" "u8.ToArray());
-        return new Llama2cVocabulary("byte vocabulary", pieces, new float[pieces.Count]);
+        while (pieces.Count < size)
+        {
+            pieces.Add(System.Text.Encoding.ASCII.GetBytes($"<extra_{pieces.Count}>"));
+        }
+
+        return new Llama2cVocabulary(size == ByteVocabularySize ? "byte vocabulary" : $"byte vocabulary of {size} tokens", pieces, new float[pieces.Count]);
     }
 }

@@ -8,6 +8,7 @@ namespace EdgeLlm.Onnx.Inspection;
 public static class ModelInspector
 {
     private const string MatMulNBits = "MatMulNBits";
+    private const string GatherBlockQuantized = "GatherBlockQuantized";
 
     // Inputs of these operators are tables computed from the architecture, not learned parameters.
     private static readonly HashSet<string> CacheConsumers = ["RotaryEmbedding", "GroupQueryAttention"];
@@ -16,26 +17,29 @@ public static class ModelInspector
     {
         var config = GenAiConfig.Read(folder);
         string modelPath = Path.Combine(folder, config.DecoderFile);
-        GraphProto graph;
+        ModelProto model;
         try
         {
             using var stream = File.OpenRead(modelPath);
-            graph = ModelProto.Parser.ParseFrom(stream).Graph ?? throw new ModelFileException(modelPath, "holds no graph");
+            model = ModelProto.Parser.ParseFrom(stream);
         }
         catch (Exception e) when (e is IOException or UnauthorizedAccessException or InvalidProtocolBufferException)
         {
             throw new ModelFileException(modelPath, e is InvalidProtocolBufferException ? $"not an ONNX model ({e.Message})" : e.Message, e);
         }
 
-        var (parameters, quantization) = CountParameters(graph);
+        var graph = model.Graph ?? throw new ModelFileException(modelPath, "holds no graph");
+        // A quantized classifier that holds the embedding's values is one set of parameters stored twice.
+        bool sharedClassifier = model.MetadataProps.Any(p => p.Key == Building.LlamaGraphBuilder.SharedClassifierKey && p.Value == "true");
+        var (parameters, quantization) = CountParameters(graph, sharedClassifier ? Building.LlamaGraphBuilder.QuantizedClassifier : null);
         long bytes = Store.ByteSizes.OfFolder(folder);
         return new ModelInfo(LocalModel.IdOf(folder), config.ModelType, parameters, bytes, quantization, config.ContextLength, config.VocabSize, config.Layers, ModelContents.Hashes(folder));
     }
 
-    private static (long Parameters, string Quantization) CountParameters(GraphProto graph)
+    private static (long Parameters, string Quantization) CountParameters(GraphProto graph, string? copyOfTheEmbedding)
     {
         var initializers = graph.Initializer.ToDictionary(t => t.Name);
-        var counted = new HashSet<string>();
+        var counted = copyOfTheEmbedding is null ? new HashSet<string>() : [copyOfTheEmbedding];
         var quantizedFormats = new SortedSet<string>(StringComparer.Ordinal);
         var floatFormats = new SortedSet<string>(StringComparer.Ordinal);
         long parameters = 0;
@@ -51,6 +55,18 @@ public static class ModelInspector
                 if (node.Input.Count > 1 && counted.Add(node.Input[1]))
                 {
                     parameters += k * n;
+                    quantizedFormats.Add($"int{bits}");
+                }
+
+                counted.UnionWith(node.Input.Skip(2));
+            }
+            else if (node.OpType == GatherBlockQuantized && initializers.TryGetValue(node.Input[0], out var data))
+            {
+                // Inputs: packed data (uint8, 8 / bits values a byte), indices, scales, zero points.
+                long bits = node.Attribute.FirstOrDefault(a => a.Name == "bits")?.I ?? 4;
+                if (counted.Add(data.Name))
+                {
+                    parameters += data.Dims.Aggregate(1L, (product, dim) => product * dim) * 8 / bits;
                     quantizedFormats.Add($"int{bits}");
                 }
 
@@ -72,7 +88,7 @@ public static class ModelInspector
             }
         }
 
-        // A quantized model keeps its norms and embeddings in float: its matrices name its format.
+        // A quantized model keeps its norms in float: its matrices name its format.
         var formats = quantizedFormats.Count > 0 ? quantizedFormats : floatFormats;
         return (parameters, formats.Count == 0 ? "unknown" : string.Join('+', formats));
     }

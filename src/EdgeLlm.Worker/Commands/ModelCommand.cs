@@ -44,6 +44,13 @@ internal static class ModelCommand
             }
         });
         var seed = new Option<ulong>("--seed") { Description = "Seed of --synthetic weights", DefaultValueFactory = _ => 1 };
+        var vocabulary = new Option<string>("--vocab")
+        {
+            Description = "Vocabulary of --synthetic weights: byte (260 tokens) or real (the model's own size, e.g. 151,936 for qwen2.5)",
+            HelpName = "byte|real",
+            DefaultValueFactory = _ => "byte",
+        };
+        vocabulary.AcceptOnlyFromAmong("byte", "real");
         var quant = new Option<Quantization>("--quant")
         {
             Description = "Weight format of the projection matrices",
@@ -63,7 +70,7 @@ internal static class ModelCommand
         var output = new Option<DirectoryInfo>("--out") { Description = "Model folder to write", Required = true, HelpName = "DIR" };
         var force = new Option<bool>("--force") { Description = "Replace --out if it exists" };
 
-        var command = new Command("build", "Write a model folder in the ONNX Runtime GenAI layout") { fromLlama2c, tokenizer, fromHf, synthetic, seed, quant, output, force };
+        var command = new Command("build", "Write a model folder in the ONNX Runtime GenAI layout") { fromLlama2c, tokenizer, fromHf, synthetic, seed, vocabulary, quant, output, force };
         command.Validators.Add(r =>
         {
             bool fromCheckpoint = r.GetResult(fromLlama2c) is not null;
@@ -79,6 +86,10 @@ internal static class ModelCommand
             {
                 r.AddError("--tokenizer goes with --from-llama2c; a Hugging Face folder has its own, synthetic models use a byte vocabulary");
             }
+            else if (r.GetResult(synthetic) is null && r.GetResult(vocabulary) is { Implicit: false })
+            {
+                r.AddError("--vocab goes with --synthetic; a checkpoint brings its own vocabulary");
+            }
         });
 
         command.SetAction((parse, cancellationToken) =>
@@ -87,7 +98,8 @@ internal static class ModelCommand
             string destination = parse.GetRequiredValue(output).FullName;
             if (parse.GetValue(synthetic) is string shape)
             {
-                ModelFolderBuilder.Build(new SyntheticWeights(shape, parse.GetValue(seed)), Llama2cVocabulary.Bytes(), quantization, destination, parse.GetValue(force), cancellationToken);
+                var weights = new SyntheticWeights(shape, parse.GetValue(seed), realVocabulary: parse.GetValue(vocabulary) == "real");
+                ModelFolderBuilder.Build(weights, Llama2cVocabulary.Bytes(weights.Shape.VocabSize), quantization, destination, parse.GetValue(force), cancellationToken);
             }
             else if (parse.GetValue(fromHf) is DirectoryInfo hf)
             {

@@ -13,18 +13,19 @@ public sealed class CatalogReaderTests
     private static readonly string Stories = StoriesModel(Tokenizer);
 
     [Fact]
-    public void Read_ShippedCatalog_DescribesStoriesAnUpperTierAndAHostedEndpoint()
+    public void Read_ShippedCatalog_DescribesStoriesRealModelsAnUpperTierAndAHostedEndpoint()
     {
         var catalog = CatalogReader.Read(ShippedCatalog());
 
-        Assert.Equal(["stories260k-fp32", "stories260k-int8", "stories260k-int4"], catalog.Models.Where(m => m.Tier == 0).Select(m => m.Id));
-        Assert.All(catalog.Models.Where(m => m.Tier == 0), m =>
+        Assert.Equal(["stories260k-fp32", "stories260k-int8", "stories260k-int4"], catalog.Models.Where(m => m.Format == ModelFormats.Llama2c).Select(m => m.Id));
+        Assert.All(catalog.Models.Where(m => m.Format == ModelFormats.Llama2c), m =>
         {
-            Assert.Equal(ModelFormats.Llama2c, m.Format);
+            Assert.Equal(0, m.Tier);
             Assert.Equal("b0a507e7ad0f626624f17112325e66691f9076d622e1d3274d103d00299f2696", m.Sources[0].Sha256);
             Assert.Equal("037cb335abb25d1fa9e8ecae30ed2a3a8ace9302862ebcdc05d51a6bbb10c312", m.Sources[0].Tokenizer?.Sha256);
             Assert.NotNull(m.RateOn("x64"));
         });
+        Assert.All(catalog.Models.Where(m => m.Format == ModelFormats.Hf), m => Assert.Equal((0, "hf://"), (m.Tier, m.Sources[0].Url[..5])));
         Assert.Contains(catalog.Models, m => m.Tier == 1 && m.Format == ModelFormats.OpenAi && !m.ThirdParty);
         Assert.Contains(catalog.Models, m => m.Tier == 2 && m.ThirdParty && m.CostPer1kTokens > 0);
         Assert.Equal("medical", DomainClassifier.Classify("What dose for a child with a fever?", catalog));
@@ -69,7 +70,7 @@ public sealed class CatalogReaderTests
     [InlineData("""{ "models": [ { "id": "a", "thirdParty": "yes" } ] }""", "catalog.json: models[0] \"a\": \"thirdParty\" must be true or false")]
     [InlineData("""{ "models": [ { "id": "a", "domains": { "line.3": "high" } } ] }""", "catalog.json: models[0] \"a\": \"domains.line.3\" must be a quality from 0 to 1")]
     [InlineData("""{ "models": [ { "id": "a", "rates": { "pi5": { "decodeTokensPerSecond": "fast" } } } ] }""", "catalog.json: models[0] \"a\" rates.pi5: \"decodeTokensPerSecond\" must be a number above 0")]
-    [InlineData("""{ "models": [ { "id": "a", "rates": { "pi5": 12 } } ] }""", "catalog.json: models[0] \"a\" rates.pi5: must be an object {\"decodeTokensPerSecond\", \"prefillTokensPerSecond\"}")]
+    [InlineData("""{ "models": [ { "id": "a", "rates": { "pi5": 12 } } ] }""", "catalog.json: models[0] \"a\" rates.pi5: must be an object {\"decodeTokensPerSecond\", \"prefillTokensPerSecond\"[, \"estimated\"]}")]
     [InlineData("""{ "models": [ { "id": "a", "sources": [ { "url": 5 } ] } ] }""", "catalog.json: models[0] \"a\" sources[0]: \"url\" must be a string")]
     [InlineData("""{ "models": [ { "id": "a", "sources": [ { "url": "u", "tokenizer": { "url": [] } } ] } ] }""", "catalog.json: models[0] \"a\" sources[0] tokenizer: \"url\" must be a string")]
     [InlineData("""{ "models": [], "domainKeywords": [ "fever" ] }""", "catalog.json: \"domainKeywords\" must map domains to arrays of keywords")]

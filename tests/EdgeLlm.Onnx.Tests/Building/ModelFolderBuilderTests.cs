@@ -150,11 +150,49 @@ public sealed class ModelFolderBuilderTests : IDisposable
     {
         var error = Assert.Throws<ArgumentException>(() => new SyntheticWeights("gpt-5", 1));
 
-        Assert.Contains("unknown synthetic shape 'gpt-5' (known: stories260k, stories15m, smollm2-135m, qwen2.5-0.5b)", error.Message);
+        Assert.Contains("unknown synthetic shape 'gpt-5' (known: stories260k, stories15m, smollm2-135m, smollm2-360m, smollm2-1.7b, qwen2.5-0.5b, qwen2.5-1.5b, llama3.2-1b, phi3.5-mini)", error.Message);
+    }
+
+    [Theory]
+    [InlineData(Quantization.Fp32)]
+    [InlineData(Quantization.Int4)]
+    public void Build_SyntheticShapeWithItsRealVocabulary_StoresWhatWeightBytesSaysAndGenerates(Quantization quantization)
+    {
+        var weights = new SyntheticWeights("stories15m", 1, realVocabulary: true);
+        string folder = _temp.Combine("stories15m-real");
+
+        ModelFolderBuilder.Build(weights, Llama2cVocabulary.Bytes(weights.Shape.VocabSize), quantization, folder, force: false);
+
+        var info = ModelInspector.Inspect(folder);
+        Assert.Equal((32000, weights.Shape.ParameterCount), (info.VocabSize, info.Parameters));
+        // The folder holds the weights (external data aligned to pages), the rotary tables (256 positions x 24 pairs
+        // x cos and sin), the graph and the tokenizer.
+        long rotary = 256 * 24 * 2 * sizeof(float);
+        long tokenizer = new FileInfo(Path.Combine(folder, "tokenizer.json")).Length;
+        Assert.InRange(info.Bytes - tokenizer - rotary, WeightBytes.Stored(weights.Shape, quantization), WeightBytes.Stored(weights.Shape, quantization) + 256 * 1024);
+        using var model = LocalModel.Load(folder, intraOpThreads: 1);
+        Assert.Equal(2, model.Generate(model.Encode("The"), new GenerationSettings { MaxNewTokens = 2 }).TokenIds.Count);
     }
 
     [Fact]
-    public void Build_SeparateClassifier_IsUsedForTheLogits()
+    public void WeightBytes_QuantizedClassifier_IsReadPerTokenAtTheBodysBits()
+    {
+        var qwen = SyntheticWeights.ShapeOf("qwen2.5-0.5b")!;
+
+        // The float32 classifier alone is 545 MB; quantized with the body it is an eighth (and its scales).
+        Assert.Equal(544_538_624, (long)qwen.VocabSize * qwen.Dim * sizeof(float));
+        long int4 = WeightBytes.ReadPerToken(qwen, Quantization.Int4);
+        long int8 = WeightBytes.ReadPerToken(qwen, Quantization.Int8);
+        Assert.InRange(int4, 300_000_000, 330_000_000);
+        Assert.InRange(int8, 540_000_000, 570_000_000);
+        Assert.True(WeightBytes.ReadPerToken(qwen, Quantization.Fp32) > 1_900_000_000);
+    }
+
+    [Theory]
+    [InlineData(Quantization.Fp32)]
+    [InlineData(Quantization.Int8)]
+    [InlineData(Quantization.Int4)]
+    public void Build_SeparateClassifier_IsUsedForTheLogits(Quantization quantization)
     {
         using var shared = Llama2cCheckpoint.Open(StoriesFiles.Checkpoint);
         string copyPath = _temp.Combine("copy.bin");
@@ -163,17 +201,18 @@ public sealed class ModelFolderBuilderTests : IDisposable
         Llama2cFiles.WriteLegacy(shared, copyPath, embedding);
         Llama2cFiles.WriteLegacy(shared, negatedPath, embedding.Select(v => -v).ToArray());
         int[] input = StoriesFiles.Ids(StoriesFiles.Reference.GetProperty("teacher_forced").GetProperty("input_ids"));
-        int[] expected = StoriesFiles.Ids(StoriesFiles.Reference.GetProperty("teacher_forced").GetProperty("argmax_ids"));
 
         IReadOnlyList<int> ArgMax(string checkpointPath, string name)
         {
             using var checkpoint = Llama2cCheckpoint.Open(checkpointPath);
             string folder = _temp.Combine(name);
-            ModelFolderBuilder.Build(checkpoint, Llama2cVocabulary.Read(StoriesFiles.Tokenizer, 512), Quantization.Fp32, folder, force: false);
+            ModelFolderBuilder.Build(checkpoint, Llama2cVocabulary.Read(StoriesFiles.Tokenizer, 512), quantization, folder, force: false);
             using var evaluator = new ModelEvaluator(folder);
             return evaluator.Evaluate(input).ArgMax;
         }
 
+        // A separate classifier holding the embedding's values computes what the shared one does, at every precision.
+        var expected = ArgMax(StoriesFiles.Checkpoint, "shared");
         Assert.Equal(expected, ArgMax(copyPath, "copy"));
         Assert.NotEqual(expected, ArgMax(negatedPath, "negated"));
     }
