@@ -10,7 +10,7 @@ namespace EdgeLlm.Core.Processing;
 /// <summary>
 /// Requests whose model is being pulled: held off the queue (so that a pull never holds up the model's
 /// runner) until it is on the board, then queued; within their deadline. A pull that fails sends them the
-/// way they can still go, without waiting for another pull.
+/// way they can still go, waiting for another pull only when there is no other way.
 /// </summary>
 internal sealed class PullWaits(
     IModelAcquisition? acquisition,
@@ -57,7 +57,7 @@ internal sealed class PullWaits(
         }
         catch (ModelUnavailableException e)
         {
-            failure = await RerouteAsync(submission, model, e.Message, limit.Token).ConfigureAwait(false);
+            failure = await RerouteAsync(submission, model, e.Message, store, limit.Token).ConfigureAwait(false);
             if (failure is null)
             {
                 return;
@@ -75,10 +75,12 @@ internal sealed class PullWaits(
         await replies.SendAsync(submission.ReplyTo, failure, CancellationToken.None).ConfigureAwait(false);
     }
 
-    // The pull failed: the request is routed again with only what is on the board (never waiting for another
+    // The pull failed: the request is routed again with only what is on the board (not waiting for another
     // pull, which would likely fail the same way): a model here answers, degraded if it falls short, or an
-    // upstream takes it. Null when it was taken; else the failure to answer with.
-    private async Task<Failure?> RerouteAsync(Submission submission, string model, string problem, CancellationToken cancellationToken)
+    // upstream takes it. Only when neither can, one more pull is tried, of a model whose sources have not
+    // failed (a fresh board without internet whose hub is unreachable still has the copy shipped beside
+    // the catalog). Null when it was taken; else the failure to answer with.
+    private async Task<Failure?> RerouteAsync(Submission submission, string model, string problem, IModelAcquisition store, CancellationToken cancellationToken)
     {
         var request = submission.Request;
         if (shutdown.Closed)
@@ -87,12 +89,29 @@ internal sealed class PullWaits(
         }
 
         var routed = router.RouteWithoutPulls(request, queue.Depth);
+        if (routed.Outcome is not (RouteOutcome.Local or RouteOutcome.Escalate) && router.Route(request, queue.Depth) is { Acquire: string another } withPull && another != model)
+        {
+            routed = withPull;
+        }
+
         var again = routed with { Reasons = [.. routed.Reasons.Append(Reasons.AcquireFailed).Distinct()] };
         Log.Rerouted(logger, request.Id ?? "(no id)", model, problem, again.OutcomeName, again.Model ?? "-");
         switch (again.Outcome)
         {
             case RouteOutcome.Escalate:
                 return escalation.TryStart(submission, again);
+            case RouteOutcome.Local when again.Acquire is string other:
+                try
+                {
+                    await store.EnsurePresentAsync(other, cancellationToken).ConfigureAwait(false);
+                }
+                catch (ModelUnavailableException e)
+                {
+                    return new Failure(request.Id, ErrorCode.NoModel, $"{problem}; and {e.Message}");
+                }
+
+                await queue.AdmitAsync(submission, again, cancellationToken).ConfigureAwait(false);
+                return null;
             case RouteOutcome.Local:
                 await queue.AdmitAsync(submission, again, cancellationToken).ConfigureAwait(false);
                 return null;

@@ -75,11 +75,11 @@ internal sealed class HubClient(HttpClient http, HubSettings settings)
         }
         catch (HttpRequestException e)
         {
-            throw new SourceException(source.Address, $"the hub at {settings.Endpoint} could not be reached ({e.Message})");
+            throw new SourceException(source.Address, $"the hub at {settings.Endpoint} could not be reached ({e.Message})") { HubUnreachable = true };
         }
         catch (TaskCanceledException e) when (!cancellationToken.IsCancellationRequested)
         {
-            throw new SourceException(source.Address, $"the hub at {settings.Endpoint} did not answer ({e.Message})");
+            throw new SourceException(source.Address, $"the hub at {settings.Endpoint} did not answer ({e.Message})") { HubUnreachable = true };
         }
 
         using (response)

@@ -258,7 +258,7 @@ public sealed partial class ModelStore : IDisposable
             {
                 Log.SourceFailed(_logger, model.Id, e.Url, e.Reason);
                 failures.Add(e.Message);
-                _history.Failed(source);
+                _history.Failed(source, e.HubUnreachable);
             }
             catch (ModelFileException e)
             {

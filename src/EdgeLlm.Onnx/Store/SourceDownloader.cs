@@ -12,6 +12,9 @@ internal sealed class SourceException(string url, string reason) : Exception($"{
     public string Url { get; } = url;
 
     public string Reason { get; } = reason;
+
+    /// <summary>True when the hub itself could not be reached: every hub source fails with it.</summary>
+    public bool HubUnreachable { get; init; }
 }
 
 /// <summary>One file to fetch: where from, what it must hash to, and the credentials its server wants (sent to that host only).</summary>

@@ -58,6 +58,33 @@ public sealed class OfflineRoutingTests(MosquittoFixture mosquitto, NodeModels m
     }
 
     [MosquittoFact]
+    public async Task AFreshBoard_AskedWhatOnlyHubModelsCover_WithTheHubOutOfReach_AnswersWithTheCopyBesideTheCatalog()
+    {
+        // The shipped catalog as it is: its hub models cover industrial questions, stories260K (shipped beside
+        // it) does not; the hub is a port nobody listens on. Nothing is on the board yet.
+        string catalog = Repository.Combine("models", "catalog.json");
+        var node = NodeProcess.Start([
+            $"Mqtt:Server={mosquitto.Broker.Server}", $"Mqtt:TopicPrefix={_prefix}", $"Models:CatalogPath={catalog}", "Models:OnDemand=auto",
+            $"Models:StorePath={_temp.Combine("store")}", $"Models:HfEndpoint=http://127.0.0.1:{FreePort.Next()}"]);
+        await using var _ = node;
+        await node.WaitUntilListeningAsync();
+        await using var requester = await TestRequester.ConnectAsync(mosquitto.Broker.Server);
+
+        var first = Parse(await requester.AskAsync(AskTopic, """{"id":"e42","prompt":"What does alarm E42 on line 3 mean?","maxTokens":4}"""));
+        int hubPulls = Count(node.Log, ": source hf://");
+        var second = Parse(await requester.AskAsync(AskTopic, """{"id":"e43","prompt":"What does alarm E43 on line 3 mean?","maxTokens":4}"""));
+
+        // The first asked for a hub model, whose pull failed; with nothing on the board and no upstream, the one
+        // model it could still obtain answered, degraded. The second went there at once: the hub is out of reach.
+        Assert.Equal(("stories260k-int4", true), (first.GetProperty("model").GetString(), first.GetProperty("route").GetProperty("degraded").GetBoolean()));
+        Assert.Contains("acquire-failed", Reasons(first));
+        Assert.Equal(1, hubPulls);
+        Assert.Equal("stories260k-int4", second.GetProperty("model").GetString());
+        Assert.DoesNotContain("acquire-failed", Reasons(second));
+        Assert.Equal(hubPulls, Count(node.Log, ": source hf://"));
+    }
+
+    [MosquittoFact]
     public async Task AnUpstreamThatGoesSilent_FallsBackToTheModelOnTheBoard_NeverToAPull()
     {
         // A gateway that says it serves medicine, and never answers.
