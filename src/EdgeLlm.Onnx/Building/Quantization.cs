@@ -7,10 +7,10 @@ public enum Quantization
     /// <summary>float32 throughout.</summary>
     Fp32,
 
-    /// <summary>8-bit symmetric weights in blocks of 32 (MatMulNBits, bits 8).</summary>
+    /// <summary>8-bit symmetric weights in blocks of 64 (MatMulNBits, bits 8): 8.5 bits a weight, as llama.cpp's Q8_0.</summary>
     Int8,
 
-    /// <summary>4-bit symmetric weights in blocks of 32 (MatMulNBits, bits 4), the layout of published int4 models.</summary>
+    /// <summary>4-bit symmetric weights in blocks of 64 (MatMulNBits, bits 4): 4.5 bits a weight, as llama.cpp's Q4_0.</summary>
     Int4,
 }
 

@@ -20,28 +20,35 @@ public static class WeightBytes
         }
 
         // The lookup's table, and the classifier in MatMulNBits' blocks whether or not it shares the embedding's values.
-        long lookup = EmbeddingIsQuantized(shape) ? Quantized(embedding, bits) : embedding * sizeof(float);
-        return stored + lookup + Quantized(embedding, bits);
+        long table = Quantized(shape.VocabSize, shape.Dim, bits);
+        return stored + (EmbeddingIsQuantized(shape) ? table : embedding * sizeof(float)) + table;
     }
 
     /// <summary>Bytes read per generated token: every projection, the norms and the classifier whole; one embedding row.</summary>
     public static long ReadPerToken(LlamaShape shape, Quantization quantization)
     {
-        long classifier = (long)shape.VocabSize * shape.Dim;
-        long classifierBytes = quantization.Bits() is int bits ? Quantized(classifier, bits) : classifier * sizeof(float);
+        long classifierBytes = quantization.Bits() is int bits ? Quantized(shape.VocabSize, shape.Dim, bits) : (long)shape.VocabSize * shape.Dim * sizeof(float);
         return Projections(shape, quantization) + SmallTensors(shape) + classifierBytes;
     }
 
     /// <summary>True when a quantized build stores the embedding in blocks (its width a whole number of them), false when it stays float32.</summary>
     internal static bool EmbeddingIsQuantized(LlamaShape shape) => shape.Dim % BlockQuantizer.BlockSize == 0;
 
+    // q, k and v stacked, o, gate and up stacked, down: each row in whole blocks.
     private static long Projections(LlamaShape shape, Quantization quantization) =>
-        quantization.Bits() is int bits ? Quantized(shape.ProjectionParameterCount, bits) : shape.ProjectionParameterCount * sizeof(float);
+        quantization.Bits() is int bits
+            ? shape.Layers * (Quantized(shape.Dim + 2 * shape.KvDim, shape.Dim, bits) + Quantized(shape.Dim, shape.Dim, bits)
+                + Quantized(2 * shape.HiddenDim, shape.Dim, bits) + Quantized(shape.Dim, shape.HiddenDim, bits))
+            : shape.ProjectionParameterCount * sizeof(float);
 
     // Norms and biases, float32 in every build.
     private static long SmallTensors(LlamaShape shape) =>
         (shape.ParameterCount - shape.ProjectionParameterCount - (long)shape.VocabSize * shape.Dim * (shape.SharedClassifier ? 1 : 2)) * sizeof(float);
 
-    // Packed values and a float32 scale per block of 32.
-    private static long Quantized(long parameters, int bits) => parameters * bits / 8 + parameters / BlockQuantizer.BlockSize * sizeof(float);
+    // Packed values and a float32 scale per block, a row's last block padded.
+    private static long Quantized(int rows, int columns, int bits)
+    {
+        long blocks = (long)rows * ((columns + BlockQuantizer.BlockSize - 1) / BlockQuantizer.BlockSize);
+        return blocks * (BlockQuantizer.BlockSize * bits / 8 + sizeof(float));
+    }
 }

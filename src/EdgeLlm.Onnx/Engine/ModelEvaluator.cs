@@ -9,8 +9,8 @@ namespace EdgeLlm.Onnx.Engine;
 public sealed record Evaluation(IReadOnlyList<int> ArgMax, double MeanNegativeLogLikelihood);
 
 /// <summary>
-/// Feeds a whole id sequence through a model folder's decoder in one pass (teacher forcing), the way a user
-/// measures what quantization cost. Runs the ONNX graph directly: GenAI hands out only the last position's logits.
+/// Feeds an id sequence through a model folder's decoder (teacher forcing), the way a user measures what
+/// quantization cost. Runs the ONNX graph directly: GenAI hands out only the last position's logits.
 /// </summary>
 public sealed class ModelEvaluator : IDisposable
 {
@@ -51,6 +51,28 @@ public sealed class ModelEvaluator : IDisposable
             }
         }
 
+        // Our graphs hand out the last position's logits only (all a generation needs, and a long prompt's
+        // logits for a large vocabulary would take more memory than the model): each prefix is then fed once
+        // more. Published graphs hand out every position's in one pass.
+        float[] logits = Logits(ids);
+        int vocab = _config.VocabSize;
+        if (logits.Length == vocab * ids.Count)
+        {
+            return Score(logits, ids);
+        }
+
+        var everyPosition = new float[vocab * ids.Count];
+        for (int length = 1; length <= ids.Count; length++)
+        {
+            float[] last = length == ids.Count ? logits : Logits([.. ids.Take(length)]);
+            last.AsSpan(last.Length - vocab).CopyTo(everyPosition.AsSpan((length - 1) * vocab));
+        }
+
+        return Score(everyPosition, ids);
+    }
+
+    private float[] Logits(IReadOnlyList<int> ids)
+    {
         int length = ids.Count;
         long[] shape = [1, length];
         var inputs = new Dictionary<string, OrtValue>
@@ -74,7 +96,7 @@ public sealed class ModelEvaluator : IDisposable
         {
             using var runOptions = new RunOptions();
             using var outputs = _session.Run(runOptions, inputs.Keys.ToArray(), inputs.Values.ToArray(), [_config.LogitsName]);
-            return Score(outputs[0].GetTensorDataAsSpan<float>(), ids);
+            return outputs[0].GetTensorDataAsSpan<float>().ToArray();
         }
         finally
         {
@@ -87,14 +109,14 @@ public sealed class ModelEvaluator : IDisposable
 
     public void Dispose() => _session.Dispose();
 
-    private Evaluation Score(ReadOnlySpan<float> logits, IReadOnlyList<int> ids)
+    private Evaluation Score(float[] logits, IReadOnlyList<int> ids)
     {
         int vocab = _config.VocabSize;
         var argMax = new int[ids.Count];
         double totalNll = 0;
         for (int position = 0; position < ids.Count; position++)
         {
-            var row = logits.Slice(position * vocab, vocab);
+            var row = logits.AsSpan(position * vocab, vocab);
             int best = 0;
             float max = row[0];
             for (int id = 1; id < vocab; id++)

@@ -58,7 +58,8 @@ public static class ModelInspector
                     quantizedFormats.Add($"int{bits}");
                 }
 
-                counted.UnionWith(node.Input.Skip(2));
+                // Scales, zero points and group indices describe the matrix; a bias (input 5) is parameters of its own.
+                counted.UnionWith(node.Input.Skip(2).Take(3));
             }
             else if (node.OpType == GatherBlockQuantized && initializers.TryGetValue(node.Input[0], out var data))
             {

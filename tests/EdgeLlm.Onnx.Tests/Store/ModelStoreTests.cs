@@ -185,7 +185,7 @@ public sealed class ModelStoreTests : IClassFixture<Stories260kModels>, IDisposa
         var catalog = Catalog(Copies("a", "b", "c"));
         var clock = new Microsoft.Extensions.Time.Testing.FakeTimeProvider(TimeProvider.System.GetUtcNow().AddHours(1));
         // Room for two int4 builds, not three.
-        var store = OpenStore(budgetBytes: 800_000, time: clock);
+        var store = OpenStore(budgetBytes: StoriesCatalog.BuildBytes["int4"] * 5 / 2, time: clock);
         await store.PullAsync(catalog.Find("a")!, () => [], CancellationToken.None);
         await store.PullAsync(catalog.Find("b")!, () => [], CancellationToken.None);
         store.Touch("a");
@@ -199,7 +199,7 @@ public sealed class ModelStoreTests : IClassFixture<Stories260kModels>, IDisposa
     public async Task Pull_PastTheDiskBudget_NeverEvictsAPinnedOrLoadedModel()
     {
         var catalog = Catalog(Copies("a", "b", "c"));
-        var store = OpenStore(budgetBytes: 800_000);
+        var store = OpenStore(budgetBytes: StoriesCatalog.BuildBytes["int4"] * 5 / 2);
         await store.PullAsync(catalog.Find("a")!, () => [], CancellationToken.None);
         await store.PullAsync(catalog.Find("b")!, () => [], CancellationToken.None);
         store.Pin("a");
