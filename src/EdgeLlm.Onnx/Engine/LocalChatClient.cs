@@ -58,7 +58,10 @@ internal sealed class LocalChatClient : IChatClient
         Task<GenerationResult> generation;
         try
         {
-            generation = Task.Run(
+            // A thread of its own: a generation blocks for seconds, and on a board with as many pool threads as
+            // cores it would starve the status lights, the MQTT client and the timers of the thread pool (the
+            // busy light was seen to stay dark through a whole answer on two cores).
+            generation = Task.Factory.StartNew(
                 () =>
                 {
                     try
@@ -70,7 +73,9 @@ internal sealed class LocalChatClient : IChatClient
                         pieces.Writer.TryComplete();
                     }
                 },
-                CancellationToken.None);
+                CancellationToken.None,
+                TaskCreationOptions.LongRunning,
+                TaskScheduler.Default);
         }
         catch
         {

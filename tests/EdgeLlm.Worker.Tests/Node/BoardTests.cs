@@ -44,8 +44,9 @@ public sealed class BoardTests(MosquittoFixture mosquitto, NodeModels models) : 
 
         // The writes since the press, so that a busy spell shorter than the test's polling is still seen.
         int BusyAt() => _chip.Writes.Skip(before).ToList().FindIndex(w => w == (BusyLight, PinValue.High));
-        await Eventually.TrueAsync(() => BusyAt() >= 0);
-        await Eventually.TrueAsync(() => _chip.Writes.Skip(before + BusyAt()).Contains((IdleLight, PinValue.High)) && _chip.ValueOf(BusyLight) == PinValue.Low);
+        await Eventually.TrueAsync(() => BusyAt() >= 0, TimeSpan.FromSeconds(30), "the busy light coming on after the press");
+        await Eventually.TrueAsync(() => _chip.Writes.Skip(before + BusyAt()).Contains((IdleLight, PinValue.High)) && _chip.ValueOf(BusyLight) == PinValue.Low,
+            TimeSpan.FromSeconds(30), "the idle light coming back once the press was answered");
     }
 
     [Fact]
@@ -79,6 +80,8 @@ public sealed class BoardTests(MosquittoFixture mosquitto, NodeModels models) : 
             [
                 $"Mqtt:Server={mosquitto.Broker.Server}",
                 $"Models:Local={model}",
+                // The board's own model answers, nothing is pulled.
+                "Models:OnDemand=off",
                 "Node:Id=pi-board",
                 "Gpio:Buttons:0:Pin=17",
                 "Gpio:Buttons:0:Prompt=Once upon a time",

@@ -22,8 +22,7 @@ public sealed class ResilienceTests(NodeModels models) : IClassFixture<NodeModel
         }
 
         // Once the first answer is out, the others are taken and waiting for the model. The restart comes while
-        // the next one is generated: a reply caught on the wire at the very moment the broker stops could arrive
-        // twice (QoS 1, see docs/mqtt-front-door.md), and that moment is not what this test is about.
+        // the next one is generated (see docs/mqtt-front-door.md on QoS 1 duplicates).
         await requester.WaitForAsync(r => r.Correlation == "r0", TimeSpan.FromSeconds(30));
         var pipeline = node.Service<INodePipeline>();
         await Eventually.TrueAsync(() => pipeline.Activity.Generating, what: "the next generation");
@@ -31,7 +30,11 @@ public sealed class ResilienceTests(NodeModels models) : IClassFixture<NodeModel
         await requester.ReconnectAsync();
 
         var replies = await requester.WaitForCountAsync(6, TimeSpan.FromSeconds(60), quietFor: TimeSpan.FromSeconds(2));
-        Assert.Equal(Enumerable.Range(0, 6).Select(i => $"r{i}"), replies.Select(r => r.Correlation).Order());
+        // One answer each. The broker may hand a reply over twice (QoS 1: the requester's acknowledgement of r0
+        // can still be on its way when the broker stops), but then it is the same message, byte for byte.
+        var answers = replies.GroupBy(r => r.Correlation).ToList();
+        Assert.Equal(Enumerable.Range(0, 6).Select(i => $"r{i}"), answers.Select(a => a.Key).Order());
+        Assert.All(answers, a => Assert.Single(a.Select(r => r.Text).Distinct()));
         Assert.All(replies, r => Assert.Null(r.Error));
     }
 
