@@ -49,12 +49,22 @@ public abstract class LoopbackHttpServer : IDisposable, IAsyncDisposable
 
     private async Task ServeAsync()
     {
+        // Stopping ends the loop by itself: a GetContextAsync pending when the listener closes does not always
+        // complete on Linux (a run of the suite hung in Dispose, waiting for it).
+        var stopped = Task.Delay(Timeout.Infinite, _stopping.Token);
         while (!_stopping.IsCancellationRequested)
         {
             HttpListenerContext context;
             try
             {
-                context = await _listener.GetContextAsync();
+                var next = _listener.GetContextAsync();
+                if (await Task.WhenAny(next, stopped) != next)
+                {
+                    _ = next.ContinueWith(t => t.Exception, TaskContinuationOptions.OnlyOnFaulted);
+                    return;
+                }
+
+                context = await next;
             }
             catch (Exception e) when (e is HttpListenerException or ObjectDisposedException)
             {
