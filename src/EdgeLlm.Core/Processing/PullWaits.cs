@@ -2,6 +2,7 @@ using System.Globalization;
 using System.Threading.Channels;
 using EdgeLlm.Core.Options;
 using EdgeLlm.Core.Replies;
+using EdgeLlm.Core.Requests;
 using EdgeLlm.Core.Routing;
 using Microsoft.Extensions.Logging;
 
@@ -51,13 +52,44 @@ internal sealed class PullWaits(
         Failure? failure;
         try
         {
-            await store.EnsurePresentAsync(model, limit.Token).ConfigureAwait(false);
-            await queue.AdmitAsync(submission, decision, limit.Token).ConfigureAwait(false);
-            return;
-        }
-        catch (ModelUnavailableException e)
-        {
-            failure = await RerouteAsync(submission, model, e.Message, store, limit.Token).ConfigureAwait(false);
+            // The decided model, then at most one other: Reroute offers another pull only once.
+            for (bool mayPullAgain = true; ; mayPullAgain = false)
+            {
+                try
+                {
+                    await store.EnsurePresentAsync(model, limit.Token).ConfigureAwait(false);
+                    await queue.AdmitAsync(submission, decision, limit.Token).ConfigureAwait(false);
+                    return;
+                }
+                catch (ModelUnavailableException e)
+                {
+                    if (shutdown.Closed)
+                    {
+                        failure = new Failure(request.Id, ErrorCode.Timeout, $"the node shut down while {model} was pulled ({e.Message})");
+                        break;
+                    }
+
+                    decision = Reroute(request, model, e.Message, mayPullAgain);
+                    switch (decision)
+                    {
+                        case { Outcome: RouteOutcome.Local, Acquire: string other }:
+                            model = other;
+                            continue;
+                        case { Outcome: RouteOutcome.Local }:
+                            await queue.AdmitAsync(submission, decision, limit.Token).ConfigureAwait(false);
+                            return;
+                        case { Outcome: RouteOutcome.Escalate }:
+                            failure = escalation.TryStart(submission, decision);
+                            break;
+                        default:
+                            failure = new Failure(request.Id, ErrorCode.NoModel, $"{e.Message}; and {DecisionText.WhyNot(decision, queue.Capacity)}");
+                            break;
+                    }
+
+                    break;
+                }
+            }
+
             if (failure is null)
             {
                 return;
@@ -77,46 +109,19 @@ internal sealed class PullWaits(
 
     // The pull failed: the request is routed again with only what is on the board (not waiting for another
     // pull, which would likely fail the same way): a model here answers, degraded if it falls short, or an
-    // upstream takes it. Only when neither can, one more pull is tried, of a model whose sources have not
-    // failed (a fresh board without internet whose hub is unreachable still has the copy shipped beside
-    // the catalog). Null when it was taken; else the failure to answer with.
-    private async Task<Failure?> RerouteAsync(Submission submission, string model, string problem, IModelAcquisition store, CancellationToken cancellationToken)
+    // upstream takes it. Only when neither can, and once, another pull is offered, of a model whose sources
+    // have not failed (a fresh board without internet whose hub is unreachable still has the copy shipped
+    // beside the catalog).
+    private Decision Reroute(Request request, string model, string problem, bool mayPullAgain)
     {
-        var request = submission.Request;
-        if (shutdown.Closed)
-        {
-            return new Failure(request.Id, ErrorCode.Timeout, $"the node shut down while {model} was pulled ({problem})");
-        }
-
         var routed = router.RouteWithoutPulls(request, queue.Depth);
-        if (routed.Outcome is not (RouteOutcome.Local or RouteOutcome.Escalate) && router.Route(request, queue.Depth) is { Acquire: string another } withPull && another != model)
+        if (mayPullAgain && routed.Outcome is not (RouteOutcome.Local or RouteOutcome.Escalate) && router.Route(request, queue.Depth) is { Acquire: string another } withPull && another != model)
         {
             routed = withPull;
         }
 
         var again = routed with { Reasons = [.. routed.Reasons.Append(Reasons.AcquireFailed).Distinct()] };
         Log.Rerouted(logger, request.Id ?? "(no id)", model, problem, again.OutcomeName, again.Model ?? "-");
-        switch (again.Outcome)
-        {
-            case RouteOutcome.Escalate:
-                return escalation.TryStart(submission, again);
-            case RouteOutcome.Local when again.Acquire is string other:
-                try
-                {
-                    await store.EnsurePresentAsync(other, cancellationToken).ConfigureAwait(false);
-                }
-                catch (ModelUnavailableException e)
-                {
-                    return new Failure(request.Id, ErrorCode.NoModel, $"{problem}; and {e.Message}");
-                }
-
-                await queue.AdmitAsync(submission, again, cancellationToken).ConfigureAwait(false);
-                return null;
-            case RouteOutcome.Local:
-                await queue.AdmitAsync(submission, again, cancellationToken).ConfigureAwait(false);
-                return null;
-            default:
-                return new Failure(request.Id, ErrorCode.NoModel, $"{problem}; and {DecisionText.WhyNot(again, queue.Capacity)}");
-        }
+        return again;
     }
 }

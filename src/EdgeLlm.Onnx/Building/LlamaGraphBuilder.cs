@@ -180,8 +180,9 @@ internal static class LlamaGraphBuilder
         graph.Node("RotaryEmbedding", [input, PositionIds, cosCache, sinCache], name, 1, MicrosoftDomain,
             Attribute("interleaved", shape.InterleavedRotary ? 1L : 0L))[0];
 
-    // The token embedding: the lookup's output and, in float32, the table a shared classifier reuses.
-    private sealed record EmbeddingTable(string Hidden, string? Float);
+    // The token embedding's lookup, with what a classifier sharing its values uses: the float32 table, or
+    // blocks of its own quantized from the same read (written at once, so no table outlives this call).
+    private sealed record EmbeddingTable(string Hidden, string? Float, QuantizedInitializer? SharedClassifier);
 
     private sealed record QuantizedInitializer(string Packed, string Scales, int Bits);
 
@@ -193,10 +194,13 @@ internal static class LlamaGraphBuilder
     {
         var shape = weights.Shape;
         float[] table = weights.Read(LlamaTensor.TokenEmbedding, 0);
+        var sharedClassifier = shape.SharedClassifier && quantization.Bits() is int classifierBits
+            ? Quantize(graph, "lm_head.weight", table, shape.VocabSize, shape.Dim, classifierBits)
+            : null;
         if (quantization.Bits() is not int bits || !WeightBytes.EmbeddingIsQuantized(shape))
         {
             string embedding = graph.Initializer("model.embed_tokens.weight", table, shape.VocabSize, shape.Dim);
-            return new(graph.Node("Gather", [embedding, InputIds], "/model/embed_tokens/Gather"), embedding);
+            return new(graph.Node("Gather", [embedding, InputIds], "/model/embed_tokens/Gather"), embedding, sharedClassifier);
         }
 
         var matrix = BlockQuantizer.Quantize(table, shape.VocabSize, shape.Dim, bits);
@@ -205,7 +209,7 @@ internal static class LlamaGraphBuilder
         string rows = graph.Node(
             "GatherBlockQuantized", [packed, InputIds, scales], "/model/embed_tokens/GatherBlockQuantized", 1, MicrosoftDomain,
             Attribute("gather_axis", 0L), Attribute("quantize_axis", 1L), Attribute("block_size", (long)BlockQuantizer.BlockSize), Attribute("bits", (long)bits))[0];
-        return new(rows, null);
+        return new(rows, null, sharedClassifier);
     }
 
     private static QuantizedInitializer Quantize(OnnxGraphWriter graph, string name, float[] values, int rows, int columns, int bits)
@@ -242,7 +246,7 @@ internal static class LlamaGraphBuilder
         var shape = weights.Shape;
         if (quantization.Bits() is int bits)
         {
-            var classifier = Quantize(graph, "lm_head.weight", weights.Read(shape.SharedClassifier ? LlamaTensor.TokenEmbedding : LlamaTensor.Classifier, 0), shape.VocabSize, shape.Dim, bits);
+            var classifier = embedding.SharedClassifier ?? Quantize(graph, "lm_head.weight", weights.Read(LlamaTensor.Classifier, 0), shape.VocabSize, shape.Dim, bits);
             MatMulNBits(graph, hidden, classifier, shape.Dim, shape.VocabSize, "/lm_head/MatMulNBits", Logits);
             return;
         }

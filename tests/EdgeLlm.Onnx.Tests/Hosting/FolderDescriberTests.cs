@@ -21,7 +21,7 @@ public sealed class FolderDescriberTests(Stories260kModels models) : IClassFixtu
     [InlineData(Quantization.Int4)]
     public void Describe_EachShippedStoriesBuildUnderAnotherName_IsKnownByItsContents(Quantization quantization)
     {
-        string folder = CopyAs(models.Folder(quantization), "my-model");
+        string folder = _temp.CopyFolder(models.Folder(quantization), "my-model");
 
         var description = FolderDescriber.Describe(folder, Shipped, tier: 0, byContents: true);
 
@@ -42,7 +42,7 @@ public sealed class FolderDescriberTests(Stories260kModels models) : IClassFixtu
     public void Describe_AnotherModelByAnotherName_IsAGeneralModel_NotTheCatalogsLookalike()
     {
         // stories260K fp32 with one weight changed: its genai_config.json matches the catalog's, its weights do not.
-        string folder = CopyAs(models.Folder(Quantization.Fp32), "fp32");
+        string folder = _temp.CopyFolder(models.Folder(Quantization.Fp32), "fp32");
         string weights = Path.Combine(folder, "model.onnx");
         byte[] bytes = File.ReadAllBytes(weights);
         bytes[^16] ^= 0x40;
@@ -57,7 +57,7 @@ public sealed class FolderDescriberTests(Stories260kModels models) : IClassFixtu
     [Fact]
     public void Describe_ByNameOnly_DoesNotHashTheWeights()
     {
-        string folder = CopyAs(models.Folder(Quantization.Int4), "copied-by-hand");
+        string folder = _temp.CopyFolder(models.Folder(Quantization.Int4), "copied-by-hand");
 
         Assert.Equal("copied-by-hand", FolderDescriber.Describe(folder, Shipped, tier: 0, byContents: false).Model.Id);
     }
@@ -65,7 +65,7 @@ public sealed class FolderDescriberTests(Stories260kModels models) : IClassFixtu
     [Fact]
     public void Describe_AFolderWithItsOwnDescription_IsWhatItSays_EvenWhenItsFilesMatchTheCatalog()
     {
-        string folder = CopyAs(models.Folder(Quantization.Int4), "bedtime");
+        string folder = _temp.CopyFolder(models.Folder(Quantization.Int4), "bedtime");
         File.WriteAllText(Path.Combine(folder, CatalogReader.DescriptionFile), """{ "domains": { "stories": 0.45 }, "rates": { "x64": { "decodeTokensPerSecond": 4000, "prefillTokensPerSecond": 30000 } } }""");
 
         var description = FolderDescriber.Describe(folder, Shipped, tier: 1, byContents: true);
@@ -77,7 +77,7 @@ public sealed class FolderDescriberTests(Stories260kModels models) : IClassFixtu
     [Fact]
     public void Describe_ADescriptionThatCannotBeRead_CountsAsGeneral_AndSaysWhy()
     {
-        string folder = CopyAs(models.Folder(Quantization.Int4), "broken");
+        string folder = _temp.CopyFolder(models.Folder(Quantization.Int4), "broken");
         File.WriteAllText(Path.Combine(folder, CatalogReader.DescriptionFile), """{ "domains": { "stories": "high" } }""");
 
         var description = FolderDescriber.Describe(folder, Shipped, tier: 0, byContents: true);
@@ -95,17 +95,5 @@ public sealed class FolderDescriberTests(Stories260kModels models) : IClassFixtu
             Assert.True(QuantizationNames.TryParse(entry.Quantization, out var quantization));
             Assert.Equal(entry.Contents, ModelContents.Hashes(models.Folder(quantization)));
         }
-    }
-
-    private string CopyAs(string source, string name)
-    {
-        string folder = _temp.Combine(name);
-        Directory.CreateDirectory(folder);
-        foreach (string file in Directory.GetFiles(source))
-        {
-            File.Copy(file, Path.Combine(folder, Path.GetFileName(file)));
-        }
-
-        return folder;
     }
 }

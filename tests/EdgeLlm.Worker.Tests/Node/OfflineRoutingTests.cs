@@ -22,7 +22,7 @@ public sealed class OfflineRoutingTests(MosquittoFixture mosquitto, NodeModels m
     [MosquittoFact]
     public async Task AFolderGivenByHandUnderAnotherName_IsKnownByItsFiles_AndAnswersEveryRequestWithoutAPull()
     {
-        string folder = CopyAs(models.StoriesAs(Quantization.Fp32), "fp32");
+        string folder = _temp.CopyFolder(models.StoriesAs(Quantization.Fp32), "fp32");
         await using var node = await StartAsync($"Models:Local={folder}");
         await using var requester = await TestRequester.ConnectAsync(mosquitto.Broker.Server);
 
@@ -62,12 +62,8 @@ public sealed class OfflineRoutingTests(MosquittoFixture mosquitto, NodeModels m
     {
         // The shipped catalog as it is: its hub models cover industrial questions, stories260K (shipped beside
         // it) does not; the hub is a port nobody listens on. Nothing is on the board yet.
-        string catalog = Repository.Combine("models", "catalog.json");
-        var node = NodeProcess.Start([
-            $"Mqtt:Server={mosquitto.Broker.Server}", $"Mqtt:TopicPrefix={_prefix}", $"Models:CatalogPath={catalog}", "Models:OnDemand=auto",
-            $"Models:StorePath={_temp.Combine("store")}", $"Models:HfEndpoint=http://127.0.0.1:{FreePort.Next()}"]);
-        await using var _ = node;
-        await node.WaitUntilListeningAsync();
+        await using var node = await StartWithCatalogAsync(Repository.Combine("models", "catalog.json"),
+            $"Models:StorePath={_temp.Combine("store")}", $"Models:HfEndpoint=http://127.0.0.1:{FreePort.Next()}");
         await using var requester = await TestRequester.ConnectAsync(mosquitto.Broker.Server);
 
         var first = Parse(await requester.AskAsync(AskTopic, """{"id":"e42","prompt":"What does alarm E42 on line 3 mean?","maxTokens":4}"""));
@@ -133,9 +129,11 @@ public sealed class OfflineRoutingTests(MosquittoFixture mosquitto, NodeModels m
 
     private string AskTopic => $"{_prefix}/ask/q";
 
-    private async Task<NodeProcess> StartAsync(params string[] settings)
+    private Task<NodeProcess> StartAsync(params string[] settings) =>
+        StartWithCatalogAsync(StoriesCatalog.ShippedWithInternetSourcesOnly(_temp.Combine($"catalog-{Guid.NewGuid():N}.json")), settings);
+
+    private async Task<NodeProcess> StartWithCatalogAsync(string catalog, params string[] settings)
     {
-        string catalog = StoriesCatalog.ShippedWithInternetSourcesOnly(_temp.Combine($"catalog-{Guid.NewGuid():N}.json"));
         var node = NodeProcess.Start([$"Mqtt:Server={mosquitto.Broker.Server}", $"Mqtt:TopicPrefix={_prefix}", "Mqtt:StatusIntervalSeconds=1", $"Models:CatalogPath={catalog}", "Models:OnDemand=auto", .. settings]);
         await node.WaitUntilListeningAsync();
         return node;
@@ -148,18 +146,6 @@ public sealed class OfflineRoutingTests(MosquittoFixture mosquitto, NodeModels m
         if (!Directory.Exists(folder))
         {
             ModelFolderBuilder.Build(new SyntheticWeights("stories260k", 7), Llama2cVocabulary.Bytes(), Quantization.Int8, folder, force: false);
-        }
-
-        return folder;
-    }
-
-    private string CopyAs(string source, string name)
-    {
-        string folder = _temp.Combine(name);
-        Directory.CreateDirectory(folder);
-        foreach (string file in Directory.GetFiles(source))
-        {
-            File.Copy(file, Path.Combine(folder, Path.GetFileName(file)));
         }
 
         return folder;
