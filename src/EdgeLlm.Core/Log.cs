@@ -33,6 +33,12 @@ internal static partial class Log
     [LoggerMessage(1009, LogLevel.Warning, "Request {RequestId}: {Model} is unavailable ({Problem}); routed again: {Decision} to {Chosen}")]
     public static partial void Rerouted(ILogger logger, string requestId, string model, string problem, string decision, string chosen);
 
+    [LoggerMessage(1010, LogLevel.Information, "Cancel for request {RequestId}: {Count} held under that id")]
+    public static partial void CancelReceived(ILogger logger, string requestId, int count);
+
+    [LoggerMessage(1011, LogLevel.Information, "Request {RequestId} stopped: {Why}")]
+    public static partial void Cancelled(ILogger logger, string requestId, string why);
+
     [LoggerMessage(1101, LogLevel.Critical, "{Service} failed, so the node stops")]
     public static partial void ServiceFailed(ILogger logger, Exception exception, string service);
 }

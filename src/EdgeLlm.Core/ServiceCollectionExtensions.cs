@@ -30,6 +30,8 @@ public static class ServiceCollectionExtensions
         services.AddOptions<ModelsOptions>().Bind(configuration.GetSection(ModelsOptions.Section)).ValidatedBy(ModelsOptionsValidator.Keyed);
         services.AddOptions<RoutingOptions>().Bind(configuration.GetSection(RoutingOptions.Section)).ValidatedBy(RoutingOptionsValidator.Keyed);
         services.AddOptions<UpstreamOptions>().Bind(configuration.GetSection(UpstreamOptions.Section)).ValidatedBy(UpstreamOptionsValidator.Keyed);
+        services.AddOptions<StreamingOptions>().Bind(configuration.GetSection(StreamingOptions.Section)).ValidatedBy(StreamingOptionsValidator.Keyed);
+        services.AddOptions<ConversationsOptions>().Bind(configuration.GetSection(ConversationsOptions.Section)).ValidatedBy(ConversationsOptionsValidator.Keyed);
 
         services.TryAddSingleton(ReadCatalog);
         services.TryAddSingleton<UpstreamDirectory>();

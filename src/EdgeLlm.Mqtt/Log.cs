@@ -64,4 +64,10 @@ internal static partial class Log
 
     [LoggerMessage(3502, LogLevel.Information, "Node {Node} (tier {Tier}) is {State}, serving: {Models}")]
     public static partial void NodeHeard(ILogger logger, string node, int tier, string state, string models);
+
+    [LoggerMessage(3601, LogLevel.Warning, "The message on {Topic} is not a cancel, ignored: {Problem}")]
+    public static partial void NotACancel(ILogger logger, string topic, string problem);
+
+    [LoggerMessage(3602, LogLevel.Warning, "A chunk on {Topic} is not one, dropped: {Problem}")]
+    public static partial void NotAChunk(ILogger logger, string topic, string problem);
 }

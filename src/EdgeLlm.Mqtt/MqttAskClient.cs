@@ -12,11 +12,12 @@ public sealed record AskReply(string Payload, string? ErrorCode);
 
 /// <summary>
 /// A requester, for `edgellm ask`: publishes one request with a response topic and correlation data (MQTT 5)
-/// and waits for its answer.
+/// and waits for its answer, passing on the text of a streamed answer's chunks as they come.
 /// </summary>
 public static class MqttAskClient
 {
-    public static async Task<AskReply> AskAsync(string server, string topic, byte[] payload, TimeSpan timeout, CancellationToken cancellationToken)
+    /// <param name="onDelta">Each chunk's text, in order (the chunks of a streamed request, docs/design.md §3a).</param>
+    public static async Task<AskReply> AskAsync(string server, string topic, byte[] payload, TimeSpan timeout, CancellationToken cancellationToken, Action<string>? onDelta = null)
     {
         var (host, port) = BrokerEndpoint.Parse(server);
         string clientId = $"edgellm-ask-{Guid.NewGuid():N}";
@@ -29,9 +30,18 @@ public static class MqttAskClient
         client.ApplicationMessageReceivedAsync += e =>
         {
             var message = e.ApplicationMessage;
-            if (message.CorrelationData is { } data && data.AsSpan().SequenceEqual(correlation))
+            if (message.CorrelationData is not { } data || !data.AsSpan().SequenceEqual(correlation))
+            {
+                return Task.CompletedTask;
+            }
+
+            if (!MqttReplyTarget.IsChunk(message))
             {
                 answer.TrySetResult(new AskReply(Encoding.UTF8.GetString(message.Payload), UserProperties.Get(message, MqttReplyTarget.ErrorProperty)));
+            }
+            else if (onDelta is not null && DeltaOf(message) is { Length: > 0 } delta)
+            {
+                onDelta(delta);
             }
 
             return Task.CompletedTask;
@@ -66,6 +76,19 @@ public static class MqttAskClient
         catch (OperationCanceledException) when (!cancellationToken.IsCancellationRequested)
         {
             throw new TimeoutException($"no answer from {server} on {topic} within {timeout.TotalSeconds:F0} s");
+        }
+    }
+
+    private static string? DeltaOf(MqttApplicationMessage message)
+    {
+        try
+        {
+            using var chunk = System.Text.Json.JsonDocument.Parse(System.Buffers.BuffersExtensions.ToArray(message.Payload));
+            return chunk.RootElement.TryGetProperty("delta", out var delta) && delta.ValueKind == System.Text.Json.JsonValueKind.String ? delta.GetString() : null;
+        }
+        catch (System.Text.Json.JsonException)
+        {
+            return null;
         }
     }
 }

@@ -72,6 +72,15 @@ internal sealed class MqttOptions : IValidatableObject
     /// <summary>Where the upstream tier answers what this node escalated.</summary>
     public string UpstreamTopic(string nodeId) => $"{TopicPrefix}/node/{nodeId}/upstream";
 
+    /// <summary>Where a requester asks this node itself, e.g. to go on with a conversation it keeps (docs/design.md §3a).</summary>
+    public string NodeAskTopic(string nodeId) => $"{TopicPrefix}/node/{nodeId}/ask";
+
+    /// <summary>Where a requester cancels a request this node is working on (docs/design.md §3a).</summary>
+    public string CancelTopic(string nodeId) => $"{TopicPrefix}/node/{nodeId}/cancel";
+
+    /// <summary>Where a node cancels what it escalated to tier <paramref name="tier"/> before it knows which of the tier's nodes took it.</summary>
+    public string TierCancelTopic(int tier) => $"{TopicPrefix}/tier/{tier}/cancel";
+
     /// <summary>Where the fleet sends this node commands about its models.</summary>
     public string CommandTopic(string nodeId) => $"{TopicPrefix}/node/{nodeId}/cmd";
 

@@ -15,8 +15,8 @@ public static class ServiceCollectionExtensions
 {
     /// <summary>
     /// The MQTT side of the node (<see cref="NodeStage.Transport"/>, up before the request pipeline and down
-    /// after it): the front door, escalation over MQTT, the status advertisements (sent and heard) and model
-    /// commands.
+    /// after it): the front door, escalation over MQTT, the status advertisements (sent and heard), model
+    /// commands and cancels.
     /// </summary>
     public static IServiceCollection AddEdgeMqtt(this IServiceCollection services, IConfiguration configuration)
     {
@@ -30,6 +30,7 @@ public static class ServiceCollectionExtensions
         services.AddNodeService<AdvertisementListener>(NodeStage.Transport);
         services.AddNodeService<StatusPublisher>(NodeStage.Transport);
         services.AddNodeService<CommandListener>(NodeStage.Transport);
+        services.AddNodeService<CancelListener>(NodeStage.Transport);
         return services;
     }
 }

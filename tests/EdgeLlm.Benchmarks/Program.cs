@@ -4,6 +4,7 @@ using EdgeLlm.Benchmarks;
 // EdgeLlm's benchmarks, each printing its figures (medians, measured side by side in one run):
 //
 //   dotnet run -c Release --project tests/EdgeLlm.Benchmarks -- local-tier [--rounds N] [--models DIR]
+//   dotnet run -c Release --project tests/EdgeLlm.Benchmarks -- conversation [--rounds N] [--models DIR]
 //   dotnet run -c Release --project tests/EdgeLlm.Benchmarks -- mqtt [--requests N]
 //   dotnet run -c Release --project tests/EdgeLlm.Benchmarks -- escalation [--requests N]
 //   dotnet run -c Release --project tests/EdgeLlm.Benchmarks -- store [--rounds N]
@@ -14,6 +15,7 @@ return args switch
 {
     [LocalTierBenchmark.ChildArgument, string folder, string threads] => GenerationMeasurement.RunInChild(folder, int.Parse(threads, CultureInfo.InvariantCulture)),
     ["local-tier", ..] => LocalTierBenchmark.Run(arguments),
+    ["conversation", ..] => ConversationBenchmark.Run(arguments),
     ["mqtt", ..] => await MqttBenchmark.RunAsync(arguments),
     ["escalation", ..] => await EscalationBenchmark.RunAsync(arguments),
     ["store", ..] => await StoreBenchmark.RunAsync(arguments),
@@ -24,6 +26,6 @@ return args switch
 
 static int Usage()
 {
-    Console.Error.WriteLine("usage: EdgeLlm.Benchmarks local-tier [--rounds N] [--models DIR] | mqtt [--requests N] | escalation [--requests N] | store [--rounds N] | footprint [--starts N] | routing");
+    Console.Error.WriteLine("usage: EdgeLlm.Benchmarks local-tier [--rounds N] [--models DIR] | conversation [--rounds N] [--models DIR] | mqtt [--requests N] | escalation [--requests N] | store [--rounds N] | footprint [--starts N] | routing");
     return 2;
 }

@@ -14,6 +14,7 @@ internal sealed class Escalation(
     IEscalator? escalator,
     UpstreamOptions upstream,
     NodeOptions node,
+    StreamingOptions streaming,
     RequestRouter router,
     AdmissionQueue queue,
     BackgroundRequests inFlight,
@@ -43,19 +44,25 @@ internal sealed class Escalation(
             : new Failure(request.Id, ErrorCode.Busy, $"{upstream.MaxInFlight} escalated requests already await their upstream (Upstream:MaxInFlight)");
     }
 
-    // The upstream's reply passed on with this node's route, else the fallback policy's.
+    // The upstream's reply (and a streamed request's chunks) passed on with this node's route, else the
+    // fallback policy's: a local answer only while nothing of the upstream's reached the requester.
     private async Task RelayAsync(Submission submission, Decision decision, IEscalator escalator, int tier)
     {
         var request = submission.Request;
         var sentAt = time.GetUtcNow();
         var giveUpAt = GiveUpAt(submission, sentAt);
+        using var stream = request.Stream ? new ChunkStream(submission.ReplyTo, request.Id, streaming, time) : null;
+        using var stop = CancellationTokenSource.CreateLinkedTokenSource(submission.Cancelled, stream?.RequesterGone ?? CancellationToken.None);
         Reply? reply;
         try
         {
-            var answer = await escalator.EscalateAsync(request, [.. submission.Path, node.Id], giveUpAt, shutdown.Abort).ConfigureAwait(false);
-            reply = answer is null
-                ? FallBack(submission, $"tier {tier} did not answer within {(giveUpAt - sentAt).TotalMilliseconds:F0} ms")
-                : new Relayed(request.Id, answer.Envelope, answer.Error, new Route(Relayed.Decision, decision.Reasons, decision.Predicted, decision.Degraded));
+            var watch = new EscalationWatch(stream is null ? null : stream.Relay, stop.Token);
+            var answer = await escalator.EscalateAsync(request, [.. submission.Path, node.Id], giveUpAt, watch, shutdown.Abort).ConfigureAwait(false);
+            string silence = $"tier {tier} did not answer within {(giveUpAt - sentAt).TotalMilliseconds:F0} ms";
+            reply = answer is not null ? new Relayed(request.Id, answer.Envelope, answer.Error, new Route(Relayed.Decision, decision.Reasons, decision.Predicted, decision.Degraded))
+                : stop.IsCancellationRequested ? CancelledUnconfirmed(submission, decision, tier, stream)
+                : stream?.Sent > 0 ? new Failure(request.Id, ErrorCode.UpstreamUnavailable, $"{silence}, after {stream.Sent} chunks of its answer")
+                : FallBack(submission, silence);
         }
         catch (OperationCanceledException) when (shutdown.Aborted)
         {
@@ -70,9 +77,21 @@ internal sealed class Escalation(
         // Null: the local fallback was queued and answers for itself.
         if (reply is not null)
         {
-            await replies.SendAsync(submission.ReplyTo, reply, CancellationToken.None).ConfigureAwait(false);
+            await replies.SendAsync(submission.ReplyTo, stream is null ? reply : reply with { Chunks = stream.Complete() }, CancellationToken.None).ConfigureAwait(false);
         }
     }
+
+    // The requester cancelled (or went) and the upstream did not confirm in time: what was relayed stands.
+    private Answer CancelledUnconfirmed(Submission submission, Decision decision, int tier, ChunkStream? stream) => new(
+        submission.Request.Id,
+        stream?.Text ?? "",
+        Answer.Cancelled,
+        node.Id,
+        tier,
+        decision.Model ?? "",
+        new Route(Relayed.Decision, decision.Reasons, decision.Predicted, decision.Degraded),
+        new Usage(0, 0),
+        (long)(time.GetUtcNow() - submission.ReceivedAt).TotalMilliseconds);
 
     private DateTimeOffset GiveUpAt(Submission submission, DateTimeOffset now)
     {

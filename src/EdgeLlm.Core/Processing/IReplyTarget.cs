@@ -10,4 +10,11 @@ public interface IReplyTarget
 
     /// <summary>Sends the reply. A transport that is down keeps it until it is up again; this never throws for that.</summary>
     ValueTask SendAsync(Reply reply, CancellationToken cancellationToken);
+
+    /// <summary>
+    /// Sends a chunk of a streamed answer, in order with the replies, without waiting for it to arrive. The task
+    /// completes false when the route is known to have nobody at its end any more (the requester's session
+    /// gone), true otherwise; a route that cannot tell says true. A route that cannot stream sends nothing.
+    /// </summary>
+    Task<bool> SendChunkAsync(Chunk chunk);
 }

@@ -1,4 +1,5 @@
 using System.Globalization;
+using System.Text;
 using EdgeLlm.Core.Options;
 using EdgeLlm.Core.Replies;
 using EdgeLlm.Core.Routing;
@@ -10,9 +11,11 @@ namespace EdgeLlm.Core.Processing;
 /// <summary>
 /// Runs one request on the model its route names, held for the generation only, and makes its reply: the
 /// answer, or the failure (expired before it ran, past its deadline, too long a prompt, a model that cannot
-/// be obtained or loaded, the node shut down), never an exception.
+/// be obtained or loaded, the node shut down), never an exception. A streamed request's text goes out in
+/// chunks as it is written; a cancel, or a requester gone, stops the generation between tokens with what it
+/// has written.
 /// </summary>
-internal sealed class LocalGeneration(IModelProvider models, AdmissionOptions admission, NodeOptions node, TimeProvider time, ILogger logger)
+internal sealed class LocalGeneration(IModelProvider models, AdmissionOptions admission, NodeOptions node, StreamingOptions streaming, TimeProvider time, ILogger logger)
 {
     public async Task<Reply> RunAsync(Submission submission, Decision decision, CancellationToken abort)
     {
@@ -28,30 +31,50 @@ internal sealed class LocalGeneration(IModelProvider models, AdmissionOptions ad
             return new Failure(request.Id, ErrorCode.Timeout, $"the request expired after {(now - submission.ReceivedAt).TotalMilliseconds:F0} ms in the queue");
         }
 
+        using var stream = request.Stream ? new ChunkStream(submission.ReplyTo, request.Id, streaming, time) : null;
+        var reply = await GenerateAsync(submission, decision, stream, abort).ConfigureAwait(false);
+        return stream is null ? reply : reply with { Chunks = stream.Complete() };
+    }
+
+    private async Task<Reply> GenerateAsync(Submission submission, Decision decision, ChunkStream? stream, CancellationToken abort)
+    {
+        var request = submission.Request;
+        using var stop = CancellationTokenSource.CreateLinkedTokenSource(submission.Cancelled, stream?.RequesterGone ?? CancellationToken.None);
+        var written = new Written();
         try
         {
+            if (stop.IsCancellationRequested)
+            {
+                return Cancelled(submission, decision, decision.Model ?? "", written, stream);
+            }
+
+            // A model that must be loaded first keeps the requester waiting too: the heartbeats start now.
+            stream?.StartPrefill(node.Id);
             using var model = await models.GetAsync(decision.Model ?? "", abort).ConfigureAwait(false);
             if (model is null)
             {
                 return new Failure(request.Id, ErrorCode.NoModel, $"this node has no model {decision.Model} to answer with");
             }
 
-            var response = await model.Client.GetResponseAsync([new ChatMessage(ChatRole.User, request.Prompt)], Options(submission), abort).ConfigureAwait(false);
-            if (response.FinishReason == ChatDeadline.FinishReason)
+            using var either = CancellationTokenSource.CreateLinkedTokenSource(abort, stop.Token);
+            try
+            {
+                await foreach (var update in model.Client.GetStreamingResponseAsync(Messages(request), Options(submission), either.Token).ConfigureAwait(false))
+                {
+                    written.Take(update, stream);
+                }
+            }
+            catch (OperationCanceledException) when (stop.IsCancellationRequested && !abort.IsCancellationRequested)
+            {
+                return Cancelled(submission, decision, model.Id, written, stream);
+            }
+
+            if (written.FinishReason == ChatDeadline.FinishReason)
             {
                 return new Failure(request.Id, ErrorCode.Timeout, $"no answer within the deadline ({request.MaxLatencyMs?.ToString(CultureInfo.InvariantCulture) ?? "message expiry"} ms)");
             }
 
-            return new Answer(
-                request.Id,
-                response.Text,
-                response.FinishReason == ChatFinishReason.Length ? "length" : "stop",
-                node.Id,
-                node.Tier,
-                model.Id,
-                new Route("local", decision.Reasons, decision.Predicted, decision.Degraded),
-                new Usage((int)(response.Usage?.InputTokenCount ?? 0), (int)(response.Usage?.OutputTokenCount ?? 0)),
-                (long)(time.GetUtcNow() - submission.ReceivedAt).TotalMilliseconds);
+            return Answer(submission, decision, model.Id, written, written.FinishReason == ChatFinishReason.Length ? "length" : "stop");
         }
         catch (PromptTooLongException e)
         {
@@ -76,6 +99,29 @@ internal sealed class LocalGeneration(IModelProvider models, AdmissionOptions ad
         }
     }
 
+    private Answer Cancelled(Submission submission, Decision decision, string model, Written written, ChunkStream? stream)
+    {
+        Log.Cancelled(logger, submission.Request.Id ?? "(no id)", stream?.RequesterGone.IsCancellationRequested is true ? "the requester is gone" : "cancelled by its requester");
+        return Answer(submission, decision, model, written, Replies.Answer.Cancelled);
+    }
+
+    private Answer Answer(Submission submission, Decision decision, string model, Written written, string finishReason) => new(
+        submission.Request.Id,
+        written.Text.ToString(),
+        finishReason,
+        node.Id,
+        node.Tier,
+        model,
+        new Route("local", decision.Reasons, decision.Predicted, decision.Degraded),
+        new Usage((int)(written.Usage?.InputTokenCount ?? 0), (int)(written.Usage?.OutputTokenCount ?? written.Pieces), written.CachedPromptTokens),
+        (long)(time.GetUtcNow() - submission.ReceivedAt).TotalMilliseconds)
+    {
+        DroppedMessages = written.DroppedMessages,
+    };
+
+    private static IEnumerable<ChatMessage> Messages(Requests.Request request) =>
+        request.Turns.Select(turn => new ChatMessage(new ChatRole(turn.Role), turn.Content));
+
     private ChatOptions Options(Submission submission)
     {
         var request = submission.Request;
@@ -84,12 +130,54 @@ internal sealed class LocalGeneration(IModelProvider models, AdmissionOptions ad
             MaxOutputTokens = request.MaxTokens ?? admission.DefaultMaxTokens,
             Temperature = request.Temperature,
             Instructions = request.System,
+            AdditionalProperties = [],
         };
         if (submission.Deadline is DateTimeOffset deadline)
         {
-            options.AdditionalProperties = new() { [ChatDeadline.Property] = deadline };
+            options.AdditionalProperties[ChatDeadline.Property] = deadline;
+        }
+
+        if (request.KeptMessages > 0)
+        {
+            options.AdditionalProperties[EngineProperties.DroppableMessages] = request.KeptMessages;
         }
 
         return options;
+    }
+
+    /// <summary>What the engine has written so far, and what its updates said.</summary>
+    private sealed class Written
+    {
+        public StringBuilder Text { get; } = new();
+
+        public int Pieces { get; private set; }
+
+        public ChatFinishReason? FinishReason { get; private set; }
+
+        public UsageDetails? Usage { get; private set; }
+
+        public int? CachedPromptTokens { get; private set; }
+
+        public int DroppedMessages { get; private set; }
+
+        public void Take(ChatResponseUpdate update, ChunkStream? stream)
+        {
+            if (EngineProperties.Get<double>(update.AdditionalProperties, EngineProperties.PrefillProgress) is double progress)
+            {
+                stream?.Prefill(progress);
+            }
+
+            if (update.Text is { Length: > 0 } text)
+            {
+                Text.Append(text);
+                Pieces++;
+                stream?.Delta(text);
+            }
+
+            FinishReason = update.FinishReason ?? FinishReason;
+            Usage = update.Contents.OfType<UsageContent>().FirstOrDefault()?.Details ?? Usage;
+            CachedPromptTokens = EngineProperties.Get<int>(update.AdditionalProperties, EngineProperties.CachedPromptTokens) ?? CachedPromptTokens;
+            DroppedMessages = EngineProperties.Get<int>(update.AdditionalProperties, EngineProperties.DroppedMessages) ?? DroppedMessages;
+        }
     }
 }

@@ -18,6 +18,9 @@ public interface INodePipeline
 
     /// <summary>Answers a message that is not a valid request with its failure, counted and logged like any reply.</summary>
     ValueTask RejectAsync(Replies.Failure failure, IReplyTarget replyTo, CancellationToken cancellationToken);
+
+    /// <summary>Cancels the requests taken under <paramref name="id"/> (docs/design.md §3a); how many there were.</summary>
+    int Cancel(string id);
 }
 
 /// <summary>Reply routes to topics of the node's own (e.g. {prefix}/node/{nodeId}/button/17), for requests that come from the board itself.</summary>

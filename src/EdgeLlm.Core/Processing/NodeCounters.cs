@@ -7,8 +7,12 @@ public sealed class NodeCounters
 {
     private readonly long[] _errors = new long[ErrorCodeNames.All.Count];
     private long _answers;
+    private long _cancelled;
 
     public long Answers => Interlocked.Read(ref _answers);
+
+    /// <summary>Answers cut short by a cancel or a requester gone (counted among the answers too).</summary>
+    public long Cancelled => Interlocked.Read(ref _cancelled);
 
     /// <summary>Error replies of every code.</summary>
     public long TotalErrors => ErrorCodeNames.All.Sum(code => Interlocked.Read(ref _errors[(int)code]));
@@ -22,6 +26,10 @@ public sealed class NodeCounters
         else
         {
             Interlocked.Increment(ref _answers);
+            if (reply is Answer { FinishReason: Answer.Cancelled })
+            {
+                Interlocked.Increment(ref _cancelled);
+            }
         }
     }
 

@@ -47,7 +47,7 @@ internal sealed class PullWaits(
         var request = submission.Request;
         var left = submission.Deadline is DateTimeOffset deadline ? deadline - time.GetUtcNow() : Timeout.InfiniteTimeSpan;
         using var byDeadline = new CancellationTokenSource(left > TimeSpan.Zero || left == Timeout.InfiniteTimeSpan ? left : TimeSpan.Zero, time);
-        using var limit = CancellationTokenSource.CreateLinkedTokenSource(shutdown.Abort, byDeadline.Token);
+        using var limit = CancellationTokenSource.CreateLinkedTokenSource(shutdown.Abort, byDeadline.Token, submission.Cancelled);
 
         Failure? failure;
         try
@@ -99,12 +99,20 @@ internal sealed class PullWaits(
         {
             failure = new Failure(request.Id, ErrorCode.Timeout, $"the node shut down while {model} was pulled");
         }
+        catch (OperationCanceledException) when (submission.Cancelled.IsCancellationRequested)
+        {
+            // The runner answers a cancelled request at once, "cancelled", without touching the model.
+            failure = queue.TryAdmit(submission, decision) ? null : new Failure(request.Id, ErrorCode.Busy, $"cancelled while {model} was pulled, and the queue is full");
+        }
         catch (OperationCanceledException)
         {
             failure = new Failure(request.Id, ErrorCode.Timeout, $"{model} was not ready within the deadline ({request.MaxLatencyMs?.ToString(CultureInfo.InvariantCulture) ?? "message expiry"} ms); its pull goes on");
         }
 
-        await replies.SendAsync(submission.ReplyTo, failure, CancellationToken.None).ConfigureAwait(false);
+        if (failure is not null)
+        {
+            await replies.SendAsync(submission.ReplyTo, failure, CancellationToken.None).ConfigureAwait(false);
+        }
     }
 
     // The pull failed: the request is routed again with only what is on the board (not waiting for another

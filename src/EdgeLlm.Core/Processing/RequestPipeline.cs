@@ -37,6 +37,8 @@ internal sealed class RequestPipeline : BackgroundService, INodePipeline
     private readonly PullWaits _pullWaits;
     private readonly BackgroundRequests _escalating;
     private readonly BackgroundRequests _awaitingPull;
+    private readonly CancellableRequests _cancellable = new();
+    private readonly ConversationStore _conversations;
     private volatile bool _generating;
 
     /// <param name="escalator">The way up a tier; without one (no transport for it) nothing is escalated.</param>
@@ -48,6 +50,8 @@ internal sealed class RequestPipeline : BackgroundService, INodePipeline
         IOptions<AdmissionOptions> admission,
         IOptions<NodeOptions> node,
         IOptions<UpstreamOptions> upstream,
+        IOptions<StreamingOptions> streaming,
+        IOptions<ConversationsOptions> conversations,
         TimeProvider time,
         ILogger<RequestPipeline> logger,
         IEscalator? escalator = null,
@@ -65,10 +69,11 @@ internal sealed class RequestPipeline : BackgroundService, INodePipeline
         _shutdown = new PipelineShutdown(time);
         _queue = new AdmissionQueue(_admission.QueueCapacity);
         _replies = new ReplySender(counters, logger);
-        _generation = new LocalGeneration(models, _admission, _node, time, logger);
+        _conversations = new ConversationStore(conversations.Value, _admission.MaxPromptBytes, time);
+        _generation = new LocalGeneration(models, _admission, _node, streaming.Value, time, logger);
         _escalating = new BackgroundRequests(_upstream.MaxInFlight);
         _awaitingPull = new BackgroundRequests(_admission.MaxAwaitingPull);
-        _escalation = new Escalation(escalator, _upstream, _node, router, _queue, _escalating, _replies, _shutdown, time, logger);
+        _escalation = new Escalation(escalator, _upstream, _node, streaming.Value, router, _queue, _escalating, _replies, _shutdown, time, logger);
         _pullWaits = new PullWaits(acquisition, _admission, router, _queue, _escalation, _awaitingPull, _replies, _shutdown, time, logger);
     }
 
@@ -76,12 +81,14 @@ internal sealed class RequestPipeline : BackgroundService, INodePipeline
 
     public async ValueTask<SubmitOutcome> SubmitAsync(Submission submission, CancellationToken cancellationToken)
     {
-        var request = submission.Request;
-        if (request.Id is string id && !_recentIds.TryRegister($"{submission.ReplyTo.Key}\n{id}"))
+        if (submission.Request.Id is string id && !_recentIds.TryRegister($"{submission.ReplyTo.Key}\n{id}"))
         {
             Log.Duplicate(_logger, id);
             return SubmitOutcome.Duplicate;
         }
+
+        submission = Take(submission);
+        var request = submission.Request;
 
         // The hop rules come first: a request in a loop, or one that went too far, is never run or sent on.
         string? hopRuleBroken = HopRules.Broken(submission.Path, _node.Id, _upstream.MaxHops);
@@ -118,6 +125,22 @@ internal sealed class RequestPipeline : BackgroundService, INodePipeline
 
     public ValueTask RejectAsync(Failure failure, IReplyTarget replyTo, CancellationToken cancellationToken) =>
         _replies.SendAsync(replyTo, failure, cancellationToken);
+
+    public int Cancel(string id)
+    {
+        int cancelled = _cancellable.Cancel(id);
+        Log.CancelReceived(_logger, id, cancelled);
+        return cancelled;
+    }
+
+    // From here to its final reply the request can be cancelled, and it carries its kept conversation.
+    private Submission Take(Submission submission)
+    {
+        var original = submission.Request;
+        var (request, turn) = _conversations.Open(original);
+        var taken = new TakenRequest(submission.ReplyTo, original.Id is string id ? _cancellable.Register(id) : null, _conversations, original, turn);
+        return submission with { Request = request, ReplyTo = taken, Cancelled = taken.Cancelled };
+    }
 
     public override async Task StopAsync(CancellationToken cancellationToken)
     {

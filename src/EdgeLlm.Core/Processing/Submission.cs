@@ -7,6 +7,9 @@ namespace EdgeLlm.Core.Processing;
 /// <param name="Path">The nodes that escalated it here, first to last (docs/design.md §4's hop path); empty from a requester.</param>
 public sealed record Submission(Request Request, DateTimeOffset ReceivedAt, DateTimeOffset? Deadline, IReplyTarget ReplyTo, IReadOnlyList<string> Path)
 {
+    /// <summary>Cancelled when the requester cancels the request (docs/design.md §3a); set by the pipeline when it takes it.</summary>
+    public CancellationToken Cancelled { get; init; }
+
     public Submission(Request request, DateTimeOffset receivedAt, DateTimeOffset? deadline, IReplyTarget replyTo)
         : this(request, receivedAt, deadline, replyTo, [])
     {

@@ -25,11 +25,14 @@ public static class ReplyFormatter
 
     private static string PlainText(Relayed relayed)
     {
+        if (relayed.Error is not ErrorCode code)
+        {
+            return TextOf(relayed) ?? "";
+        }
+
         using var envelope = JsonDocument.Parse(relayed.Envelope);
         var root = envelope.RootElement;
-        return relayed.Error is ErrorCode code
-            ? $"error: {code.ToWireName()}: {(root.TryGetProperty("error", out var error) && error.TryGetProperty("message", out var message) ? message.GetString() : "")}"
-            : root.TryGetProperty("text", out var text) ? text.GetString() ?? "" : "";
+        return $"error: {code.ToWireName()}: {(root.TryGetProperty("error", out var error) && error.TryGetProperty("message", out var message) ? message.GetString() : "")}";
     }
 
     // The upstream's envelope field for field, but the id (the requester's) and the route (this node's, with the upstream's inside).
@@ -40,7 +43,8 @@ public static class ReplyFormatter
         WriteId(json, relayed.RequestId);
         foreach (var property in envelope.RootElement.EnumerateObject())
         {
-            if (property.Name is not ("id" or "route"))
+            // The chunk count and the conversation are this node's: it streamed the chunks and keeps the turns.
+            if (property.Name is not ("id" or "route" or "chunks" or "conversation"))
             {
                 property.WriteTo(json);
             }
@@ -49,6 +53,43 @@ public static class ReplyFormatter
         if (relayed.Error is null)
         {
             WriteRoute(json, relayed.Route, envelope.RootElement.TryGetProperty("route", out var upstream) ? upstream : null);
+        }
+
+        WriteStreamAndConversation(json, relayed);
+        json.WriteEndObject();
+    });
+
+    /// <summary>The text of an upstream's answer; null for an error or an envelope without text.</summary>
+    public static string? TextOf(Relayed relayed)
+    {
+        if (relayed.Error is not null)
+        {
+            return null;
+        }
+
+        using var envelope = JsonDocument.Parse(relayed.Envelope);
+        return envelope.RootElement.TryGetProperty("text", out var text) && text.ValueKind == JsonValueKind.String ? text.GetString() : null;
+    }
+
+    /// <summary>A chunk message's payload (docs/design.md §3a).</summary>
+    public static byte[] Format(Chunk chunk) => JsonPayload.Write(json =>
+    {
+        json.WriteStartObject();
+        WriteId(json, chunk.RequestId);
+        json.WriteNumber("seq", chunk.Seq);
+        if (chunk.Node is string node)
+        {
+            json.WriteString("node", node);
+        }
+
+        if (chunk.PrefillProgress is double progress)
+        {
+            json.WriteString("state", Chunk.PrefillState);
+            json.WriteNumber("progress", Math.Round(progress, 3));
+        }
+        else
+        {
+            json.WriteString("delta", chunk.Delta ?? "");
         }
 
         json.WriteEndObject();
@@ -71,6 +112,11 @@ public static class ReplyFormatter
                     json.WriteStartObject("usage");
                     json.WriteNumber("promptTokens", answer.Usage.PromptTokens);
                     json.WriteNumber("completionTokens", answer.Usage.CompletionTokens);
+                    if (answer.Usage.CachedPromptTokens is int cached)
+                    {
+                        json.WriteNumber("cachedPromptTokens", cached);
+                    }
+
                     json.WriteEndObject();
                     json.WriteNumber("latencyMs", answer.LatencyMs);
                     break;
@@ -88,8 +134,27 @@ public static class ReplyFormatter
                     break;
             }
 
+            WriteStreamAndConversation(json, reply);
             json.WriteEndObject();
         });
+
+    private static void WriteStreamAndConversation(Utf8JsonWriter json, Reply reply)
+    {
+        if (reply.Chunks is int chunks)
+        {
+            json.WriteNumber("chunks", chunks);
+        }
+
+        if (reply.Conversation is { } conversation)
+        {
+            json.WriteStartObject("conversation");
+            json.WriteString("id", conversation.Id);
+            json.WriteNumber("turn", conversation.Turn);
+            json.WriteBoolean("new", conversation.New);
+            json.WriteNumber("droppedTurns", conversation.DroppedTurns);
+            json.WriteEndObject();
+        }
+    }
 
     public static void WriteNumberOrNull(Utf8JsonWriter json, string name, double? value)
     {

@@ -16,6 +16,7 @@ public static class RequestEnvelope
 {
     public const int MaxIdLength = 128;
     public const int MaxTokensLimit = 65536;
+    public const int MaxMessages = 1024;
 
     internal const int MaxDepth = 16;
 
@@ -38,11 +39,24 @@ public static class RequestEnvelope
         Bound.Number("maxCost", e => e.MaxCost, 0, double.MaxValue),
     ];
 
+    // Fields whose wrong kind is not "must be a string" (the numbers' words come from their bounds).
+    private static readonly Dictionary<string, string> KindProblems = new()
+    {
+        ["stream"] = "stream must be true or false",
+        ["messages"] = "messages must be an array of {\"role\", \"content\"} objects whose role and content are strings",
+    };
+
+    /// <summary>
+    /// The envelope a node sends up a tier: the request's chat as messages, never its conversation id (the
+    /// node that keeps a conversation sends its turns; the upstream keeps nothing).
+    /// </summary>
     public static byte[] Write(Request request) => JsonSerializer.SerializeToUtf8Bytes(
         new EnvelopeFields
         {
             Id = request.Id,
             Prompt = request.Prompt,
+            Messages = request.Messages.Count == 0 ? null : [.. request.Messages.Select(m => (MessageFields?)new MessageFields { Role = m.Role, Content = m.Content })],
+            Stream = request.Stream ? true : null,
             System = request.System,
             Domain = request.Domain,
             Subdomain = request.Subdomain,
@@ -80,14 +94,31 @@ public static class RequestEnvelope
             return BadRequest(null, $"id is longer than {MaxIdLength} characters");
         }
 
-        if (fields.Prompt is not string prompt)
+        if (fields.Conversation is { } conversation && (conversation.Length is 0 or > MaxIdLength))
+        {
+            return BadRequest(id, $"conversation must be 1 to {MaxIdLength} characters");
+        }
+
+        if (MessagesProblem(fields.Messages) is string messagesProblem)
+        {
+            return BadRequest(id, messagesProblem);
+        }
+
+        var messages = fields.Messages?.Select(m => new ChatTurn(m!.Role!, m.Content!)).ToArray() ?? [];
+        string? prompt = fields.Prompt;
+        if (prompt is null && messages.Length == 0)
         {
             return BadRequest(id, "prompt is missing");
         }
 
-        if (string.IsNullOrWhiteSpace(prompt))
+        if (prompt is not null && string.IsNullOrWhiteSpace(prompt))
         {
             return BadRequest(id, "prompt is empty");
+        }
+
+        if (prompt is null && messages[^1].Role != ChatTurn.User)
+        {
+            return BadRequest(id, "the messages must end with a user turn when no prompt follows them");
         }
 
         if (Bounds.FirstOrDefault(b => !b.Holds(fields)) is Bound broken)
@@ -107,17 +138,14 @@ public static class RequestEnvelope
             return BadRequest(id, $"privacy must be \"any\", \"fleet\" or \"local\", not \"{fields.Privacy}\"");
         }
 
-        int promptBytes = Encoding.UTF8.GetByteCount(prompt) + (fields.System is null ? 0 : Encoding.UTF8.GetByteCount(fields.System));
-        if (promptBytes > maxPromptBytes)
-        {
-            return ParsedRequest.Refused(RequestFormat.Envelope, id, ErrorCode.TooLarge, $"the prompt's {promptBytes} bytes exceed the limit of {maxPromptBytes}");
-        }
-
-        return new ParsedRequest(RequestFormat.Envelope, new Request
+        var request = new Request
         {
             Format = RequestFormat.Envelope,
             Id = id,
             Prompt = prompt,
+            Messages = messages,
+            Stream = fields.Stream ?? false,
+            Conversation = fields.Conversation,
             System = fields.System,
             Domain = fields.Domain,
             Subdomain = fields.Subdomain,
@@ -127,7 +155,39 @@ public static class RequestEnvelope
             MinQuality = fields.MinQuality,
             MaxCost = fields.MaxCost,
             Privacy = privacy.Value,
-        }, null);
+        };
+        int promptBytes = request.ContentBytes;
+        return promptBytes > maxPromptBytes
+            ? ParsedRequest.Refused(RequestFormat.Envelope, id, ErrorCode.TooLarge, $"the prompt's {promptBytes} bytes exceed the limit of {maxPromptBytes}")
+            : new ParsedRequest(RequestFormat.Envelope, request, null);
+    }
+
+    private static string? MessagesProblem(List<MessageFields?>? messages)
+    {
+        if (messages is null)
+        {
+            return null;
+        }
+
+        if (messages.Count > MaxMessages)
+        {
+            return $"messages holds {messages.Count} turns; at most {MaxMessages} are taken";
+        }
+
+        for (int i = 0; i < messages.Count; i++)
+        {
+            if (messages[i] is not { Role: string role, Content: string })
+            {
+                return $"messages[{i}] needs a role and a content";
+            }
+
+            if (!ChatTurn.IsRole(role))
+            {
+                return $"messages[{i}].role must be \"system\", \"user\" or \"assistant\", not \"{role}\"";
+            }
+        }
+
+        return null;
     }
 
     private static ParsedRequest Refused(JsonFault fault, byte[] json)
@@ -144,7 +204,7 @@ public static class RequestEnvelope
 
         // A field of the wrong kind gets the same words as one out of its bounds; the answer still carries the id.
         string field = fault.Path[0];
-        string problem = Bounds.FirstOrDefault(b => b.Field == field)?.Problem ?? $"{field} must be a string";
+        string problem = Bounds.FirstOrDefault(b => b.Field == field)?.Problem ?? KindProblems.GetValueOrDefault(field) ?? $"{field} must be a string";
         return BadRequest(field == "id" ? null : RecoverId(json), problem);
     }
 
@@ -202,6 +262,21 @@ internal sealed class EnvelopeFields
     public double? MaxCost { get; init; }
 
     public string? Privacy { get; init; }
+
+    public bool? Stream { get; init; }
+
+    // A list, not an array: its elements may be null on the wire, and the check names the one that is.
+    public List<MessageFields?>? Messages { get; init; }
+
+    public string? Conversation { get; init; }
+}
+
+/// <summary>One of the envelope's messages as it is on the wire.</summary>
+internal sealed class MessageFields
+{
+    public string? Role { get; init; }
+
+    public string? Content { get; init; }
 }
 
 /// <summary>Just the id, to answer a refused envelope under the requester's id.</summary>

@@ -36,7 +36,7 @@ public static class Recommender
     public static Decision Recommend(RoutingInput input)
     {
         var request = input.Request;
-        string domain = request.Domain ?? DomainClassifier.Classify(request.Prompt, input.Catalog);
+        string domain = request.Domain ?? DomainClassifier.Classify(request.LastUserText, input.Catalog);
         int promptTokens = EstimateTokens(request);
         int maxTokens = request.MaxTokens ?? input.Node.DefaultMaxTokens;
 
@@ -98,7 +98,7 @@ public static class Recommender
 
     /// <summary>Prompt tokens, estimated from UTF-8 bytes (about four a token for the tokenizers in use).</summary>
     public static int EstimateTokens(Request request) =>
-        1 + (Encoding.UTF8.GetByteCount(request.Prompt) + (request.System is null ? 0 : Encoding.UTF8.GetByteCount(request.System)) + 3) / 4;
+        1 + (request.ContentBytes + 3) / 4;
 
     /// <summary>How much slower the board runs now: 1 when cool; less when hot, capped or throttled.</summary>
     public static double Derating(ResourceSnapshot snapshot)

@@ -138,5 +138,7 @@ internal sealed partial class ButtonPanel(
             onReply(reply);
             return inner.SendAsync(reply, cancellationToken);
         }
+
+        public Task<bool> SendChunkAsync(Chunk chunk) => inner.SendChunkAsync(chunk);
     }
 }

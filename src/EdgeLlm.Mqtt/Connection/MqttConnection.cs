@@ -28,7 +28,7 @@ internal sealed partial class MqttConnection : IAsyncDisposable
     private readonly TimeProvider _time;
     private readonly ILogger<MqttConnection> _logger;
     private readonly IMqttClient _client;
-    private readonly Channel<MqttApplicationMessage> _outbox = Channel.CreateUnbounded<MqttApplicationMessage>(new UnboundedChannelOptions { SingleReader = true });
+    private readonly Channel<Outgoing> _outbox = Channel.CreateUnbounded<Outgoing>(new UnboundedChannelOptions { SingleReader = true });
     private readonly SubscriptionTable _subscriptions = new();
     private readonly Lock _lock = new();
     // The offline status must be the last message of the outbox: nothing may slip in between it and the close.
@@ -121,8 +121,24 @@ internal sealed partial class MqttConnection : IAsyncDisposable
     {
         lock (_outboxEnd)
         {
-            Enqueue(message);
+            Enqueue(new Outgoing(message, null));
         }
+    }
+
+    /// <summary>
+    /// Queues a message like <see cref="Publish"/>; completes, once the broker has acknowledged it, false when
+    /// the broker said no subscription matched its topic (MQTT 5 PUBACK reason 0x10, for QoS 1), else true (also
+    /// when it could not be sent).
+    /// </summary>
+    public Task<bool> PublishToSubscribersAsync(MqttApplicationMessage message)
+    {
+        var delivered = new TaskCompletionSource<bool>(TaskCreationOptions.RunContinuationsAsynchronously);
+        lock (_outboxEnd)
+        {
+            Enqueue(new Outgoing(message, delivered));
+        }
+
+        return delivered.Task;
     }
 
     /// <summary>
@@ -137,13 +153,15 @@ internal sealed partial class MqttConnection : IAsyncDisposable
         {
             if (_client.IsConnected)
             {
-                Enqueue(new MqttApplicationMessageBuilder()
-                    .WithTopic(_options.StatusTopic(_node.Id))
-                    .WithPayload(NodeStatusFormatter.Offline(_node))
-                    .WithRetainFlag(true)
-                    .WithQualityOfServiceLevel(MqttQualityOfServiceLevel.AtLeastOnce)
-                    .WithContentType("application/json")
-                    .Build());
+                Enqueue(new Outgoing(
+                    new MqttApplicationMessageBuilder()
+                        .WithTopic(_options.StatusTopic(_node.Id))
+                        .WithPayload(NodeStatusFormatter.Offline(_node))
+                        .WithRetainFlag(true)
+                        .WithQualityOfServiceLevel(MqttQualityOfServiceLevel.AtLeastOnce)
+                        .WithContentType("application/json")
+                        .Build(),
+                    null));
             }
 
             _outbox.Writer.TryComplete();
@@ -191,13 +209,14 @@ internal sealed partial class MqttConnection : IAsyncDisposable
         _closing.Dispose();
     }
 
-    private void Enqueue(MqttApplicationMessage message)
+    private void Enqueue(Outgoing outgoing)
     {
         Interlocked.Increment(ref _inFlight);
-        if (!_outbox.Writer.TryWrite(message))
+        if (!_outbox.Writer.TryWrite(outgoing))
         {
             Interlocked.Decrement(ref _inFlight);
-            Log.DroppedAfterClose(_logger, message.Topic);
+            Log.DroppedAfterClose(_logger, outgoing.Message.Topic);
+            outgoing.Delivered?.TrySetResult(true);
         }
     }
 
@@ -281,8 +300,9 @@ internal sealed partial class MqttConnection : IAsyncDisposable
     // One message at a time, in order; a message that fails waits for the connection and goes again.
     private async Task PublishLoopAsync()
     {
-        await foreach (var message in _outbox.Reader.ReadAllAsync().ConfigureAwait(false))
+        await foreach (var (message, delivered) in _outbox.Reader.ReadAllAsync().ConfigureAwait(false))
         {
+            bool reachedSubscribers = true;
             while (true)
             {
                 try
@@ -294,7 +314,8 @@ internal sealed partial class MqttConnection : IAsyncDisposable
                     }
 
                     await connected.WaitAsync(_closing.Token).ConfigureAwait(false);
-                    await _client.PublishAsync(message, _closing.Token).ConfigureAwait(false);
+                    var result = await _client.PublishAsync(message, _closing.Token).ConfigureAwait(false);
+                    reachedSubscribers = result.ReasonCode != MqttClientPublishReasonCode.NoMatchingSubscribers;
                     break;
                 }
                 catch (OperationCanceledException) when (_closing.IsCancellationRequested)
@@ -309,11 +330,15 @@ internal sealed partial class MqttConnection : IAsyncDisposable
             }
 
             Interlocked.Decrement(ref _inFlight);
+            delivered?.TrySetResult(reachedSubscribers);
         }
 
         // The outbox is closed and empty: everything queued was sent (or dropped, logged, at close).
         _drained.TrySetResult();
     }
+
+    /// <summary>A message waiting to go, and who waits to hear whether it reached a subscriber.</summary>
+    private sealed record Outgoing(MqttApplicationMessage Message, TaskCompletionSource<bool>? Delivered);
 
     private string Endpoint => _options.Server.Length > 0 ? _options.Server : $"embedded broker on port {_options.EmbeddedPort}";
 }

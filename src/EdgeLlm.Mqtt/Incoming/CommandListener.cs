@@ -75,7 +75,7 @@ internal sealed partial class CommandListener : IHostedService, IDisposable
     private Task OnMessageAsync(MqttApplicationMessageReceivedEventArgs e)
     {
         var message = e.ApplicationMessage;
-        if (MqttReplyTarget.IsAnswer(message))
+        if (MqttReplyTarget.IsReply(message))
         {
             return Task.CompletedTask;
         }

@@ -14,8 +14,9 @@ using Microsoft.Extensions.Options;
 namespace EdgeLlm.Mqtt.Incoming;
 
 /// <summary>
-/// The node's MQTT side (docs/design.md §3, §4): starts the embedded broker when no fleet broker is configured,
-/// connects, subscribes to the request filter and to its tier's ask topic, and hands each request to
+/// The node's MQTT side (docs/design.md §3, §3a, §4): starts the embedded broker when no fleet broker is configured,
+/// connects, subscribes to the request filter, to its tier's ask topic and to its own ask topic
+/// ({prefix}/node/{nodeId}/ask, where a panel goes on talking to the node that keeps its conversation), and hands each request to
 /// the pipeline with the hop path it came by. It starts first and
 /// stops last, so that the pipeline's final replies still go out; on stopping, requests that arrive are left
 /// unacknowledged for the broker to deliver again when the node is back.
@@ -59,7 +60,8 @@ internal sealed partial class MqttFrontDoor : IHostedService
         // A refused request filter stops the start: a node that hears no requests must not look ready.
         await SubscribeAsync(_options.EffectiveRequestTopic, cancellationToken).ConfigureAwait(false);
         string tier = await SubscribeToTierAsync(cancellationToken).ConfigureAwait(false);
-        Log.Listening(_logger, _options.EffectiveRequestTopic == tier ? tier : $"{_options.EffectiveRequestTopic} and {tier}");
+        await SubscribeAsync(_options.NodeAskTopic(_node.Id), cancellationToken).ConfigureAwait(false);
+        Log.Listening(_logger, $"{(_options.EffectiveRequestTopic == tier ? tier : $"{_options.EffectiveRequestTopic}, {tier}")} and {_options.NodeAskTopic(_node.Id)}");
     }
 
     /// <summary>Keeps the subscription in the broker's session (requests wait there for the next start), sends what is queued, and goes.</summary>
@@ -120,7 +122,7 @@ internal sealed partial class MqttFrontDoor : IHostedService
     private async Task OnMessageAsync(MqttApplicationMessageReceivedEventArgs e)
     {
         var message = e.ApplicationMessage;
-        if (MqttReplyTarget.IsAnswer(message) || TopicFilters.Matches(_options.NodeTopicsFilter, message.Topic))
+        if (MqttReplyTarget.IsReply(message) || (TopicFilters.Matches(_options.NodeTopicsFilter, message.Topic) && message.Topic != _options.NodeAskTopic(_node.Id)))
         {
             return;
         }

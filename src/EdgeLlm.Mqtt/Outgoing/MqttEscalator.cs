@@ -20,7 +20,9 @@ namespace EdgeLlm.Mqtt.Outgoing;
 /// topic with this node's upstream topic as ResponseTopic, fresh CorrelationData, what is left of the time
 /// as MessageExpiryInterval and the hop path as a user property; matches the answer by its correlation
 /// data. Each escalation takes one answer: a redelivered or late one is dropped. Every answer's round trip
-/// feeds the <see cref="UpstreamDirectory"/>.
+/// feeds the <see cref="UpstreamDirectory"/>. A streamed request's chunks (docs/design.md §3a) are passed to
+/// its watcher in order, each once; a cancel is sent up, to the node that named itself in a chunk, else to
+/// the whole tier's cancel topic.
 /// </summary>
 internal sealed partial class MqttEscalator : IEscalator, IHostedService
 {
@@ -61,7 +63,7 @@ internal sealed partial class MqttEscalator : IEscalator, IHostedService
 
     public Task StopAsync(CancellationToken cancellationToken) => Task.CompletedTask;
 
-    public async Task<UpstreamReply?> EscalateAsync(Request request, IReadOnlyList<string> path, DateTimeOffset giveUpAt, CancellationToken cancellationToken)
+    public async Task<UpstreamReply?> EscalateAsync(Request request, IReadOnlyList<string> path, DateTimeOffset giveUpAt, EscalationWatch watch, CancellationToken cancellationToken)
     {
         int tier = _upstream.Tier ?? throw new InvalidOperationException("Upstream:Tier is not set: this node has no upstream");
         var sentAt = _time.GetUtcNow();
@@ -72,16 +74,17 @@ internal sealed partial class MqttEscalator : IEscalator, IHostedService
         }
 
         var correlation = Guid.NewGuid();
-        var pending = new Pending(new TaskCompletionSource<UpstreamReply>(TaskCreationOptions.RunContinuationsAsynchronously), sentAt);
+        // The upstream sees how long it has (maxLatencyMs), and an id that makes a redelivery harmless.
+        var forwarded = request with
+        {
+            Id = request.Id ?? $"{_node.Id}-{correlation:N}",
+            MaxLatencyMs = (int)Math.Ceiling(left.TotalMilliseconds),
+        };
+        var pending = new Pending(new TaskCompletionSource<UpstreamReply>(TaskCreationOptions.RunContinuationsAsynchronously), sentAt, watch.OnChunk);
         _pending[correlation] = pending;
+        var cancelUp = default(CancellationTokenRegistration);
         try
         {
-            // The upstream sees how long it has (maxLatencyMs), and an id that makes a redelivery harmless.
-            var forwarded = request with
-            {
-                Id = request.Id ?? $"{_node.Id}-{correlation:N}",
-                MaxLatencyMs = (int)Math.Ceiling(left.TotalMilliseconds),
-            };
             _connection.Publish(new MqttApplicationMessageBuilder()
                 .WithTopic(_options.TierAskTopic(tier))
                 .WithPayload(RequestEnvelope.Write(forwarded))
@@ -93,6 +96,8 @@ internal sealed partial class MqttEscalator : IEscalator, IHostedService
                 .WithMessageExpiryInterval((uint)Math.Ceiling(left.TotalSeconds))
                 .WithUserProperty(MqttFrontDoor.PathProperty, System.Text.Encoding.UTF8.GetBytes(string.Join(',', path)))
                 .Build());
+            // After the request in the outbox: a cancel never overtakes what it cancels.
+            cancelUp = watch.Cancelled.Register(() => SendCancel(forwarded.Id, tier, pending.UpstreamNode));
             return await pending.Reply.Task.WaitAsync(left, _time, cancellationToken).ConfigureAwait(false);
         }
         catch (TimeoutException)
@@ -101,13 +106,38 @@ internal sealed partial class MqttEscalator : IEscalator, IHostedService
         }
         finally
         {
+            await cancelUp.DisposeAsync().ConfigureAwait(false);
             _pending.TryRemove(correlation, out _);
         }
+    }
+
+    // Cancels go at QoS 1 like requests; the node that took the request answers it "cancelled".
+    private void SendCancel(string id, int tier, string? upstreamNode)
+    {
+        byte[] payload = Core.JsonPayload.Write(json =>
+        {
+            json.WriteStartObject();
+            json.WriteString("id", id);
+            json.WriteBoolean("cancel", true);
+            json.WriteEndObject();
+        });
+        _connection.Publish(new MqttApplicationMessageBuilder()
+            .WithTopic(upstreamNode is null ? _options.TierCancelTopic(tier) : _options.CancelTopic(upstreamNode))
+            .WithPayload(payload)
+            .WithQualityOfServiceLevel(MqttQualityOfServiceLevel.AtLeastOnce)
+            .WithContentType("application/json")
+            .Build());
     }
 
     private Task OnAnswerAsync(MqttApplicationMessageReceivedEventArgs e)
     {
         var message = e.ApplicationMessage;
+        if (MqttReplyTarget.IsChunk(message))
+        {
+            OnChunk(message);
+            return Task.CompletedTask;
+        }
+
         if (message.CorrelationData is not { Length: 16 } data || !_pending.TryRemove(new Guid(data), out var pending))
         {
             Log.UnmatchedAnswer(_logger, message.Topic);
@@ -161,5 +191,68 @@ internal sealed partial class MqttEscalator : IEscalator, IHostedService
         }
     }
 
-    private sealed record Pending(TaskCompletionSource<UpstreamReply> Reply, DateTimeOffset SentAt);
+    // A chunk passed on once and in order (QoS 1 may bring one again); one of a finished escalation is dropped.
+    private void OnChunk(MqttApplicationMessage message)
+    {
+        if (message.CorrelationData is not { Length: 16 } data || !_pending.TryGetValue(new Guid(data), out var pending) || pending.OnChunk is not { } onChunk)
+        {
+            Log.UnmatchedAnswer(_logger, message.Topic);
+            return;
+        }
+
+        var (seq, chunk, problem) = ReadChunk(System.Buffers.BuffersExtensions.ToArray(message.Payload));
+        if (chunk is null)
+        {
+            Log.NotAChunk(_logger, message.Topic, problem!);
+            return;
+        }
+
+        lock (pending)
+        {
+            if (seq < pending.NextSeq)
+            {
+                return;
+            }
+
+            pending.NextSeq = seq + 1;
+            pending.UpstreamNode ??= chunk.Node;
+            onChunk(chunk);
+        }
+    }
+
+    // A chunk as docs/design.md §3a gives it: its seq, and its text or heartbeat.
+    private static (int Seq, UpstreamChunk? Chunk, string? Problem) ReadChunk(byte[] payload)
+    {
+        try
+        {
+            using var json = JsonDocument.Parse(payload);
+            var root = json.RootElement;
+            if (root.ValueKind != JsonValueKind.Object || !root.TryGetProperty("seq", out var seqValue) || !seqValue.TryGetInt32(out int seq) || seq < 0)
+            {
+                return (0, null, "it has no seq");
+            }
+
+            string? node = root.TryGetProperty("node", out var n) && n.ValueKind == JsonValueKind.String ? n.GetString() : null;
+            if (root.TryGetProperty("state", out var state) && state.ValueEquals(Chunk.PrefillState))
+            {
+                double progress = root.TryGetProperty("progress", out var p) && p.TryGetDouble(out double value) ? value : 0;
+                return (seq, new UpstreamChunk(node, null, progress), null);
+            }
+
+            return root.TryGetProperty("delta", out var delta) && delta.ValueKind == JsonValueKind.String
+                ? (seq, new UpstreamChunk(node, delta.GetString(), null), null)
+                : (0, null, "it has neither a delta nor a state");
+        }
+        catch (Exception e) when (e is JsonException or FormatException or InvalidOperationException)
+        {
+            return (0, null, $"not valid JSON ({e.Message})");
+        }
+    }
+
+    private sealed record Pending(TaskCompletionSource<UpstreamReply> Reply, DateTimeOffset SentAt, Action<UpstreamChunk>? OnChunk)
+    {
+        public int NextSeq { get; set; }
+
+        public string? UpstreamNode { get; set; }
+    }
 }

@@ -15,6 +15,9 @@ public sealed record GenerationSettings
     public DateTimeOffset? Deadline { get; init; }
 
     public TimeProvider TimeProvider { get; init; } = TimeProvider.System;
+
+    /// <summary>Told, while the prompt is read, the share of it read so far (from 0 to 1).</summary>
+    public Action<double>? OnPrefill { get; init; }
 }
 
 /// <summary>Why a generation ended.</summary>
@@ -33,4 +36,5 @@ public enum FinishReason
 /// <summary>The outcome of one generation.</summary>
 /// <param name="PromptTokens">Ids fed before generation, BOS included.</param>
 /// <param name="TokenIds">The generated ids, without the end token that stopped them.</param>
-public sealed record GenerationResult(int PromptTokens, IReadOnlyList<int> TokenIds, string Text, FinishReason FinishReason);
+/// <param name="CachedPromptTokens">Prompt tokens whose keys and values came from the prompt cache rather than being read again.</param>
+public sealed record GenerationResult(int PromptTokens, IReadOnlyList<int> TokenIds, string Text, FinishReason FinishReason, int CachedPromptTokens = 0);

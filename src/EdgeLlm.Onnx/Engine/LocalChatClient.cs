@@ -15,7 +15,9 @@ namespace EdgeLlm.Onnx.Engine;
 /// <remarks>
 /// Besides <see cref="ChatOptions.MaxOutputTokens"/>, <see cref="ChatOptions.Temperature"/> and
 /// <see cref="ChatOptions.Seed"/>, it honours a <see cref="ChatDeadline"/>: generation stops there with what
-/// it has, and the finish reason is <see cref="ChatDeadline.FinishReason"/>.
+/// it has, and the finish reason is <see cref="ChatDeadline.FinishReason"/>. It speaks the
+/// <see cref="EngineProperties"/>: leaves out the oldest droppable messages when the chat would not fit the
+/// context, tells the prompt's progress while it is read, and says how many prompt tokens came from the cache.
 /// </remarks>
 internal sealed class LocalChatClient : IChatClient
 {
@@ -40,18 +42,20 @@ internal sealed class LocalChatClient : IChatClient
         IEnumerable<ChatMessage> messages, ChatOptions? options = null, [EnumeratorCancellation] CancellationToken cancellationToken = default)
     {
         ArgumentNullException.ThrowIfNull(messages);
-        var promptIds = _model.Encode(FormatPrompt(messages, options));
+        int maxNewTokens = options?.MaxOutputTokens ?? DefaultMaxOutputTokens;
+        var (promptIds, dropped) = Fit([.. messages], options, maxNewTokens);
+        var pieces = Channel.CreateUnbounded<Piece>(new UnboundedChannelOptions { SingleReader = true, SingleWriter = true });
         var settings = new GenerationSettings
         {
-            MaxNewTokens = options?.MaxOutputTokens ?? DefaultMaxOutputTokens,
+            MaxNewTokens = maxNewTokens,
             Temperature = options?.Temperature ?? 0f,
             Seed = options?.Seed is long seed ? unchecked((int)seed) : null,
             Deadline = ChatDeadline.Of(options),
             TimeProvider = _timeProvider,
+            OnPrefill = progress => pieces.Writer.TryWrite(new Piece(null, progress)),
         };
 
         string responseId = Guid.NewGuid().ToString("N");
-        var pieces = Channel.CreateUnbounded<string>(new UnboundedChannelOptions { SingleReader = true, SingleWriter = true });
         // Stops the generation when the caller cancels or stops reading early.
         using var stop = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
         await _turn.WaitAsync(cancellationToken).ConfigureAwait(false);
@@ -66,7 +70,7 @@ internal sealed class LocalChatClient : IChatClient
                 {
                     try
                     {
-                        return _model.Generate(promptIds, settings, (_, piece) => pieces.Writer.TryWrite(piece), stop.Token);
+                        return _model.Generate(promptIds, settings, (_, piece) => pieces.Writer.TryWrite(new Piece(piece, null)), stop.Token);
                     }
                     finally
                     {
@@ -86,14 +90,15 @@ internal sealed class LocalChatClient : IChatClient
         GenerationResult result;
         try
         {
-            await foreach (string piece in pieces.Reader.ReadAllAsync(cancellationToken).ConfigureAwait(false))
+            await foreach (var piece in pieces.Reader.ReadAllAsync(cancellationToken).ConfigureAwait(false))
             {
-                yield return new ChatResponseUpdate(ChatRole.Assistant, piece)
+                yield return new ChatResponseUpdate(ChatRole.Assistant, piece.Text)
                 {
                     ResponseId = responseId,
                     MessageId = responseId,
                     ModelId = _model.Id,
                     CreatedAt = _timeProvider.GetUtcNow(),
+                    AdditionalProperties = piece.Progress is double progress ? new() { [EngineProperties.PrefillProgress] = progress } : null,
                 };
             }
 
@@ -124,8 +129,38 @@ internal sealed class LocalChatClient : IChatClient
                 InputTokenCount = result.PromptTokens,
                 OutputTokenCount = result.TokenIds.Count,
                 TotalTokenCount = result.PromptTokens + result.TokenIds.Count,
+                CachedInputTokenCount = result.CachedPromptTokens,
             })],
+            AdditionalProperties = new()
+            {
+                [EngineProperties.CachedPromptTokens] = result.CachedPromptTokens,
+                [EngineProperties.DroppedMessages] = dropped,
+            },
         };
+    }
+
+    // The prompt's tokens, and how many of the oldest droppable messages were left out so that the prompt
+    // leaves room to answer: the smaller of the tokens asked for and half the context.
+    private (IReadOnlyList<int> PromptIds, int Dropped) Fit(List<ChatMessage> messages, ChatOptions? options, int maxNewTokens)
+    {
+        int droppable = options?.AdditionalProperties?.TryGetValue(EngineProperties.DroppableMessages, out int count) is true ? Math.Min(count, messages.Count - 1) : 0;
+        int room = _model.Config.ContextLength - Math.Min(maxNewTokens, _model.Config.ContextLength / 2);
+        int dropped = 0;
+        while (true)
+        {
+            var promptIds = _model.Encode(FormatPrompt(messages.Skip(dropped), options));
+            if (promptIds.Count <= room || dropped >= droppable)
+            {
+                return (promptIds, dropped);
+            }
+
+            // Whole exchanges go: up to the next user message.
+            do
+            {
+                dropped++;
+            }
+            while (dropped < droppable && messages[dropped].Role != ChatRole.User);
+        }
     }
 
     public object? GetService(Type serviceType, object? serviceKey = null)
@@ -173,6 +208,9 @@ internal sealed class LocalChatClient : IChatClient
         lines.AddRange(messages.Select(m => m.Text).Where(t => t.Length > 0));
         return string.Join('\n', lines);
     }
+
+    /// <summary>What the generation thread hands the caller: a token's text, or the prompt's progress.</summary>
+    private readonly record struct Piece(string? Text, double? Progress);
 
     private static void WriteMessage(Utf8JsonWriter json, string role, string content)
     {

@@ -8,17 +8,28 @@ namespace EdgeLlm.Onnx.Engine;
 /// <summary>
 /// A model folder in the ONNX Runtime GenAI layout, ours or published, loaded for generation. Not safe for
 /// concurrent generations: callers take turns (decode is memory-bandwidth bound, so turns lose nothing).
+/// The prompt is read in slices, so that its progress can be told; with cache slots, the KV cache of the last
+/// sequences is kept for prompts that start the same way (<see cref="PromptCache"/>).
 /// </summary>
 public sealed class LocalModel : IDisposable
 {
+    // Prompt tokens read per step: progress every slice, at little cost (a slice is a batched matmul still).
+    private const int PrefillSliceTokens = 128;
+
+    // A kept sequence gets room to grow by a few turns: twice what it needs, and at least this many tokens
+    // more (a generator's length is fixed when it is made, and one without room cannot take the next turn).
+    private const int CachedHeadroomTokens = 2048;
+
     private static readonly Lock Loading = new();
 
     private readonly Model _model;
     private readonly Tokenizer _tokenizer;
     private readonly HashSet<int> _endTokenIds;
+    private readonly PromptCache? _cache;
 
-    private LocalModel(string folder, GenAiConfig config, TokenizerFacts tokenizerFacts, Model model, Tokenizer tokenizer)
+    private LocalModel(string folder, GenAiConfig config, TokenizerFacts tokenizerFacts, Model model, Tokenizer tokenizer, int cacheSlots)
     {
+        _cache = cacheSlots > 0 ? new PromptCache(cacheSlots) : null;
         Folder = folder;
         Id = IdOf(folder);
         Config = config;
@@ -41,7 +52,8 @@ public sealed class LocalModel : IDisposable
     public TokenizerFacts TokenizerFacts { get; }
 
     /// <param name="intraOpThreads">Threads for one generation; null lets ONNX Runtime use every core.</param>
-    public static LocalModel Load(string folder, int? intraOpThreads = null)
+    /// <param name="cacheSlots">Sequences whose KV cache is kept for the next prompts (Conversations:CacheSlots); 0 keeps none.</param>
+    public static LocalModel Load(string folder, int? intraOpThreads = null, int cacheSlots = 0)
     {
         var config = GenAiConfig.Read(folder);
         var tokenizerFacts = TokenizerFacts.Read(folder);
@@ -61,7 +73,7 @@ public sealed class LocalModel : IDisposable
             }
 
             model = new Model(genAiConfig);
-            return new LocalModel(folder, config, tokenizerFacts, model, new GuardedTokenizer(model));
+            return new LocalModel(folder, config, tokenizerFacts, model, new GuardedTokenizer(model), cacheSlots);
         }
         catch (OnnxRuntimeGenAIException e)
         {
@@ -103,25 +115,68 @@ public sealed class LocalModel : IDisposable
     public GenerationResult Generate(IReadOnlyList<int> promptIds, GenerationSettings settings, Action<int, string>? onToken = null, CancellationToken cancellationToken = default)
     {
         ValidatePrompt(promptIds, settings);
-        int maxLength = Math.Min(Config.ContextLength, promptIds.Count + settings.MaxNewTokens);
-
-        using var parameters = new GeneratorParams(_model);
-        parameters.SetSearchOption("max_length", maxLength);
-        if (settings.Temperature > 0)
+        int length = Math.Min(Config.ContextLength, promptIds.Count + settings.MaxNewTokens);
+        var sequence = _cache?.Take(promptIds, length, settings)
+            ?? NewSequence(settings, _cache is null ? length : Math.Min(Config.ContextLength, length + Math.Max(length, CachedHeadroomTokens)));
+        int cached = sequence.SharedPrefix(promptIds);
+        bool keep = false;
+        try
         {
-            // Sample from the whole distribution: top-k 0 and top-p 1 filter nothing.
-            parameters.SetSearchOption("do_sample", true);
-            parameters.SetSearchOption("temperature", settings.Temperature);
-            parameters.SetSearchOption("top_k", 0);
-            parameters.SetSearchOption("top_p", 1.0);
-            parameters.SetSearchOption("random_seed", settings.Seed ?? -1);
+            var result = Run(sequence.Generator, promptIds, cached, settings, onToken, cancellationToken);
+            keep = true;
+            return result;
         }
-        else
+        catch (OperationCanceledException)
         {
-            parameters.SetSearchOption("do_sample", false);
+            // Stopped between steps: what the cache holds is still sound.
+            keep = true;
+            throw;
         }
+        finally
+        {
+            if (keep && _cache is not null)
+            {
+                sequence.Tokens = sequence.Generator.GetSequence(0).ToArray();
+                _cache.Keep(sequence);
+            }
+            else
+            {
+                sequence.Dispose();
+            }
+        }
+    }
 
-        using var generator = new Generator(_model, parameters);
+    private CachedSequence NewSequence(GenerationSettings settings, int maxLength)
+    {
+        var parameters = new GeneratorParams(_model);
+        try
+        {
+            parameters.SetSearchOption("max_length", maxLength);
+            if (settings.Temperature > 0)
+            {
+                // Sample from the whole distribution: top-k 0 and top-p 1 filter nothing.
+                parameters.SetSearchOption("do_sample", true);
+                parameters.SetSearchOption("temperature", settings.Temperature);
+                parameters.SetSearchOption("top_k", 0);
+                parameters.SetSearchOption("top_p", 1.0);
+                parameters.SetSearchOption("random_seed", settings.Seed ?? -1);
+            }
+            else
+            {
+                parameters.SetSearchOption("do_sample", false);
+            }
+
+            return new CachedSequence(parameters, new Generator(_model, parameters), maxLength, settings);
+        }
+        catch
+        {
+            parameters.Dispose();
+            throw;
+        }
+    }
+
+    private GenerationResult Run(Generator generator, IReadOnlyList<int> promptIds, int cached, GenerationSettings settings, Action<int, string>? onToken, CancellationToken cancellationToken)
+    {
         using var stream = _tokenizer.CreateStream();
         var ids = new List<int>();
         var text = new StringBuilder();
@@ -130,7 +185,19 @@ public sealed class LocalModel : IDisposable
         var finishReason = FinishReason.Length;
 
         cancellationToken.ThrowIfCancellationRequested();
-        generator.AppendTokens(promptIds.ToArray());
+        if (cached > 0)
+        {
+            generator.RewindTo((ulong)cached);
+        }
+
+        int[] prompt = [.. promptIds];
+        for (int read = cached; read < prompt.Length; read += PrefillSliceTokens)
+        {
+            settings.OnPrefill?.Invoke((double)read / prompt.Length);
+            generator.AppendTokens(prompt.AsSpan(read, Math.Min(PrefillSliceTokens, prompt.Length - read)).ToArray());
+            cancellationToken.ThrowIfCancellationRequested();
+        }
+
         while (ids.Count < settings.MaxNewTokens && !generator.IsDone())
         {
             cancellationToken.ThrowIfCancellationRequested();
@@ -163,11 +230,12 @@ public sealed class LocalModel : IDisposable
             onToken?.Invoke(token, piece);
         }
 
-        return new GenerationResult(promptIds.Count, ids, text.ToString(), finishReason);
+        return new GenerationResult(promptIds.Count, ids, text.ToString(), finishReason, cached);
     }
 
     public void Dispose()
     {
+        _cache?.Dispose();
         _tokenizer.Dispose();
         _model.Dispose();
     }

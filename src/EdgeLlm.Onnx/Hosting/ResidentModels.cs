@@ -14,7 +14,7 @@ namespace EdgeLlm.Onnx.Hosting;
 /// unpinned models have been unloaded to make room, least recently used first. What a model is counted as
 /// needing when it loads is what its unloading frees. Native memory is freed outside the lock.
 /// </summary>
-internal sealed class ResidentModels(IResourceSnapshotSource resources, IOptions<Core.Options.ModelsOptions> options, TimeProvider time, ILogger<ResidentModels> logger) : IDisposable
+internal sealed class ResidentModels(IResourceSnapshotSource resources, IOptions<Core.Options.ModelsOptions> options, IOptions<Core.Options.ConversationsOptions> conversations, TimeProvider time, ILogger<ResidentModels> logger) : IDisposable
 {
     private readonly Lock _gate = new();
     private readonly Dictionary<string, Resident> _residents = new(StringComparer.Ordinal);
@@ -178,7 +178,7 @@ internal sealed class ResidentModels(IResourceSnapshotSource resources, IOptions
         var clock = Stopwatch.StartNew();
         try
         {
-            resident.Attach(LocalModel.Load(folder), time);
+            resident.Attach(LocalModel.Load(folder, cacheSlots: conversations.Value.CacheSlots), time);
             Log.Loaded(logger, modelId, folder, clock.ElapsedMilliseconds);
             LoadedChanged?.Invoke(LoadedIds);
         }

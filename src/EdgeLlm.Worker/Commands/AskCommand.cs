@@ -1,5 +1,7 @@
 using System.CommandLine;
 using System.Text;
+using System.Text.Json;
+using System.Text.Json.Nodes;
 using EdgeLlm.Core;
 using EdgeLlm.Mqtt;
 
@@ -23,27 +25,40 @@ internal static class AskCommand
         });
         var topic = new Option<string>("--topic") { Description = "The topic to ask on", DefaultValueFactory = _ => "edgellm/ask/cli" };
         var json = new Option<bool>("--json") { Description = "Send a JSON envelope and print the answer envelope" };
+        var stream = new Option<bool>("--stream") { Description = "Ask for a streamed answer (an envelope with \"stream\": true) and print its text as it comes" };
         var timeout = new Option<int>("--timeout-ms") { Description = "How long to wait for the answer", DefaultValueFactory = _ => 60_000 };
         timeout.Validators.Add(r => { if (r.GetValueOrDefault<int>() < 1) { r.AddError("--timeout-ms must be at least 1"); } });
 
-        var command = new Command("ask", "Publish a request and print its answer (exit 1 on an error answer)") { text, server, topic, json, timeout };
+        var command = new Command("ask", "Publish a request and print its answer (exit 1 on an error answer)") { text, server, topic, json, stream, timeout };
         command.SetAction(async (parse, cancellationToken) =>
         {
             string prompt = parse.GetRequiredValue(text);
             bool asEnvelope = parse.GetValue(json);
-            byte[] payload = asEnvelope ? Envelope(prompt) : Encoding.UTF8.GetBytes(prompt);
+            bool streamed = parse.GetValue(stream);
+            byte[] payload = asEnvelope || streamed ? Envelope(prompt, streamed) : Encoding.UTF8.GetBytes(prompt);
+            var output = parse.InvocationConfiguration.Output;
+            int deltas = 0;
             AskReply reply;
             try
             {
-                reply = await MqttAskClient.AskAsync(parse.GetRequiredValue(server), parse.GetRequiredValue(topic), payload, TimeSpan.FromMilliseconds(parse.GetValue(timeout)), cancellationToken).ConfigureAwait(false);
+                reply = await MqttAskClient.AskAsync(
+                    parse.GetRequiredValue(server),
+                    parse.GetRequiredValue(topic),
+                    payload,
+                    TimeSpan.FromMilliseconds(parse.GetValue(timeout)),
+                    cancellationToken,
+                    streamed ? delta => { output.Write(delta); output.Flush(); deltas++; } : null).ConfigureAwait(false);
             }
             catch (Exception e) when (e is TimeoutException or MQTTnet.Exceptions.MqttCommunicationException)
             {
                 throw new IOException(e.Message, e);
             }
 
-            var output = parse.InvocationConfiguration.Output;
-            if (reply.ErrorCode is null || asEnvelope)
+            if (streamed && !asEnvelope)
+            {
+                await EndStreamAsync(parse, reply, deltas).ConfigureAwait(false);
+            }
+            else if (reply.ErrorCode is null || asEnvelope)
             {
                 await output.WriteLineAsync(reply.Payload).ConfigureAwait(false);
             }
@@ -58,18 +73,63 @@ internal static class AskCommand
         return command;
     }
 
-    // A prompt becomes {"prompt": ...}; a JSON object is sent as it is.
-    private static byte[] Envelope(string text)
+    // The streamed text is out; the final envelope adds the text only when no chunk came (a node that does
+    // not stream), and tells an error.
+    private static async Task EndStreamAsync(ParseResult parse, AskReply reply, int deltas)
+    {
+        using var final = JsonDocument.Parse(reply.Payload);
+        var root = final.RootElement;
+        var output = parse.InvocationConfiguration.Output;
+        if (reply.ErrorCode is null && deltas == 0 && root.TryGetProperty("text", out var whole))
+        {
+            await output.WriteAsync(whole.GetString()).ConfigureAwait(false);
+        }
+
+        if (reply.ErrorCode is null || deltas > 0)
+        {
+            await output.WriteLineAsync().ConfigureAwait(false);
+        }
+
+        if (reply.ErrorCode is string code)
+        {
+            string message = root.TryGetProperty("error", out var error) && error.TryGetProperty("message", out var m) ? m.GetString() ?? "" : "";
+            await parse.InvocationConfiguration.Error.WriteLineAsync($"edgellm: error: {code}: {message}").ConfigureAwait(false);
+        }
+    }
+
+    // A prompt becomes {"prompt": ...}; a JSON object is sent as it is, with "stream": true added when asked.
+    private static byte[] Envelope(string text, bool streamed)
     {
         if (text.TrimStart().StartsWith('{'))
         {
-            return Encoding.UTF8.GetBytes(text);
+            JsonNode? parsed;
+            try
+            {
+                parsed = streamed ? JsonNode.Parse(text) : null;
+            }
+            catch (JsonException e)
+            {
+                throw new UsageException($"TEXT opens like a JSON envelope but is not one: {e.Message}");
+            }
+
+            if (parsed is not JsonObject envelope)
+            {
+                return Encoding.UTF8.GetBytes(text);
+            }
+
+            envelope["stream"] = true;
+            return Encoding.UTF8.GetBytes(envelope.ToJsonString());
         }
 
         return JsonPayload.Write(json =>
         {
             json.WriteStartObject();
             json.WriteString("prompt", text);
+            if (streamed)
+            {
+                json.WriteBoolean("stream", true);
+            }
+
             json.WriteEndObject();
         });
     }

@@ -25,6 +25,9 @@ internal sealed class ScriptedChatClient : IChatClient
 
     public ConcurrentQueue<string> Prompts { get; } = new();
 
+    /// <summary>Every call's whole chat, as the engine got it.</summary>
+    public ConcurrentQueue<ChatMessage[]> Chats { get; } = new();
+
     /// <summary>When true, calls wait for <see cref="ReleaseNextAsync"/>; else they answer at once.</summary>
     public bool Held { get; init; }
 
@@ -44,6 +47,7 @@ internal sealed class ScriptedChatClient : IChatClient
     {
         string prompt = messages.Last().Text;
         Prompts.Enqueue(prompt);
+        Chats.Enqueue([.. messages]);
         if (Held)
         {
             var release = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
@@ -58,8 +62,73 @@ internal sealed class ScriptedChatClient : IChatClient
         };
     }
 
-    public IAsyncEnumerable<ChatResponseUpdate> GetStreamingResponseAsync(IEnumerable<ChatMessage> messages, ChatOptions? options = null, CancellationToken cancellationToken = default) =>
-        throw new NotSupportedException();
+    // The whole response, then its updates: the pipeline reads every engine as a stream.
+    public async IAsyncEnumerable<ChatResponseUpdate> GetStreamingResponseAsync(
+        IEnumerable<ChatMessage> messages, ChatOptions? options = null, [System.Runtime.CompilerServices.EnumeratorCancellation] CancellationToken cancellationToken = default)
+    {
+        var response = await GetResponseAsync(messages, options, cancellationToken);
+        foreach (var update in response.ToChatResponseUpdates())
+        {
+            yield return update;
+        }
+    }
+
+    public object? GetService(Type serviceType, object? serviceKey = null) => null;
+
+    public void Dispose()
+    {
+    }
+}
+
+/// <summary>
+/// An engine that streams: a heartbeat of the prompt read, then each of <paramref name="tokens"/> as an update,
+/// and, when <paramref name="holdAfter"/>, waits after them until it is cancelled (as a generation stopped
+/// between tokens), so that a test can watch chunks arrive and then cancel.
+/// </summary>
+internal sealed class TokenChatClient(IReadOnlyList<string> tokens, bool holdAfter = false) : IChatClient
+{
+    private readonly TaskCompletionSource _written = new(TaskCreationOptions.RunContinuationsAsynchronously);
+
+    /// <summary>Completes once every token has been handed out.</summary>
+    public Task Written => _written.Task;
+
+    public bool WasCancelled { get; private set; }
+
+    public async Task<ChatResponse> GetResponseAsync(IEnumerable<ChatMessage> messages, ChatOptions? options = null, CancellationToken cancellationToken = default) =>
+        await GetStreamingResponseAsync(messages, options, cancellationToken).ToChatResponseAsync(cancellationToken);
+
+    public async IAsyncEnumerable<ChatResponseUpdate> GetStreamingResponseAsync(
+        IEnumerable<ChatMessage> messages, ChatOptions? options = null, [System.Runtime.CompilerServices.EnumeratorCancellation] CancellationToken cancellationToken = default)
+    {
+        yield return new ChatResponseUpdate { Role = ChatRole.Assistant, AdditionalProperties = new() { [EngineProperties.PrefillProgress] = 0.5 } };
+        foreach (string token in tokens)
+        {
+            await Task.Yield();
+            yield return new ChatResponseUpdate(ChatRole.Assistant, token);
+        }
+
+        _written.TrySetResult();
+        if (holdAfter)
+        {
+            try
+            {
+                await Task.Delay(Timeout.Infinite, cancellationToken);
+            }
+            catch (OperationCanceledException)
+            {
+                WasCancelled = true;
+                throw;
+            }
+        }
+
+        yield return new ChatResponseUpdate
+        {
+            Role = ChatRole.Assistant,
+            FinishReason = ChatFinishReason.Stop,
+            Contents = [new UsageContent(new UsageDetails { InputTokenCount = 9, OutputTokenCount = tokens.Count })],
+            AdditionalProperties = new() { [EngineProperties.CachedPromptTokens] = 4 },
+        };
+    }
 
     public object? GetService(Type serviceType, object? serviceKey = null) => null;
 
@@ -93,11 +162,22 @@ internal sealed class RecordingReplyTarget(string key = "requester") : IReplyTar
 
     public ConcurrentQueue<Reply> Sent { get; } = new();
 
+    public ConcurrentQueue<Chunk> Chunks { get; } = new();
+
+    /// <summary>What the route says of each chunk: false plays a requester whose session is gone.</summary>
+    public bool RequesterPresent { get; set; } = true;
+
     public ValueTask SendAsync(Reply reply, CancellationToken cancellationToken)
     {
         Sent.Enqueue(reply);
         _replies.Writer.TryWrite(reply);
         return ValueTask.CompletedTask;
+    }
+
+    public Task<bool> SendChunkAsync(Chunk chunk)
+    {
+        Chunks.Enqueue(chunk);
+        return Task.FromResult(RequesterPresent);
     }
 
     public async Task<Reply> NextAsync() => await _replies.Reader.ReadAsync().AsTask().WaitAsync(TimeSpan.FromSeconds(10));
@@ -119,7 +199,9 @@ internal static class TestPipeline
         ModelCatalog? catalog = null,
         IModelProvider? models = null,
         IModelAcquisition? acquisition = null,
-        int maxAwaitingPull = 64)
+        int maxAwaitingPull = 64,
+        StreamingOptions? streaming = null,
+        ConversationsOptions? conversations = null)
     {
         models ??= new ScriptedModels(client);
         var admission = Create(new AdmissionOptions { QueueCapacity = queueCapacity, ShutdownGraceSeconds = graceSeconds, MaxAwaitingPull = maxAwaitingPull });
@@ -128,14 +210,15 @@ internal static class TestPipeline
         var router = new RequestRouter(
             catalog ?? ModelCatalog.Empty, new FixedResources(new ResourceSnapshot()), models, directory ?? new UpstreamDirectory(), node,
             Create(new RoutingOptions()), Create(new ModelsOptions()), admission, upstreamOptions, acquisition);
-        var pipeline = new RequestPipeline(models, router, counters, admission, node, upstreamOptions, time, NullLogger<RequestPipeline>.Instance, escalator, acquisition);
+        var pipeline = new RequestPipeline(
+            models, router, counters, admission, node, upstreamOptions, Create(streaming ?? new StreamingOptions()), Create(conversations ?? new ConversationsOptions()), time, NullLogger<RequestPipeline>.Instance, escalator, acquisition);
         await pipeline.StartAsync(CancellationToken.None);
         return pipeline;
     }
 }
 
 /// <summary>One request handed to the <see cref="ScriptedEscalator"/>; the test answers it through <see cref="Reply"/>.</summary>
-internal sealed record EscalationCall(Request Request, IReadOnlyList<string> Path, DateTimeOffset GiveUpAt, TaskCompletionSource<UpstreamReply?> Reply);
+internal sealed record EscalationCall(Request Request, IReadOnlyList<string> Path, DateTimeOffset GiveUpAt, EscalationWatch Watch, TaskCompletionSource<UpstreamReply?> Reply);
 
 /// <summary>An upstream tier the test plays: each escalation waits for the test's reply (null: silence).</summary>
 internal sealed class ScriptedEscalator : IEscalator
@@ -148,9 +231,9 @@ internal sealed class ScriptedEscalator : IEscalator
 
     public async Task<EscalationCall> NextCallAsync() => await _calls.Reader.ReadAsync().AsTask().WaitAsync(TimeSpan.FromSeconds(10));
 
-    public Task<UpstreamReply?> EscalateAsync(Request request, IReadOnlyList<string> path, DateTimeOffset giveUpAt, CancellationToken cancellationToken)
+    public Task<UpstreamReply?> EscalateAsync(Request request, IReadOnlyList<string> path, DateTimeOffset giveUpAt, EscalationWatch watch, CancellationToken cancellationToken)
     {
-        var call = new EscalationCall(request, path, giveUpAt, new TaskCompletionSource<UpstreamReply?>(TaskCreationOptions.RunContinuationsAsynchronously));
+        var call = new EscalationCall(request, path, giveUpAt, watch, new TaskCompletionSource<UpstreamReply?>(TaskCreationOptions.RunContinuationsAsynchronously));
         Interlocked.Increment(ref _count);
         _calls.Writer.TryWrite(call);
         return call.Reply.Task.WaitAsync(cancellationToken);

@@ -97,4 +97,36 @@ public sealed class ReplyFormatterTests
 
         Assert.Equal("It is \"fine\" ✓", Encoding.UTF8.GetString(ReplyFormatter.Format(new Relayed(null, upstream, null, new Route("escalated", [])), RequestFormat.PlainText)));
     }
+
+    [Fact]
+    public void Format_Chunks_AreTextOrHeartbeat_AndTheFirstNamesTheNode()
+    {
+        Assert.Equal("""{"id":"r-1","seq":0,"node":"pi-07","delta":"Once"}""", Encoding.UTF8.GetString(ReplyFormatter.Format(new Chunk("r-1", 0, "pi-07", "Once", null))));
+        Assert.Equal("""{"id":"r-1","seq":3,"state":"prefill","progress":0.667}""", Encoding.UTF8.GetString(ReplyFormatter.Format(new Chunk("r-1", 3, null, null, 2.0 / 3))));
+    }
+
+    [Fact]
+    public void Format_AStreamedAnswerInAConversation_SaysItsChunksTurnAndCachedTokens()
+    {
+        var answer = SampleAnswer with { Usage = new Usage(50, 40, 32), Chunks = 7, Conversation = new ConversationTurn("panel-7", 3, New: false, DroppedTurns: 1) };
+
+        using var json = JsonDocument.Parse(ReplyFormatter.Format(answer, RequestFormat.Envelope));
+        var root = json.RootElement;
+
+        Assert.Equal(32, root.GetProperty("usage").GetProperty("cachedPromptTokens").GetInt32());
+        Assert.Equal(7, root.GetProperty("chunks").GetInt32());
+        Assert.Equal("""{"id":"panel-7","turn":3,"new":false,"droppedTurns":1}""", root.GetProperty("conversation").GetRawText());
+    }
+
+    [Fact]
+    public void Format_ARelayedStreamedAnswer_CountsThisNodesChunks_NotTheUpstreams()
+    {
+        byte[] upstream = Encoding.UTF8.GetBytes("""{"id":"x","text":"hi","chunks":12,"tier":1,"route":{"decision":"local","reasons":[]}}""");
+        var relayed = new Relayed("r-1", upstream, null, new Route("escalated", ["domain"])) { Chunks = 9 };
+
+        using var json = JsonDocument.Parse(ReplyFormatter.Format(relayed, RequestFormat.Envelope));
+
+        Assert.Equal(9, json.RootElement.GetProperty("chunks").GetInt32());
+        Assert.Equal("hi", ReplyFormatter.TextOf(relayed));
+    }
 }

@@ -37,6 +37,8 @@ internal sealed class RecordingPipeline : INodePipeline
     // The board submits only valid requests: nothing it sends is rejected unread.
     public ValueTask RejectAsync(Failure failure, IReplyTarget replyTo, CancellationToken cancellationToken) =>
         throw new InvalidOperationException("the board never rejects a message unread");
+
+    public int Cancel(string id) => throw new InvalidOperationException("the board never cancels");
 }
 
 /// <summary>The node's own topics, with what is published on each.</summary>
@@ -57,6 +59,8 @@ internal sealed class RecordingTopics : INodeTopics
             topics.Published.Enqueue((topic, reply));
             return ValueTask.CompletedTask;
         }
+
+        public Task<bool> SendChunkAsync(Chunk chunk) => throw new InvalidOperationException("a button's request is not streamed");
     }
 }
 

@@ -13,6 +13,7 @@ internal sealed class RecordingPipeline : INodePipeline
 {
     private readonly Channel<Submission> _submitted = Channel.CreateUnbounded<Submission>();
     private readonly Channel<Failure> _rejected = Channel.CreateUnbounded<Failure>();
+    private readonly Channel<string> _cancelled = Channel.CreateUnbounded<string>();
     private int _failuresToThrow;
 
     public NodeActivity Activity { get; } = new(false, 0, 0, 0, 0);
@@ -30,10 +31,18 @@ internal sealed class RecordingPipeline : INodePipeline
         _submitted.Writer.TryWrite(submission);
         var request = submission.Request;
         await submission.ReplyTo.SendAsync(
-            new Answer(request.Id, new string([.. request.Prompt.Reverse()]), "stop", "pi-07", 0, "echo", new Route("local", ["fits"]), new Usage(1, 1), 1),
+            new Answer(request.Id, new string([.. request.LastUserText.Reverse()]), "stop", "pi-07", 0, "echo", new Route("local", ["fits"]), new Usage(1, 1), 1),
             cancellationToken);
         return SubmitOutcome.Queued;
     }
+
+    public int Cancel(string id)
+    {
+        _cancelled.Writer.TryWrite(id);
+        return 1;
+    }
+
+    public async Task<string> NextCancelAsync() => await _cancelled.Reader.ReadAsync().AsTask().WaitAsync(TimeSpan.FromSeconds(10));
 
     public async ValueTask RejectAsync(Failure failure, IReplyTarget replyTo, CancellationToken cancellationToken)
     {

@@ -2,6 +2,7 @@ using System.Text;
 using System.Text.Json;
 using System.Threading.Channels;
 using EdgeLlm.Core.Options;
+using EdgeLlm.Core.Processing;
 using EdgeLlm.Core.Replies;
 using EdgeLlm.Core.Requests;
 using EdgeLlm.Core.Routing;
@@ -18,6 +19,8 @@ namespace EdgeLlm.Mqtt.Tests.Outgoing;
 /// <summary>The escalator against a real Mosquitto, with the test playing the upstream tier.</summary>
 public sealed class MqttEscalatorTests : IAsyncLifetime, IAsyncDisposable
 {
+    private static readonly EscalationWatch Unwatched = new(null, CancellationToken.None);
+
     private readonly string _prefix = $"esc{Guid.NewGuid():N}"[..11];
     private readonly UpstreamDirectory _directory = new();
     private MosquittoBroker? _broker;
@@ -58,7 +61,7 @@ public sealed class MqttEscalatorTests : IAsyncLifetime, IAsyncDisposable
         var request = new Request { Prompt = "fever", Domain = "medical", MaxLatencyMs = 9000 };
         var giveUpAt = TimeProvider.System.GetUtcNow().AddSeconds(5);
 
-        var escalation = _escalator!.EscalateAsync(request, ["sensor-hub", "pi-07"], giveUpAt, CancellationToken.None);
+        var escalation = _escalator!.EscalateAsync(request, ["sensor-hub", "pi-07"], giveUpAt, Unwatched, CancellationToken.None);
         var asked = await _asked.Reader.ReadAsync().AsTask().WaitAsync(TimeSpan.FromSeconds(10));
         await AnswerAsync(asked, """{"id": "x", "text": "rest and fluids", "tier": 1, "latencyMs": 30}""");
         await AnswerAsync(asked, """{"id": "x", "text": "a second answer", "tier": 1, "latencyMs": 30}""");
@@ -85,7 +88,7 @@ public sealed class MqttEscalatorTests : IAsyncLifetime, IAsyncDisposable
     {
         var started = TimeProvider.System.GetUtcNow();
 
-        var reply = await _escalator!.EscalateAsync(new Request { Prompt = "fever" }, ["pi-07"], started.AddMilliseconds(400), CancellationToken.None);
+        var reply = await _escalator!.EscalateAsync(new Request { Prompt = "fever" }, ["pi-07"], started.AddMilliseconds(400), Unwatched, CancellationToken.None);
         var asked = await _asked.Reader.ReadAsync().AsTask().WaitAsync(TimeSpan.FromSeconds(10));
         await AnswerAsync(asked, """{"text": "too late", "tier": 1}""");
 
@@ -99,9 +102,9 @@ public sealed class MqttEscalatorTests : IAsyncLifetime, IAsyncDisposable
     {
         var giveUpAt = TimeProvider.System.GetUtcNow().AddSeconds(5);
 
-        var busy = _escalator!.EscalateAsync(new Request { Prompt = "one" }, ["pi-07"], giveUpAt, CancellationToken.None);
+        var busy = _escalator!.EscalateAsync(new Request { Prompt = "one" }, ["pi-07"], giveUpAt, Unwatched, CancellationToken.None);
         await AnswerAsync(await _asked.Reader.ReadAsync().AsTask().WaitAsync(TimeSpan.FromSeconds(10)), """{"id": null, "error": {"code": "busy", "message": "queue full"}}""");
-        var garbled = _escalator.EscalateAsync(new Request { Prompt = "two" }, ["pi-07"], giveUpAt, CancellationToken.None);
+        var garbled = _escalator.EscalateAsync(new Request { Prompt = "two" }, ["pi-07"], giveUpAt, Unwatched, CancellationToken.None);
         await AnswerAsync(await _asked.Reader.ReadAsync().AsTask().WaitAsync(TimeSpan.FromSeconds(10)), "not json at all");
 
         Assert.Equal(ErrorCode.Busy, (await busy.WaitAsync(TimeSpan.FromSeconds(10)))!.Error);

@@ -38,7 +38,8 @@ public sealed class LocalChatClientTests(Stories260kModels models) : IClassFixtu
             updates.Add(update);
         }
 
-        Assert.Equal(16, updates.Count);
+        Assert.Equal(15, updates.Count(u => u.Text.Length > 0));
+        Assert.Equal(0.0, updates[0].AdditionalProperties?[EngineProperties.PrefillProgress]);
         Assert.Equal(ChatFinishReason.Length, updates[^1].FinishReason);
         Assert.Equal((await client.GetResponseAsync("Lily", new ChatOptions { MaxOutputTokens = 15 })).Text, string.Concat(updates.Select(u => u.Text)));
     }
@@ -131,6 +132,40 @@ public sealed class LocalChatClientTests(Stories260kModels models) : IClassFixtu
         Assert.Equal("stories260k-int4", client.GetService<ChatClientMetadata>()?.DefaultModelId);
         Assert.Same(model, client.GetService<LocalModel>());
         Assert.Null(client.GetService<LocalModel>("some key"));
+    }
+
+    [Fact]
+    public async Task GetResponse_AChatLongerThanTheContext_LeavesOutTheOldestDroppableExchanges()
+    {
+        using var model = LocalModel.Load(models.Folder(Quantization.Int8));
+        using var client = new LocalChatClient(model, TimeProvider.System);
+        string story = "Once upon a time there was a little girl named Lily who liked to play in the park with her friends every day.";
+        var chat = Enumerable.Range(0, 12).SelectMany(i => new[] { new ChatMessage(ChatRole.User, $"{i}: {story}"), new ChatMessage(ChatRole.Assistant, story) })
+            .Append(new ChatMessage(ChatRole.User, "The end")).ToList();
+        var options = new ChatOptions { MaxOutputTokens = 32, AdditionalProperties = new() { [EngineProperties.DroppableMessages] = 24 } };
+
+        var updates = await client.GetStreamingResponseAsync(chat, options).ToListAsync();
+
+        int dropped = (int)updates[^1].AdditionalProperties![EngineProperties.DroppedMessages]!;
+        var usage = updates.ToChatResponse().Usage!;
+        Assert.True(dropped is > 0 and < 24 && dropped % 2 == 0, $"dropped {dropped} of 24 droppable messages");
+        Assert.InRange(usage.InputTokenCount!.Value, 1, model.Config.ContextLength - 32);
+        Assert.Equal(32, usage.OutputTokenCount);
+    }
+
+    [Fact]
+    public async Task GetResponse_ATurnAfterAnother_ReusesTheCache_AndSaysHowMuch()
+    {
+        using var model = LocalModel.Load(models.Folder(Quantization.Int8), cacheSlots: 1);
+        using var client = new LocalChatClient(model, TimeProvider.System);
+        var first = new ChatMessage(ChatRole.User, "Lily went to the park");
+        var options = new ChatOptions { MaxOutputTokens = 12 };
+
+        var one = await client.GetResponseAsync([first], options);
+        var two = await client.GetResponseAsync([first, new ChatMessage(ChatRole.Assistant, one.Text), new ChatMessage(ChatRole.User, "Then she saw a dog")], options);
+
+        Assert.Equal(0, one.Usage?.CachedInputTokenCount);
+        Assert.InRange(two.Usage!.CachedInputTokenCount!.Value, 5, two.Usage.InputTokenCount!.Value - 1);
     }
 
     public void Dispose() => _temp.Dispose();

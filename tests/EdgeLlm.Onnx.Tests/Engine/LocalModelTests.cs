@@ -128,6 +128,65 @@ public sealed class LocalModelTests(Stories260kModels models) : IClassFixture<St
     }
 
     [Fact]
+    public void Generate_AConversationWithTheCache_ReadsOnlyEachNewTurn_AndWritesTheSameGreedyText()
+    {
+        using var cached = LocalModel.Load(models.Folder(Quantization.Int8), cacheSlots: 2);
+        using var uncached = LocalModel.Load(models.Folder(Quantization.Int8));
+        string[] turns = ["Lily went to the park.", "She saw a big dog.", "The dog was sad.", "Lily gave it a ball.", "They played all day."];
+
+        var withCache = Converse(cached, turns);
+        var without = Converse(uncached, turns);
+
+        Assert.Equal(without.Select(r => r.Text), withCache.Select(r => r.Text));
+        Assert.All(without, r => Assert.Equal(0, r.CachedPromptTokens));
+        Assert.Equal(0, withCache[0].CachedPromptTokens);
+        // From the second turn, all the chat before the new turn comes from the cache (bar the token at the seam).
+        Assert.All(withCache.Skip(1).Zip(withCache), pair => Assert.InRange(pair.First.CachedPromptTokens, pair.Second.PromptTokens, pair.First.PromptTokens - 1));
+    }
+
+    [Fact]
+    public void Generate_ALongPrompt_IsReadInSlices_TellingItsProgress()
+    {
+        using var model = LocalModel.Load(models.Folder(Quantization.Int8));
+        var prompt = model.Encode(string.Join(' ', Enumerable.Repeat("Lily and Ben went to the park to play with a ball.", 20)));
+        var progress = new List<double>();
+
+        model.Generate(prompt, new GenerationSettings { MaxNewTokens = 4, OnPrefill = progress.Add });
+
+        Assert.True(prompt.Count > 256, $"the prompt has {prompt.Count} tokens");
+        Assert.Equal(Enumerable.Range(0, (prompt.Count + 127) / 128).Select(slice => slice * 128.0 / prompt.Count), progress);
+    }
+
+    [Fact]
+    public void Generate_SeededSampling_NeverStartsFromACachedState()
+    {
+        using var model = LocalModel.Load(models.Folder(Quantization.Int8), cacheSlots: 2);
+        var prompt = model.Encode("Once upon a time");
+        var settings = new GenerationSettings { MaxNewTokens = 16, Temperature = 1f, Seed = 7 };
+
+        var first = model.Generate(prompt, settings);
+        var again = model.Generate(prompt, settings);
+
+        Assert.Equal((0, first.Text), (again.CachedPromptTokens, again.Text));
+    }
+
+    // Each turn's prompt is the chat so far (earlier turns with their answers) and the new turn.
+    private static List<GenerationResult> Converse(LocalModel model, string[] turns)
+    {
+        var results = new List<GenerationResult>();
+        string chat = "";
+        foreach (string turn in turns)
+        {
+            chat += (chat.Length > 0 ? "\n" : "") + turn;
+            var result = model.Generate(model.Encode(chat), new GenerationSettings { MaxNewTokens = 24 });
+            results.Add(result);
+            chat += result.Text;
+        }
+
+        return results;
+    }
+
+    [Fact]
     public void Generate_PromptFillingTheContext_IsRefused()
     {
         using var model = LocalModel.Load(models.Folder(Quantization.Int8));

@@ -110,15 +110,19 @@ internal sealed class TestRequester : IAsyncDisposable
     public Task PublishAsync(string topic, string text, string? correlation = null, uint expirySeconds = 0) =>
         PublishAsync(topic, Encoding.UTF8.GetBytes(text), correlation, expirySeconds);
 
-    /// <summary>Asks and waits for the reply that carries the request's correlation data.</summary>
-    public async Task<Received> AskAsync(string topic, byte[] payload, TimeSpan? timeout = null)
+    /// <summary>Asks and waits for the final reply that carries the request's correlation data (chunks of a streamed answer come before it).</summary>
+    public async Task<Received> AskAsync(string topic, byte[] payload, TimeSpan? timeout = null, string? correlation = null)
     {
-        string correlation = Guid.NewGuid().ToString("N");
+        correlation ??= Guid.NewGuid().ToString("N");
         await PublishAsync(topic, payload, correlation);
-        return await WaitForAsync(r => r.Correlation == correlation, timeout ?? TimeSpan.FromSeconds(30));
+        return await WaitForAsync(r => r.Correlation == correlation && r.Type != "chunk", timeout ?? TimeSpan.FromSeconds(30));
     }
 
-    public Task<Received> AskAsync(string topic, string text, TimeSpan? timeout = null) => AskAsync(topic, Encoding.UTF8.GetBytes(text), timeout);
+    /// <summary>The chunks received so far that carry <paramref name="correlation"/> (null: those on <paramref name="topic"/>, as a 3.1.1 requester gets them), in order of arrival.</summary>
+    public IReadOnlyList<Received> ChunksOf(string? correlation, string? topic = null) =>
+        [.. _received.Where(r => r.Type == "chunk" && r.Correlation == correlation && (topic is null || r.Topic == topic))];
+
+    public Task<Received> AskAsync(string topic, string text, TimeSpan? timeout = null, string? correlation = null) => AskAsync(topic, Encoding.UTF8.GetBytes(text), timeout, correlation);
 
     public async Task<Received> WaitForAsync(Func<Received, bool> match, TimeSpan timeout)
     {

@@ -1,4 +1,5 @@
 using System.ClientModel;
+using System.Runtime.CompilerServices;
 using EdgeLlm.Core.Processing;
 using Microsoft.Extensions.AI;
 
@@ -7,37 +8,91 @@ namespace EdgeLlm.Worker.Engines.OpenAiCompatible;
 /// <summary>
 /// The endpoint's chat client held to EdgeLlm's rules: it stops at the request's deadline (reporting
 /// <see cref="ChatDeadline.FinishReason"/>), sends the server none of EdgeLlm's own options, and turns a
-/// server that cannot be reached or refuses the call into <see cref="EngineUnavailableException"/>.
+/// server that cannot be reached or refuses the call into <see cref="EngineUnavailableException"/>. Streamed
+/// (the server's server-sent events), the same holds for every update.
 /// </summary>
 internal sealed class EndpointChatClient(IChatClient inner, OpenAiOptions endpoint, TimeProvider time) : DelegatingChatClient(inner)
 {
     public override async Task<ChatResponse> GetResponseAsync(IEnumerable<ChatMessage> messages, ChatOptions? options = null, CancellationToken cancellationToken = default)
     {
-        var deadline = ChatDeadline.Of(options);
-        var sent = options?.Clone();
-        sent?.AdditionalProperties?.Remove(ChatDeadline.Property);
-        using var limit = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
-        if (deadline is DateTimeOffset at)
-        {
-            var left = at - time.GetUtcNow();
-            limit.CancelAfter(left > TimeSpan.Zero ? left : TimeSpan.Zero);
-        }
-
+        using var limit = Limit(options, cancellationToken);
         try
         {
-            return await base.GetResponseAsync(messages, sent, limit.Token).ConfigureAwait(false);
+            return await base.GetResponseAsync(messages, ForServer(options), limit.Token).ConfigureAwait(false);
         }
         catch (OperationCanceledException) when (limit.IsCancellationRequested && !cancellationToken.IsCancellationRequested)
         {
             return new ChatResponse([]) { FinishReason = ChatDeadline.FinishReason };
         }
-        catch (ClientResultException e)
+        catch (Exception e) when (Unavailable(e, cancellationToken) is { } unavailable)
         {
-            throw new EngineUnavailableException($"{endpoint.Endpoint} answered {(e.Status > 0 ? $"HTTP {e.Status}" : "nothing")}: {e.Message}", e);
-        }
-        catch (Exception e) when (e is HttpRequestException or TimeoutException or OperationCanceledException && !cancellationToken.IsCancellationRequested)
-        {
-            throw new EngineUnavailableException($"{endpoint.Endpoint} could not be reached within {endpoint.TimeoutMs} ms: {e.Message}", e);
+            throw unavailable;
         }
     }
+
+    public override async IAsyncEnumerable<ChatResponseUpdate> GetStreamingResponseAsync(
+        IEnumerable<ChatMessage> messages, ChatOptions? options = null, [EnumeratorCancellation] CancellationToken cancellationToken = default)
+    {
+        using var limit = Limit(options, cancellationToken);
+        var updates = base.GetStreamingResponseAsync(messages, ForServer(options), limit.Token).GetAsyncEnumerator(limit.Token);
+        await using (updates.ConfigureAwait(false))
+        {
+            while (true)
+            {
+                bool more;
+                try
+                {
+                    more = await updates.MoveNextAsync().ConfigureAwait(false);
+                }
+                catch (OperationCanceledException) when (limit.IsCancellationRequested && !cancellationToken.IsCancellationRequested)
+                {
+                    break;
+                }
+                catch (Exception e) when (Unavailable(e, cancellationToken) is { } unavailable)
+                {
+                    throw unavailable;
+                }
+
+                if (!more)
+                {
+                    yield break;
+                }
+
+                yield return updates.Current;
+            }
+        }
+
+        // Only the deadline ends the loop early: what was written stands, and the reason says why it ended.
+        yield return new ChatResponseUpdate { Role = ChatRole.Assistant, FinishReason = ChatDeadline.FinishReason };
+    }
+
+    // The caller's token, and the request's deadline as a timer.
+    private CancellationTokenSource Limit(ChatOptions? options, CancellationToken cancellationToken)
+    {
+        var limit = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
+        if (ChatDeadline.Of(options) is DateTimeOffset at)
+        {
+            var left = at - time.GetUtcNow();
+            limit.CancelAfter(left > TimeSpan.Zero ? left : TimeSpan.Zero);
+        }
+
+        return limit;
+    }
+
+    // The server hears none of EdgeLlm's own properties.
+    private static ChatOptions? ForServer(ChatOptions? options)
+    {
+        var sent = options?.Clone();
+        sent?.AdditionalProperties?.Remove(ChatDeadline.Property);
+        sent?.AdditionalProperties?.Remove(EngineProperties.DroppableMessages);
+        return sent;
+    }
+
+    private EngineUnavailableException? Unavailable(Exception e, CancellationToken cancellationToken) => e switch
+    {
+        ClientResultException refused => new EngineUnavailableException($"{endpoint.Endpoint} answered {(refused.Status > 0 ? $"HTTP {refused.Status}" : "nothing")}: {refused.Message}", refused),
+        HttpRequestException or TimeoutException or OperationCanceledException when !cancellationToken.IsCancellationRequested =>
+            new EngineUnavailableException($"{endpoint.Endpoint} could not be reached within {endpoint.TimeoutMs} ms: {e.Message}", e),
+        _ => null,
+    };
 }
