@@ -27,9 +27,9 @@ public sealed class LocalModel : IDisposable
     private readonly HashSet<int> _endTokenIds;
     private readonly PromptCache? _cache;
 
-    private LocalModel(string folder, GenAiConfig config, TokenizerFacts tokenizerFacts, Model model, Tokenizer tokenizer, int cacheSlots)
+    private LocalModel(string folder, GenAiConfig config, TokenizerFacts tokenizerFacts, Model model, Tokenizer tokenizer, int cacheSlots, Func<bool>? mayKeepCache)
     {
-        _cache = cacheSlots > 0 ? new PromptCache(cacheSlots) : null;
+        _cache = cacheSlots > 0 ? new PromptCache(cacheSlots, mayKeepCache) : null;
         Folder = folder;
         Id = IdOf(folder);
         Config = config;
@@ -53,7 +53,8 @@ public sealed class LocalModel : IDisposable
 
     /// <param name="intraOpThreads">Threads for one generation; null lets ONNX Runtime use every core.</param>
     /// <param name="cacheSlots">Sequences whose KV cache is kept for the next prompts (Conversations:CacheSlots); 0 keeps none.</param>
-    public static LocalModel Load(string folder, int? intraOpThreads = null, int cacheSlots = 0)
+    /// <param name="mayKeepCache">Asked after each generation whether the board can spare the memory of the kept sequences; null: always.</param>
+    public static LocalModel Load(string folder, int? intraOpThreads = null, int cacheSlots = 0, Func<bool>? mayKeepCache = null)
     {
         var config = GenAiConfig.Read(folder);
         var tokenizerFacts = TokenizerFacts.Read(folder);
@@ -73,7 +74,7 @@ public sealed class LocalModel : IDisposable
             }
 
             model = new Model(genAiConfig);
-            return new LocalModel(folder, config, tokenizerFacts, model, new GuardedTokenizer(model), cacheSlots);
+            return new LocalModel(folder, config, tokenizerFacts, model, new GuardedTokenizer(model), cacheSlots, mayKeepCache);
         }
         catch (OnnxRuntimeGenAIException e)
         {

@@ -6,9 +6,10 @@ namespace EdgeLlm.Onnx.Engine;
 /// The KV caches a loaded model keeps of its last sequences (Conversations:CacheSlots, docs/design.md §3a): a
 /// generation whose prompt starts like a kept sequence takes that generator, rewinds it to the shared prefix
 /// and reads only the rest (GenAI's continuous decoding: RewindTo, then AppendTokens). The least recently used
-/// sequence goes when a slot is needed.
+/// sequence goes when a slot is needed, and every one goes when the board has no memory to spare for them.
 /// </summary>
-internal sealed class PromptCache(int slots) : IDisposable
+/// <param name="mayKeep">Whether the board can spare the memory the kept sequences hold; null: always.</param>
+internal sealed class PromptCache(int slots, Func<bool>? mayKeep) : IDisposable
 {
     private readonly Lock _lock = new();
     // Least recently used first.
@@ -35,14 +36,18 @@ internal sealed class PromptCache(int slots) : IDisposable
         }
     }
 
-    /// <summary>Keeps <paramref name="sequence"/> as the most recently used; frees the least recently used beyond the slots.</summary>
+    /// <summary>
+    /// Keeps <paramref name="sequence"/> as the most recently used; frees the least recently used beyond the
+    /// slots, or all of them when the board cannot spare their memory.
+    /// </summary>
     public void Keep(CachedSequence sequence)
     {
         CachedSequence[] freed;
         lock (_lock)
         {
             _kept.Add(sequence);
-            freed = _kept.Count > slots ? [.. _kept.Take(_kept.Count - slots)] : [];
+            int keep = mayKeep?.Invoke() is false ? 0 : slots;
+            freed = _kept.Count > keep ? [.. _kept.Take(_kept.Count - keep)] : [];
             _kept.RemoveRange(0, freed.Length);
         }
 

@@ -178,7 +178,7 @@ internal sealed class ResidentModels(IResourceSnapshotSource resources, IOptions
         var clock = Stopwatch.StartNew();
         try
         {
-            resident.Attach(LocalModel.Load(folder, cacheSlots: conversations.Value.CacheSlots), time);
+            resident.Attach(LocalModel.Load(folder, cacheSlots: conversations.Value.CacheSlots, mayKeepCache: MemoryToSpare), time);
             Log.Loaded(logger, modelId, folder, clock.ElapsedMilliseconds);
             LoadedChanged?.Invoke(LoadedIds);
         }
@@ -196,6 +196,11 @@ internal sealed class ResidentModels(IResourceSnapshotSource resources, IOptions
             resident.Fail(unusable ? new ModelUnavailableException($"{modelId} could not be loaded from {folder}: {e.Message}", e) : e);
         }
     }
+
+    // The prompt cache keeps its sequences only while the board has more than Models:MemoryReserveMb free
+    // (as last sampled): kept KV caches never eat into the reserve.
+    private bool MemoryToSpare() =>
+        resources.Latest.UsableMemoryBytes is not long usable || usable > (long)options.Value.MemoryReserveMb << 20;
 
     private void Release(Resident resident)
     {

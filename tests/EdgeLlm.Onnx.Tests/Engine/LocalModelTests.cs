@@ -145,6 +145,39 @@ public sealed class LocalModelTests(Stories260kModels models) : IClassFixture<St
     }
 
     [Fact]
+    public void Generate_AfterAnEndToken_TheCachedSequenceGoesOn_AsAFreshOneWould()
+    {
+        using var cached = LocalModel.Load(models.Folder(Quantization.Int8), cacheSlots: 1);
+        using var uncached = LocalModel.Load(models.Folder(Quantization.Int8));
+        var story = cached.Generate(cached.Encode("Lily"), new GenerationSettings { MaxNewTokens = 400 });
+        var next = cached.Encode("Lily" + story.Text + "\nThe next day, Ben");
+
+        var goesOn = cached.Generate(next, new GenerationSettings { MaxNewTokens = 20 });
+
+        Assert.Equal(FinishReason.Stop, story.FinishReason);
+        Assert.True(goesOn.CachedPromptTokens > 0);
+        Assert.Equal(uncached.Generate(next, new GenerationSettings { MaxNewTokens = 20 }).Text, goesOn.Text);
+        Assert.Equal(20, goesOn.TokenIds.Count);
+    }
+
+    [Fact]
+    public void Generate_NoMemoryToSpare_KeepsNothingInTheCache()
+    {
+        bool spare = false;
+        using var model = LocalModel.Load(models.Folder(Quantization.Int8), cacheSlots: 2, mayKeepCache: () => spare);
+        var prompt = model.Encode("Lily went to the park");
+
+        model.Generate(prompt, new GenerationSettings { MaxNewTokens = 8 });
+        var tight = model.Generate(prompt, new GenerationSettings { MaxNewTokens = 8 });
+        spare = true;
+        model.Generate(prompt, new GenerationSettings { MaxNewTokens = 8 });
+        var roomy = model.Generate(prompt, new GenerationSettings { MaxNewTokens = 8 });
+
+        Assert.Equal(0, tight.CachedPromptTokens);
+        Assert.Equal(prompt.Count - 1, roomy.CachedPromptTokens);
+    }
+
+    [Fact]
     public void Generate_ALongPrompt_IsReadInSlices_TellingItsProgress()
     {
         using var model = LocalModel.Load(models.Folder(Quantization.Int8));

@@ -51,6 +51,28 @@ public sealed class ConversationTests(MosquittoFixture mosquitto, NodeModels mod
         Assert.Equal(first.NodeId, back.GetProperty("node").GetString());
     }
 
+    [MosquittoFact]
+    public async Task ALongConversation_DropsItsOldestTurnsToFitTheContext_AndSaysSo()
+    {
+        await using var node = await StartAsync("long");
+        await using var panel = await TestRequester.ConnectAsync(mosquitto.Broker.Server);
+        string story = "Once upon a time there was a little girl named Lily who liked to play in the park with her friends every day.";
+
+        var answers = new List<JsonElement>();
+        for (int turn = 1; turn <= 8; turn++)
+        {
+            answers.Add(await AskAsync(panel, AskTopic(node), new JsonObject { ["prompt"] = $"{turn}. {story}", ["conversation"] = "long-7", ["maxTokens"] = 60 }.ToJsonString()));
+        }
+
+        var dropped = answers.Select(a => a.GetProperty("conversation").GetProperty("droppedTurns").GetInt32()).ToArray();
+        Assert.Equal(Enumerable.Range(1, 8), answers.Select(a => a.GetProperty("conversation").GetProperty("turn").GetInt32()));
+        Assert.Equal(0, dropped[0]);
+        Assert.True(dropped[^1] > 0, $"dropped turns: {string.Join(", ", dropped)}");
+        Assert.Equal(dropped.Order(), dropped);
+        // The model's context (512 tokens) holds the prompt and room for the answer.
+        Assert.All(answers, a => Assert.InRange(a.GetProperty("usage").GetProperty("promptTokens").GetInt32(), 1, 512 - 60));
+    }
+
     private static async Task<List<JsonElement>> ConverseByIdAsync(TestRequester panel, RunningNode node, string conversation)
     {
         var answers = new List<JsonElement>();
