@@ -2,7 +2,6 @@ using System.CommandLine;
 using System.Text;
 using System.Text.Json;
 using System.Text.Json.Nodes;
-using EdgeLlm.Core;
 using EdgeLlm.Mqtt;
 
 namespace EdgeLlm.Worker.Commands;
@@ -10,6 +9,9 @@ namespace EdgeLlm.Worker.Commands;
 /// <summary>`edgellm ask`: one request over MQTT, as a sensor or panel would send it, and its answer.</summary>
 internal static class AskCommand
 {
+    // Text stays readable on the wire, as the node writes it.
+    private static readonly JsonSerializerOptions EnvelopeWriting = new() { Encoder = System.Text.Encodings.Web.JavaScriptEncoder.UnsafeRelaxedJsonEscaping };
+
     public static Command Create()
     {
         var text = new Argument<string>("TEXT") { Description = "The prompt (with --json: the prompt, or a whole JSON envelope)" };
@@ -26,16 +28,18 @@ internal static class AskCommand
         var topic = new Option<string>("--topic") { Description = "The topic to ask on", DefaultValueFactory = _ => "edgellm/ask/cli" };
         var json = new Option<bool>("--json") { Description = "Send a JSON envelope and print the answer envelope" };
         var stream = new Option<bool>("--stream") { Description = "Ask for a streamed answer (an envelope with \"stream\": true) and print its text as it comes" };
+        var conversation = new Option<string?>("--conversation") { Description = "Go on with the conversation the node keeps under this id (an envelope with \"conversation\")", HelpName = "ID" };
         var timeout = new Option<int>("--timeout-ms") { Description = "How long to wait for the answer", DefaultValueFactory = _ => 60_000 };
         timeout.Validators.Add(r => { if (r.GetValueOrDefault<int>() < 1) { r.AddError("--timeout-ms must be at least 1"); } });
 
-        var command = new Command("ask", "Publish a request and print its answer (exit 1 on an error answer)") { text, server, topic, json, stream, timeout };
+        var command = new Command("ask", "Publish a request and print its answer (exit 1 on an error answer)") { text, server, topic, json, stream, conversation, timeout };
         command.SetAction(async (parse, cancellationToken) =>
         {
             string prompt = parse.GetRequiredValue(text);
             bool asEnvelope = parse.GetValue(json);
             bool streamed = parse.GetValue(stream);
-            byte[] payload = asEnvelope || streamed ? Envelope(prompt, streamed) : Encoding.UTF8.GetBytes(prompt);
+            string? conversationId = parse.GetValue(conversation);
+            byte[] payload = asEnvelope || streamed || conversationId is not null ? Envelope(prompt, streamed, conversationId) : Encoding.UTF8.GetBytes(prompt);
             var output = parse.InvocationConfiguration.Output;
             int deltas = 0;
             AskReply reply;
@@ -54,9 +58,9 @@ internal static class AskCommand
                 throw new IOException(e.Message, e);
             }
 
-            if (streamed && !asEnvelope)
+            if ((streamed || conversationId is not null) && !asEnvelope)
             {
-                await EndStreamAsync(parse, reply, deltas).ConfigureAwait(false);
+                await PrintTextAsync(parse, reply, deltas).ConfigureAwait(false);
             }
             else if (reply.ErrorCode is null || asEnvelope)
             {
@@ -73,9 +77,9 @@ internal static class AskCommand
         return command;
     }
 
-    // The streamed text is out; the final envelope adds the text only when no chunk came (a node that does
-    // not stream), and tells an error.
-    private static async Task EndStreamAsync(ParseResult parse, AskReply reply, int deltas)
+    // An envelope the command made for a prompt is printed as the prompt's answer would be: its text (unless
+    // its chunks printed it already), or its error.
+    private static async Task PrintTextAsync(ParseResult parse, AskReply reply, int deltas)
     {
         using var final = JsonDocument.Parse(reply.Payload);
         var root = final.RootElement;
@@ -97,40 +101,40 @@ internal static class AskCommand
         }
     }
 
-    // A prompt becomes {"prompt": ...}; a JSON object is sent as it is, with "stream": true added when asked.
-    private static byte[] Envelope(string text, bool streamed)
+    // A prompt becomes {"prompt": ...}; a JSON object is sent as it is (the node judges it), with "stream"
+    // and "conversation" added when asked.
+    private static byte[] Envelope(string text, bool streamed, string? conversation)
     {
-        if (text.TrimStart().StartsWith('{'))
+        bool adding = streamed || conversation is not null;
+        if (!text.TrimStart().StartsWith('{'))
         {
-            JsonNode? parsed;
-            try
-            {
-                parsed = streamed ? JsonNode.Parse(text) : null;
-            }
-            catch (JsonException e)
-            {
-                throw new UsageException($"TEXT opens like a JSON envelope but is not one: {e.Message}");
-            }
-
-            if (parsed is not JsonObject envelope)
-            {
-                return Encoding.UTF8.GetBytes(text);
-            }
-
-            envelope["stream"] = true;
-            return Encoding.UTF8.GetBytes(envelope.ToJsonString());
+            text = new JsonObject { ["prompt"] = text }.ToJsonString();
+        }
+        else if (!adding)
+        {
+            return Encoding.UTF8.GetBytes(text);
         }
 
-        return JsonPayload.Write(json =>
+        JsonObject envelope;
+        try
         {
-            json.WriteStartObject();
-            json.WriteString("prompt", text);
-            if (streamed)
-            {
-                json.WriteBoolean("stream", true);
-            }
+            envelope = JsonNode.Parse(text) as JsonObject ?? throw new UsageException("TEXT opens like a JSON envelope but is not an object");
+        }
+        catch (JsonException e)
+        {
+            throw new UsageException($"TEXT opens like a JSON envelope but is not one: {e.Message}");
+        }
 
-            json.WriteEndObject();
-        });
+        if (streamed)
+        {
+            envelope["stream"] = true;
+        }
+
+        if (conversation is not null)
+        {
+            envelope["conversation"] = conversation;
+        }
+
+        return Encoding.UTF8.GetBytes(envelope.ToJsonString(EnvelopeWriting));
     }
 }

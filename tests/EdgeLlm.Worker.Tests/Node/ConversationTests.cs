@@ -73,6 +73,20 @@ public sealed class ConversationTests(MosquittoFixture mosquitto, NodeModels mod
         Assert.All(answers, a => Assert.InRange(a.GetProperty("usage").GetProperty("promptTokens").GetInt32(), 1, 512 - 60));
     }
 
+    [MosquittoFact]
+    public async Task AskConversation_FromTheCommandLine_GoesOnWithTheKeptTurns()
+    {
+        await using var node = await StartAsync("cli");
+
+        var first = await CliRun.Of("ask", "--server", mosquitto.Broker.Server, "--topic", AskTopic(node), "--conversation", "cli-1", "Lily went to the park.");
+        var second = await CliRun.Of("ask", "--server", mosquitto.Broker.Server, "--topic", AskTopic(node), "--conversation", "cli-1", "--json", """{"prompt":"She saw a dog.","maxTokens":8}""");
+
+        Assert.Equal((0, ""), (first.ExitCode, first.Error));
+        Assert.Equal(models.StoriesContinuation("Lily went to the park.", 128) + Environment.NewLine, first.Output);
+        var answer = JsonDocument.Parse(second.Output).RootElement;
+        Assert.Equal((2, false), Turn(answer));
+    }
+
     private static async Task<List<JsonElement>> ConverseByIdAsync(TestRequester panel, RunningNode node, string conversation)
     {
         var answers = new List<JsonElement>();

@@ -201,6 +201,21 @@ public sealed class StreamingTests(MosquittoFixture mosquitto, NodeModels models
     private static bool Has(Received message, string property) =>
         message.Payload.Length > 0 && message.Payload[0] == (byte)'{' && JsonDocument.Parse(message.Payload).RootElement.TryGetProperty(property, out _);
 
+    [MosquittoFact]
+    public async Task AskStream_Interrupted_TheNodeStopsWriting()
+    {
+        await using var node = await StartNodeAsync(models.Slow);
+        var pipeline = node.Service<INodePipeline>();
+        using var interrupt = new CancellationTokenSource();
+
+        var run = CliRun.Of(interrupt.Token, "ask", "--server", mosquitto.Broker.Server, "--topic", AskTopic(node), "--stream", """{"prompt":"hello","maxTokens":6000}""");
+        await Eventually.TrueAsync(() => pipeline.Activity.Generating, Patience, "the node generating");
+        await interrupt.CancelAsync();
+
+        Assert.Equal(130, (await run).ExitCode);
+        await Eventually.TrueAsync(() => node.Service<NodeCounters>().Cancelled == 1, Patience, "the node stopping the interrupted answer");
+    }
+
     internal static string Delta(Received chunk) =>
         JsonDocument.Parse(chunk.Payload).RootElement.TryGetProperty("delta", out var delta) ? delta.GetString() ?? "" : "";
 
