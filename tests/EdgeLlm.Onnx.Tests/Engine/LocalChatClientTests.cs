@@ -153,10 +153,22 @@ public sealed class LocalChatClientTests(Stories260kModels models) : IClassFixtu
         Assert.Equal(32, usage.OutputTokenCount);
     }
 
-    [Fact]
-    public async Task GetResponse_ATurnAfterAnother_ReusesTheCache_AndSaysHowMuch()
+    [Theory]
+    [InlineData(false)]
+    [InlineData(true)]
+    public async Task GetResponse_ATurnAfterAnother_ReusesTheCache_AndSaysHowMuch(bool chatTemplate)
     {
-        using var model = LocalModel.Load(models.Folder(Quantization.Int8), cacheSlots: 1);
+        string folder = models.Folder(Quantization.Int8);
+        if (chatTemplate)
+        {
+            folder = _temp.CopyFolder(folder, "templated");
+            File.WriteAllText(Path.Combine(folder, "tokenizer_config.json"), """
+                { "add_bos_token": true, "tokenizer_class": "LlamaTokenizer",
+                  "chat_template": "{% for message in messages %}<{{ message['role'] }}> {{ message['content'] }}\n{% endfor %}{% if add_generation_prompt %}<assistant>{% endif %}" }
+                """);
+        }
+
+        using var model = LocalModel.Load(folder, cacheSlots: 1);
         using var client = new LocalChatClient(model, TimeProvider.System);
         var first = new ChatMessage(ChatRole.User, "Lily went to the park");
         var options = new ChatOptions { MaxOutputTokens = 12 };
