@@ -102,19 +102,15 @@ public sealed class StreamingTests(MosquittoFixture mosquitto, NodeModels models
     public async Task RequesterThatVanishes_FreesTheModel()
     {
         await using var node = await StartNodeAsync(models.Slow);
-        string topic = AskTopic(node);
-        var counters = node.Service<NodeCounters>();
-        await using var other = await TestRequester.ConnectAsync(mosquitto.Broker.Server);
-        var vanishing = await TestRequester.ConnectAsync(mosquitto.Broker.Server);
+        await AssertVanishingFreesTheModelAsync(node, mosquitto.Broker.Server, AskTopic(node));
+    }
 
-        await vanishing.PublishAsync(topic, """{"id":"v1","prompt":"hello","maxTokens":6000,"stream":true}""", correlation: "v1");
-        await vanishing.WaitForAsync(r => r.Correlation == "v1" && r.Type == "chunk", Patience);
-        await vanishing.DisposeAsync();
-        await Eventually.TrueAsync(() => counters.Cancelled == 1, Patience, "the vanished requester's generation stopped");
-        var next = await other.AskAsync(topic, """{"id":"v2","prompt":"hello","maxTokens":3}""", Patience);
-
-        Assert.Null(next.Error);
-        Assert.Equal(1, counters.Cancelled);
+    [Fact]
+    public async Task RequesterThatVanishes_FreesTheModel_OnTheEmbeddedBroker()
+    {
+        int port = FreePort.Next();
+        await using var node = await RunningNode.StartAsync($"Mqtt:EmbeddedPort={port}", $"Models:Local={models.Slow}");
+        await AssertVanishingFreesTheModelAsync(node, $"127.0.0.1:{port}", "edgellm/ask/panel");
     }
 
     [MosquittoFact]
@@ -218,6 +214,24 @@ public sealed class StreamingTests(MosquittoFixture mosquitto, NodeModels models
 
     internal static string Delta(Received chunk) =>
         JsonDocument.Parse(chunk.Payload).RootElement.TryGetProperty("delta", out var delta) ? delta.GetString() ?? "" : "";
+
+    // A requester asks for a long streamed answer and goes after its first chunk: the generation stops, and
+    // the next requester is answered.
+    private static async Task AssertVanishingFreesTheModelAsync(RunningNode node, string server, string topic)
+    {
+        var counters = node.Service<NodeCounters>();
+        await using var other = await TestRequester.ConnectAsync(server);
+        var vanishing = await TestRequester.ConnectAsync(server);
+
+        await vanishing.PublishAsync(topic, """{"id":"v1","prompt":"hello","maxTokens":6000,"stream":true}""", correlation: "v1");
+        await vanishing.WaitForAsync(r => r.Correlation == "v1" && r.Type == "chunk", Patience);
+        await vanishing.DisposeAsync();
+        await Eventually.TrueAsync(() => counters.Cancelled == 1, Patience, "the vanished requester's generation stopped");
+        var next = await other.AskAsync(topic, """{"id":"v2","prompt":"hello","maxTokens":3}""", Patience);
+
+        Assert.Null(next.Error);
+        Assert.Equal(1, counters.Cancelled);
+    }
 
     private static void AssertStreamed(Received final, IReadOnlyList<Received> chunks, string nodeId, string expectedText)
     {
