@@ -39,7 +39,7 @@ public static class MqttAskClient
             {
                 answer.TrySetResult(new AskReply(Encoding.UTF8.GetString(message.Payload), UserProperties.Get(message, MqttReplyTarget.ErrorProperty)));
             }
-            else if (onDelta is not null && DeltaOf(message) is { Length: > 0 } delta)
+            else if (onDelta is not null && ChunkReader.Read(System.Buffers.BuffersExtensions.ToArray(message.Payload)).Chunk?.Delta is { Length: > 0 } delta)
             {
                 onDelta(delta);
             }
@@ -76,19 +76,6 @@ public static class MqttAskClient
         catch (OperationCanceledException) when (!cancellationToken.IsCancellationRequested)
         {
             throw new TimeoutException($"no answer from {server} on {topic} within {timeout.TotalSeconds:F0} s");
-        }
-    }
-
-    private static string? DeltaOf(MqttApplicationMessage message)
-    {
-        try
-        {
-            using var chunk = System.Text.Json.JsonDocument.Parse(System.Buffers.BuffersExtensions.ToArray(message.Payload));
-            return chunk.RootElement.TryGetProperty("delta", out var delta) && delta.ValueKind == System.Text.Json.JsonValueKind.String ? delta.GetString() : null;
-        }
-        catch (System.Text.Json.JsonException)
-        {
-            return null;
         }
     }
 }

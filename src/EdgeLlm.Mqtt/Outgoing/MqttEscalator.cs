@@ -200,7 +200,7 @@ internal sealed partial class MqttEscalator : IEscalator, IHostedService
             return;
         }
 
-        var (seq, chunk, problem) = ReadChunk(System.Buffers.BuffersExtensions.ToArray(message.Payload));
+        var (seq, chunk, problem) = ChunkReader.Read(System.Buffers.BuffersExtensions.ToArray(message.Payload));
         if (chunk is null)
         {
             Log.NotAChunk(_logger, message.Topic, problem!);
@@ -217,35 +217,6 @@ internal sealed partial class MqttEscalator : IEscalator, IHostedService
             pending.NextSeq = seq + 1;
             pending.UpstreamNode ??= chunk.Node;
             onChunk(chunk);
-        }
-    }
-
-    // A chunk as docs/design.md §3a gives it: its seq, and its text or heartbeat.
-    private static (int Seq, UpstreamChunk? Chunk, string? Problem) ReadChunk(byte[] payload)
-    {
-        try
-        {
-            using var json = JsonDocument.Parse(payload);
-            var root = json.RootElement;
-            if (root.ValueKind != JsonValueKind.Object || !root.TryGetProperty("seq", out var seqValue) || !seqValue.TryGetInt32(out int seq) || seq < 0)
-            {
-                return (0, null, "it has no seq");
-            }
-
-            string? node = root.TryGetProperty("node", out var n) && n.ValueKind == JsonValueKind.String ? n.GetString() : null;
-            if (root.TryGetProperty("state", out var state) && state.ValueEquals(Chunk.PrefillState))
-            {
-                double progress = root.TryGetProperty("progress", out var p) && p.TryGetDouble(out double value) ? value : 0;
-                return (seq, new UpstreamChunk(node, null, progress), null);
-            }
-
-            return root.TryGetProperty("delta", out var delta) && delta.ValueKind == JsonValueKind.String
-                ? (seq, new UpstreamChunk(node, delta.GetString(), null), null)
-                : (0, null, "it has neither a delta nor a state");
-        }
-        catch (Exception e) when (e is JsonException or FormatException or InvalidOperationException)
-        {
-            return (0, null, $"not valid JSON ({e.Message})");
         }
     }
 
