@@ -39,6 +39,8 @@ public static class ServiceCollectionExtensions
 
         services.TryAddSingleton(TimeProvider.System);
         services.TryAddSingleton<NodeCounters>();
+        // IMeterFactory is the host's (AddMetrics).
+        services.TryAddSingleton<Telemetry.NodeMetrics>();
         services.AddNodeService<RequestPipeline>(NodeStage.Pipeline);
         services.TryAddSingleton<INodePipeline>(provider => provider.GetRequiredService<RequestPipeline>());
         return services;

@@ -9,14 +9,16 @@ namespace EdgeLlm.Benchmarks;
 /// What the published linux-x64 node costs a board (issue 7): edgellm published with publish-profiles/linux-x64
 /// (self-contained, trimmed) and linux-x64-aot (NativeAOT), beside the framework-dependent build, side by side
 /// in one run, starts interleaved: the folder's size, time from process start to READY=1 (sd_notify) and idle
-/// RSS (VmRSS, after READY and some seconds of idling) with no model and with stories260K int8 loaded.
+/// RSS (VmRSS, after READY and some seconds of idling) with no model and with stories260K int8 loaded; and
+/// the NativeAOT node again with its metrics exported to Prometheus and scraped once (what telemetry costs).
 /// </summary>
 internal static class FootprintBenchmark
 {
     private const string AnswerTopic = "bench/footprint/answer";
     private static readonly TimeSpan Idle = TimeSpan.FromSeconds(5);
 
-    private sealed record Variant(string Name, string Executable)
+    /// <param name="MetricsPort">The Telemetry:PrometheusPort it serves /metrics on (scraped before its RSS is read); null for none.</param>
+    private sealed record Variant(string Name, string Executable, int? MetricsPort = null)
     {
         public List<double> ReadyMs { get; } = [];
 
@@ -34,12 +36,15 @@ internal static class FootprintBenchmark
         string model = BenchmarkNode.BuildStories(temp);
         Console.WriteLine($"EdgeLlm footprint benchmark: {Environment.ProcessorCount} cores, {LocalTierBenchmark.CpuModel()}, {starts} starts of each");
         Console.WriteLine("publishing linux-x64 and linux-x64-aot (some minutes)…");
+        string aot = Path.Combine(await PublishedEdgeLlm.PublishAsync("linux-x64-aot", temp), "edgellm");
         Variant[] variants =
         [
             new("build (framework-dependent, JIT)", BenchmarkNode.BuiltExecutable),
             new("linux-x64 (self-contained, trimmed)", Path.Combine(await PublishedEdgeLlm.PublishAsync("linux-x64", temp), "edgellm")),
-            new("linux-x64-aot (NativeAOT)", Path.Combine(await PublishedEdgeLlm.PublishAsync("linux-x64-aot", temp), "edgellm")),
+            new("linux-x64-aot (NativeAOT)", aot),
+            new("linux-x64-aot, metrics to Prometheus", aot, FreePort.Next()),
         ];
+        using var scraper = new HttpClient();
         await using var broker = await MosquittoBroker.StartAsync();
         using var requester = await BenchmarkRequester.ConnectAsync(broker, AnswerTopic);
 
@@ -51,6 +56,7 @@ internal static class FootprintBenchmark
                 {
                     variant.ReadyMs.Add(node.ReadyMs);
                     await Task.Delay(Idle);
+                    await ScrapeAsync(scraper, variant);
                     variant.RssMb.Add(node.RssMb());
                 }
 
@@ -60,6 +66,7 @@ internal static class FootprintBenchmark
                     // The model loads beside the start: one 1-token answer says it is in, then the node idles.
                     await BenchmarkRequester.TimeAsync(requester, "edgellm/ask/bench", Encoding.UTF8.GetBytes($$"""{"id": "f{{start}}", "prompt": "Once", "maxTokens": 1}"""), AnswerTopic, $"\"f{start}\"");
                     await Task.Delay(Idle);
+                    await ScrapeAsync(scraper, variant);
                     variant.RssWithModelMb.Add(node.RssMb());
                 }
             }
@@ -80,7 +87,15 @@ internal static class FootprintBenchmark
     }
 
     private static Task<BenchmarkNode> StartAsync(Variant variant, MosquittoBroker broker, TempDirectory temp, params string[] settings) =>
-        BenchmarkNode.StartAsync(variant.Executable, broker, temp, ["Node:Id=bench", "Models:OnDemand=off", .. settings]);
+        BenchmarkNode.StartAsync(variant.Executable, broker, temp, ["Node:Id=bench", "Models:OnDemand=off", .. settings, .. variant.MetricsPort is int port ? [$"Telemetry:PrometheusPort={port}"] : Array.Empty<string>()]);
+
+    private static async Task ScrapeAsync(HttpClient scraper, Variant variant)
+    {
+        if (variant.MetricsPort is int port)
+        {
+            await scraper.GetStringAsync(new Uri($"http://127.0.0.1:{port}/metrics"));
+        }
+    }
 
     private static double FolderMb(string executable) =>
         new DirectoryInfo(Path.GetDirectoryName(executable)!).EnumerateFiles("*", SearchOption.AllDirectories).Sum(f => f.Length) / 1048576.0;

@@ -77,7 +77,7 @@ internal sealed class Escalation(
         // Null: the local fallback was queued and answers for itself.
         if (reply is not null)
         {
-            await replies.SendAsync(submission.ReplyTo, stream is null ? reply : reply with { Chunks = stream.Complete() }, CancellationToken.None).ConfigureAwait(false);
+            await replies.SendAsync(submission, stream is null ? reply : reply with { Chunks = stream.Complete() }, CancellationToken.None).ConfigureAwait(false);
         }
     }
 

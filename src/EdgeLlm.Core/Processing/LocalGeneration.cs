@@ -3,6 +3,7 @@ using System.Text;
 using EdgeLlm.Core.Options;
 using EdgeLlm.Core.Replies;
 using EdgeLlm.Core.Routing;
+using EdgeLlm.Core.Telemetry;
 using Microsoft.Extensions.AI;
 using Microsoft.Extensions.Logging;
 
@@ -15,7 +16,7 @@ namespace EdgeLlm.Core.Processing;
 /// chunks as it is written; a cancel, or a requester gone, stops the generation between tokens with what it
 /// has written.
 /// </summary>
-internal sealed class LocalGeneration(IModelProvider models, AdmissionOptions admission, NodeOptions node, StreamingOptions streaming, TimeProvider time, ILogger logger)
+internal sealed class LocalGeneration(IModelProvider models, AdmissionOptions admission, NodeOptions node, StreamingOptions streaming, NodeMetrics metrics, TimeProvider time, ILogger logger)
 {
     public async Task<Reply> RunAsync(Submission submission, Decision decision, CancellationToken abort)
     {
@@ -61,8 +62,10 @@ internal sealed class LocalGeneration(IModelProvider models, AdmissionOptions ad
             {
                 await foreach (var update in model.Client.GetStreamingResponseAsync(Messages(request), Options(submission), either.Token).ConfigureAwait(false))
                 {
-                    written.Take(update, stream);
+                    written.Take(update, stream, time.GetUtcNow());
                 }
+
+                Measure(submission, model.Id, written);
             }
             catch (OperationCanceledException) when (stop.IsCancellationRequested && !abort.IsCancellationRequested)
             {
@@ -97,6 +100,15 @@ internal sealed class LocalGeneration(IModelProvider models, AdmissionOptions ad
             Log.RunFailed(logger, e, request.Id ?? "(no id)");
             return new Failure(request.Id, ErrorCode.Internal, $"the model failed: {e.Message}");
         }
+    }
+
+    // Time to first token from the request's arrival, as its requester waits; the time per token after it.
+    private void Measure(Submission submission, string model, Written written)
+    {
+        var firstToken = written.FirstTextAt - submission.ReceivedAt;
+        int tokens = (int)(written.Usage?.OutputTokenCount ?? written.Pieces);
+        var perToken = tokens > 1 && written.FirstTextAt is DateTimeOffset first ? (time.GetUtcNow() - first) / (tokens - 1) : (TimeSpan?)null;
+        metrics.Generated(model, firstToken, perToken, (int)(written.Usage?.InputTokenCount ?? 0), tokens);
     }
 
     private Answer Cancelled(Submission submission, Decision decision, string model, Written written, ChunkStream? stream)
@@ -160,7 +172,10 @@ internal sealed class LocalGeneration(IModelProvider models, AdmissionOptions ad
 
         public int DroppedMessages { get; private set; }
 
-        public void Take(ChatResponseUpdate update, ChunkStream? stream)
+        /// <summary>When the first text came; null until it does.</summary>
+        public DateTimeOffset? FirstTextAt { get; private set; }
+
+        public void Take(ChatResponseUpdate update, ChunkStream? stream, DateTimeOffset now)
         {
             if (EngineProperties.Get<double>(update.AdditionalProperties, EngineProperties.PrefillProgress) is double progress)
             {
@@ -169,6 +184,7 @@ internal sealed class LocalGeneration(IModelProvider models, AdmissionOptions ad
 
             if (update.Text is { Length: > 0 } text)
             {
+                FirstTextAt ??= now;
                 Text.Append(text);
                 Pieces++;
                 stream?.Delta(text);

@@ -111,7 +111,7 @@ internal sealed class PullWaits(
 
         if (failure is not null)
         {
-            await replies.SendAsync(submission.ReplyTo, failure, CancellationToken.None).ConfigureAwait(false);
+            await replies.SendAsync(submission, failure, CancellationToken.None).ConfigureAwait(false);
         }
     }
 

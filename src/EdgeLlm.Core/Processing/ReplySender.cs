@@ -1,14 +1,24 @@
 using EdgeLlm.Core.Replies;
+using EdgeLlm.Core.Telemetry;
 using Microsoft.Extensions.Logging;
 
 namespace EdgeLlm.Core.Processing;
 
-/// <summary>Sends each reply to its route, counted (for the status advertisement) and logged on its way.</summary>
-internal sealed class ReplySender(NodeCounters counters, ILogger logger)
+/// <summary>Sends each reply to its route, counted (for the status advertisement), measured and logged on its way.</summary>
+internal sealed class ReplySender(NodeCounters counters, NodeMetrics metrics, TimeProvider time, ILogger logger)
 {
-    public ValueTask SendAsync(IReplyTarget replyTo, Reply reply, CancellationToken cancellationToken)
+    /// <summary>The final reply of a request the node took, measured from its arrival.</summary>
+    public ValueTask SendAsync(Submission submission, Reply reply, CancellationToken cancellationToken) =>
+        Send(submission.ReplyTo, reply, time.GetUtcNow() - submission.ReceivedAt, cancellationToken);
+
+    /// <summary>The reply to a message that is not a request.</summary>
+    public ValueTask SendAsync(IReplyTarget replyTo, Failure failure, CancellationToken cancellationToken) =>
+        Send(replyTo, failure, duration: null, cancellationToken);
+
+    private ValueTask Send(IReplyTarget replyTo, Reply reply, TimeSpan? duration, CancellationToken cancellationToken)
     {
         counters.Count(reply);
+        metrics.Replied(reply, duration);
         switch (reply)
         {
             case Failure failure:

@@ -2,6 +2,7 @@ using System.Globalization;
 using EdgeLlm.Core.Options;
 using EdgeLlm.Core.Replies;
 using EdgeLlm.Core.Routing;
+using EdgeLlm.Core.Telemetry;
 using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Options;
@@ -47,6 +48,7 @@ internal sealed class RequestPipeline : BackgroundService, INodePipeline
         IModelProvider models,
         RequestRouter router,
         NodeCounters counters,
+        NodeMetrics metrics,
         IOptions<AdmissionOptions> admission,
         IOptions<NodeOptions> node,
         IOptions<UpstreamOptions> upstream,
@@ -68,13 +70,14 @@ internal sealed class RequestPipeline : BackgroundService, INodePipeline
         _recentIds = new RecentRequestIds(TimeSpan.FromSeconds(_admission.DuplicateWindowSeconds), RememberedIds, time);
         _shutdown = new PipelineShutdown(time);
         _queue = new AdmissionQueue(_admission.QueueCapacity);
-        _replies = new ReplySender(counters, logger);
+        _replies = new ReplySender(counters, metrics, time, logger);
         _conversations = new ConversationStore(conversations.Value, _admission.MaxPromptBytes, time);
-        _generation = new LocalGeneration(models, _admission, _node, streaming.Value, time, logger);
+        _generation = new LocalGeneration(models, _admission, _node, streaming.Value, metrics, time, logger);
         _escalating = new BackgroundRequests(_upstream.MaxInFlight);
         _awaitingPull = new BackgroundRequests(_admission.MaxAwaitingPull);
         _escalation = new Escalation(escalator, _upstream, _node, streaming.Value, router, _queue, _escalating, _replies, _shutdown, time, logger);
         _pullWaits = new PullWaits(acquisition, _admission, router, _queue, _escalation, _awaitingPull, _replies, _shutdown, time, logger);
+        metrics.ObservePipeline(() => Activity);
     }
 
     public NodeActivity Activity => new(_generating, _queue.Depth, _escalating.Count, _awaitingPull.Count, _counters.TotalErrors);
@@ -119,7 +122,7 @@ internal sealed class RequestPipeline : BackgroundService, INodePipeline
             return decision!.Outcome == RouteOutcome.Escalate ? SubmitOutcome.Escalated : SubmitOutcome.Queued;
         }
 
-        await _replies.SendAsync(submission.ReplyTo, refusal, cancellationToken).ConfigureAwait(false);
+        await _replies.SendAsync(submission, refusal, cancellationToken).ConfigureAwait(false);
         return SubmitOutcome.Refused;
     }
 
@@ -172,7 +175,7 @@ internal sealed class RequestPipeline : BackgroundService, INodePipeline
             _generating = true;
             var reply = await _generation.RunAsync(submission, decision, _shutdown.Abort).ConfigureAwait(false);
             _generating = false;
-            await _replies.SendAsync(submission.ReplyTo, reply, CancellationToken.None).ConfigureAwait(false);
+            await _replies.SendAsync(submission, reply, CancellationToken.None).ConfigureAwait(false);
         }
     }
 }

@@ -5,6 +5,7 @@ using EdgeLlm.Device;
 using EdgeLlm.Mqtt;
 using EdgeLlm.Onnx;
 using EdgeLlm.Worker.Engines.OpenAiCompatible;
+using EdgeLlm.Worker.Telemetry;
 using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Hosting;
@@ -70,7 +71,8 @@ internal static class NodeHost
         builder.Services
             .AddEdgeMqtt(builder.Configuration)
             .AddEdgeCore(builder.Configuration)
-            .AddEdgeGpio(builder.Configuration);
+            .AddEdgeGpio(builder.Configuration)
+            .AddNodeTelemetry(builder.Configuration);
         replace?.Invoke(builder.Services);
 
         builder.Services.PostConfigure<ModelsOptions>(options => options.CatalogPath = NodeConfiguration.CatalogPath(options.CatalogPath, configDirectory));

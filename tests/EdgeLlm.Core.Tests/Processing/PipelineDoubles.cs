@@ -1,4 +1,5 @@
 using System.Collections.Concurrent;
+using System.Diagnostics.Metrics;
 using System.Threading.Channels;
 using EdgeLlm.Core.Catalog;
 using EdgeLlm.Core.Options;
@@ -7,6 +8,7 @@ using EdgeLlm.Core.Replies;
 using EdgeLlm.Core.Requests;
 using EdgeLlm.Core.Resources;
 using EdgeLlm.Core.Routing;
+using EdgeLlm.Core.Telemetry;
 using Microsoft.Extensions.AI;
 using Microsoft.Extensions.Logging.Abstractions;
 using Microsoft.Extensions.Time.Testing;
@@ -147,6 +149,24 @@ internal sealed class ScriptedModels(IChatClient? client) : IModelProvider
         new(client is null ? null : new ModelLease("scripted", client));
 }
 
+/// <summary>Meters of their own for each test, as the host's IMeterFactory would make them.</summary>
+internal sealed class TestMeterFactory : IMeterFactory
+{
+    /// <summary>The meters made, so that a test listens to its own only.</summary>
+    public ConcurrentBag<Meter> Created { get; } = [];
+
+    public Meter Create(MeterOptions options)
+    {
+        var meter = new Meter(options);
+        Created.Add(meter);
+        return meter;
+    }
+
+    public void Dispose()
+    {
+    }
+}
+
 /// <summary>A board in a known state, for the recommender.</summary>
 internal sealed class FixedResources(ResourceSnapshot snapshot) : IResourceSnapshotSource
 {
@@ -201,7 +221,8 @@ internal static class TestPipeline
         IModelAcquisition? acquisition = null,
         int maxAwaitingPull = 64,
         StreamingOptions? streaming = null,
-        ConversationsOptions? conversations = null)
+        ConversationsOptions? conversations = null,
+        NodeMetrics? metrics = null)
     {
         models ??= new ScriptedModels(client);
         var admission = Create(new AdmissionOptions { QueueCapacity = queueCapacity, ShutdownGraceSeconds = graceSeconds, MaxAwaitingPull = maxAwaitingPull });
@@ -211,7 +232,7 @@ internal static class TestPipeline
             catalog ?? ModelCatalog.Empty, new FixedResources(new ResourceSnapshot()), models, directory ?? new UpstreamDirectory(), node,
             Create(new RoutingOptions()), Create(new ModelsOptions()), admission, upstreamOptions, acquisition);
         var pipeline = new RequestPipeline(
-            models, router, counters, admission, node, upstreamOptions, Create(streaming ?? new StreamingOptions()), Create(conversations ?? new ConversationsOptions()), time, NullLogger<RequestPipeline>.Instance, escalator, acquisition);
+            models, router, counters, metrics ?? new NodeMetrics(new TestMeterFactory()), admission, node, upstreamOptions, Create(streaming ?? new StreamingOptions()), Create(conversations ?? new ConversationsOptions()), time, NullLogger<RequestPipeline>.Instance, escalator, acquisition);
         await pipeline.StartAsync(CancellationToken.None);
         return pipeline;
     }

@@ -19,6 +19,10 @@ public sealed class ConfigurationTests : IDisposable
     [InlineData("--Admission:QueueCapacity=0", "Admission:QueueCapacity must be from 1 to 1024")]
     [InlineData("--Admission:MaxPromptBytes=10", "Admission:MaxPromptBytes must be from 64 to 1048576")]
     [InlineData("--Admission:DefaultMaxTokens=0", "Admission:DefaultMaxTokens must be from 1 to 65536")]
+    [InlineData("--Streaming:HeartbeatMs=5000", "Streaming:HeartbeatMs must be from 100 to 2000")]
+    [InlineData("--Conversations:CacheSlots=99", "Conversations:CacheSlots must be from 0 to 16")]
+    [InlineData("--Telemetry:PrometheusPort=70000", "Telemetry:PrometheusPort must be from 0 to 65535")]
+    [InlineData("--Telemetry:OtlpEndpoint=collector:4318", "Telemetry:OtlpEndpoint")]
     public async Task Serve_BadValue_StopsTheStartNamingTheKey(string setting, string message)
     {
         // A free embedded port first, so that the setting under test (later, and so winning) is the only fault;

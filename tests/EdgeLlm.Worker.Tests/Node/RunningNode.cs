@@ -23,6 +23,9 @@ internal sealed class RunningNode : IAsyncDisposable
 
     public T Service<T>() where T : notnull => _host.Services.GetRequiredService<T>();
 
+    /// <summary>A service the node may not have.</summary>
+    public T? OptionalService<T>() where T : class => _host.Services.GetService<T>();
+
     /// <param name="settings">
     /// Configuration as "Section:Key=value". Without Models:StorePath the node gets an empty store of its own;
     /// without Models:OnDemand it pulls nothing (the shipped catalog's sources are on the internet, and tests

@@ -1,0 +1,40 @@
+using EdgeLlm.Tests;
+using OpenTelemetry.Metrics;
+
+namespace EdgeLlm.Worker.Tests.Node;
+
+/// <summary>The node's metrics (docs/telemetry.md) as Prometheus scrapes them, on a real Mosquitto.</summary>
+public sealed class TelemetryTests(MosquittoFixture mosquitto, NodeModels models) : IClassFixture<MosquittoFixture>, IClassFixture<NodeModels>
+{
+    [MosquittoFact]
+    public async Task PrometheusPort_ServesTheGenAiMetricsOfWhatTheNodeDid()
+    {
+        int port = FreePort.Next();
+        string id = $"metrics-{Guid.NewGuid():N}"[..20];
+        await using var node = await RunningNode.StartAsync($"Node:Id={id}", $"Mqtt:Server={mosquitto.Broker.Server}", $"Mqtt:RequestTopic=test/{id}/ask/#", $"Models:Local={models.Stories}", $"Telemetry:PrometheusPort={port}");
+        await using var requester = await TestRequester.ConnectAsync(mosquitto.Broker.Server);
+
+        Assert.Null((await requester.AskAsync($"test/{id}/ask/q", """{"prompt":"Once upon a time","maxTokens":12}""")).Error);
+        Assert.Equal("bad-request", (await requester.AskAsync($"test/{id}/ask/q", """{"prompt":"Lily","maxTokens":-1}""")).Error);
+        using var http = new HttpClient();
+        string scraped = await http.GetStringAsync($"http://127.0.0.1:{port}/metrics");
+        var lines = scraped.Split('\n');
+
+        Assert.Contains(lines, l => l.StartsWith("gen_ai_server_request_duration_seconds_bucket{", StringComparison.Ordinal) && l.Contains("le=\"0.01\"", StringComparison.Ordinal) && l.Contains("gen_ai_response_model=\"stories260k-int8\"", StringComparison.Ordinal));
+        Assert.Contains(lines, l => l.StartsWith("gen_ai_server_time_to_first_token_seconds_count{", StringComparison.Ordinal) && l.EndsWith(" 1", StringComparison.Ordinal));
+        Assert.Contains(lines, l => l.StartsWith("gen_ai_server_time_per_output_token_seconds_count{", StringComparison.Ordinal));
+        Assert.Contains(lines, l => l.StartsWith("gen_ai_client_token_usage_sum{", StringComparison.Ordinal) && l.Contains("gen_ai_token_type=\"output\"", StringComparison.Ordinal) && l.EndsWith(" 12", StringComparison.Ordinal));
+        Assert.Contains(lines, l => l.StartsWith("edgellm_replies_total{", StringComparison.Ordinal) && l.Contains("error_type=\"bad-request\"", StringComparison.Ordinal) && l.EndsWith(" 1", StringComparison.Ordinal));
+        Assert.Contains(lines, l => l.StartsWith("edgellm_replies_total{", StringComparison.Ordinal) && l.Contains("edgellm_decision=\"local\"", StringComparison.Ordinal) && l.EndsWith(" 1", StringComparison.Ordinal));
+        Assert.Contains(lines, l => l.StartsWith("edgellm_queue_depth", StringComparison.Ordinal) && l.EndsWith(" 0", StringComparison.Ordinal));
+    }
+
+    [MosquittoFact]
+    public async Task NoTelemetryConfigured_RunsNoOpenTelemetry()
+    {
+        string id = $"quiet-{Guid.NewGuid():N}"[..20];
+        await using var node = await RunningNode.StartAsync($"Node:Id={id}", $"Mqtt:Server={mosquitto.Broker.Server}", $"Mqtt:RequestTopic=test/{id}/ask/#", $"Models:Local={models.Stories}");
+
+        Assert.Null(node.OptionalService<MeterProvider>());
+    }
+}
