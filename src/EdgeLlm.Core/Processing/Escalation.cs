@@ -1,6 +1,8 @@
+using System.Diagnostics;
 using EdgeLlm.Core.Options;
 using EdgeLlm.Core.Replies;
 using EdgeLlm.Core.Routing;
+using EdgeLlm.Core.Telemetry;
 using Microsoft.Extensions.Logging;
 
 namespace EdgeLlm.Core.Processing;
@@ -53,6 +55,9 @@ internal sealed class Escalation(
         var giveUpAt = GiveUpAt(submission, sentAt);
         using var stream = request.Stream ? new ChunkStream(submission.ReplyTo, request.Id, streaming, time) : null;
         using var stop = CancellationTokenSource.CreateLinkedTokenSource(submission.Cancelled, stream?.RequesterGone ?? CancellationToken.None);
+        // Current while the request goes up: the escalator sends its context with it, and the upper tier's spans hang under it.
+        using var span = NodeTracing.Source.StartActivity("edgellm.relay", ActivityKind.Client, submission.TraceContext);
+        span?.SetTag("edgellm.upstream.tier", tier);
         Reply? reply;
         try
         {

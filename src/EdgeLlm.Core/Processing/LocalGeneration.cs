@@ -1,3 +1,4 @@
+using System.Diagnostics;
 using System.Globalization;
 using System.Text;
 using EdgeLlm.Core.Options;
@@ -48,6 +49,10 @@ internal sealed class LocalGeneration(IModelProvider models, AdmissionOptions ad
             {
                 return Cancelled(submission, decision, decision.Model ?? "", written, stream);
             }
+
+            // Current for this flow: an engine's own spans (an OpenAI-compatible server's call) hang under it.
+            using var span = NodeTracing.Source.StartActivity("edgellm.generation", ActivityKind.Internal, submission.TraceContext);
+            span?.SetTag("gen_ai.request.model", decision.Model);
 
             // A model that must be loaded first keeps the requester waiting too: the heartbeats start now.
             stream?.StartPrefill(node.Id);

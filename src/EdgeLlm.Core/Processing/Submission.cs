@@ -10,6 +10,12 @@ public sealed record Submission(Request Request, DateTimeOffset ReceivedAt, Date
     /// <summary>Cancelled when the requester cancels the request (docs/design.md §3a); set by the pipeline when it takes it.</summary>
     public CancellationToken Cancelled { get; init; }
 
+    /// <summary>
+    /// What the spans of this request's work hang under: the requester's traceparent on arrival (none when it
+    /// sent none), the node's request span once the pipeline takes it.
+    /// </summary>
+    public System.Diagnostics.ActivityContext TraceContext { get; init; }
+
     public Submission(Request request, DateTimeOffset receivedAt, DateTimeOffset? deadline, IReplyTarget replyTo)
         : this(request, receivedAt, deadline, replyTo, [])
     {

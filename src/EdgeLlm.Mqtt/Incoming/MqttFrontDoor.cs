@@ -2,6 +2,7 @@ using EdgeLlm.Core.Options;
 using EdgeLlm.Core.Processing;
 using EdgeLlm.Core.Replies;
 using EdgeLlm.Core.Requests;
+using EdgeLlm.Core.Telemetry;
 using EdgeLlm.Mqtt.Connection;
 using EdgeLlm.Mqtt.Outgoing;
 using MQTTnet;
@@ -145,7 +146,8 @@ internal sealed partial class MqttFrontDoor : IHostedService
                 return;
             }
 
-            await _pipeline.SubmitAsync(new Submission(request, receivedAt, Deadline(request, message, receivedAt), replyTo, HopPath(message)), CancellationToken.None).ConfigureAwait(false);
+            var submission = new Submission(request, receivedAt, Deadline(request, message, receivedAt), replyTo, HopPath(message)) { TraceContext = TraceContext(message) };
+            await _pipeline.SubmitAsync(submission, CancellationToken.None).ConfigureAwait(false);
         }
         catch (Exception exception)
         {
@@ -154,6 +156,13 @@ internal sealed partial class MqttFrontDoor : IHostedService
             await replyTo.SendAsync(new Failure(parsed.Request?.Id, ErrorCode.Internal, "the node failed to take the request"), CancellationToken.None).ConfigureAwait(false);
         }
     }
+
+    // The requester's (or the lower tier's) W3C trace context, when it sent one that parses.
+    private static System.Diagnostics.ActivityContext TraceContext(MqttApplicationMessage message) =>
+        UserProperties.Get(message, NodeTracing.TraceParentProperty) is string parent
+        && System.Diagnostics.ActivityContext.TryParse(parent, UserProperties.Get(message, NodeTracing.TraceStateProperty), isRemote: true, out var context)
+            ? context
+            : default;
 
     private static string[] HopPath(MqttApplicationMessage message) =>
         UserProperties.Get(message, PathProperty)?.Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries) ?? [];

@@ -5,6 +5,7 @@ using EdgeLlm.Core.Processing;
 using EdgeLlm.Core.Replies;
 using EdgeLlm.Core.Requests;
 using EdgeLlm.Core.Routing;
+using EdgeLlm.Core.Telemetry;
 using EdgeLlm.Mqtt.Connection;
 using EdgeLlm.Mqtt.Incoming;
 using MQTTnet;
@@ -85,7 +86,7 @@ internal sealed partial class MqttEscalator : IEscalator, IHostedService
         var cancelUp = default(CancellationTokenRegistration);
         try
         {
-            _connection.Publish(new MqttApplicationMessageBuilder()
+            var message = new MqttApplicationMessageBuilder()
                 .WithTopic(_options.TierAskTopic(tier))
                 .WithPayload(RequestEnvelope.Write(forwarded))
                 .WithQualityOfServiceLevel(MqttQualityOfServiceLevel.AtLeastOnce)
@@ -94,8 +95,18 @@ internal sealed partial class MqttEscalator : IEscalator, IHostedService
                 .WithResponseTopic(_options.UpstreamTopic(_node.Id))
                 .WithCorrelationData(correlation.ToByteArray())
                 .WithMessageExpiryInterval((uint)Math.Ceiling(left.TotalSeconds))
-                .WithUserProperty(MqttFrontDoor.PathProperty, System.Text.Encoding.UTF8.GetBytes(string.Join(',', path)))
-                .Build());
+                .WithUserProperty(MqttFrontDoor.PathProperty, System.Text.Encoding.UTF8.GetBytes(string.Join(',', path)));
+            // The caller's span (the relay) goes up with it: the upper tier's spans join the trace.
+            if (System.Diagnostics.Activity.Current is { IdFormat: System.Diagnostics.ActivityIdFormat.W3C } relay)
+            {
+                message.WithUserProperty(NodeTracing.TraceParentProperty, System.Text.Encoding.UTF8.GetBytes(relay.Id!));
+                if (relay.TraceStateString is { Length: > 0 } state)
+                {
+                    message.WithUserProperty(NodeTracing.TraceStateProperty, System.Text.Encoding.UTF8.GetBytes(state));
+                }
+            }
+
+            _connection.Publish(message.Build());
             // After the request in the outbox: a cancel never overtakes what it cancels.
             cancelUp = watch.Cancelled.Register(() => SendCancel(forwarded.Id, tier, pending.UpstreamNode));
             return await pending.Reply.Task.WaitAsync(left, _time, cancellationToken).ConfigureAwait(false);

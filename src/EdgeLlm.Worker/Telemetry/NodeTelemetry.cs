@@ -4,16 +4,21 @@ using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.DependencyInjection;
 using OpenTelemetry.Exporter;
 using OpenTelemetry.Metrics;
+using OpenTelemetry.Trace;
 
 namespace EdgeLlm.Worker.Telemetry;
 
 /// <summary>
-/// The node's metrics (<see cref="NodeMetrics"/>) exported with OpenTelemetry, as Telemetry:* says: a
-/// Prometheus /metrics endpoint (OpenTelemetry's HttpListener exporter), OTLP to a collector, or neither
+/// The node's metrics (<see cref="NodeMetrics"/>) and spans (<see cref="NodeTracing"/>, with the
+/// OpenAI-compatible engine's calls) exported with OpenTelemetry, as Telemetry:* says: metrics to a Prometheus
+/// /metrics endpoint (OpenTelemetry's HttpListener exporter) and both to a collector over OTLP, or neither
 /// (then no OpenTelemetry runs at all).
 /// </summary>
 internal static class NodeTelemetry
 {
+    /// <summary>The ActivitySource of the OpenAI-compatible engine's calls (Microsoft.Extensions.AI's GenAI client spans).</summary>
+    public const string EndpointSourceName = "EdgeLlm.OpenAi";
+
     public static IServiceCollection AddNodeTelemetry(this IServiceCollection services, IConfiguration configuration)
     {
         var section = configuration.GetSection(TelemetryOptions.Section);
@@ -28,7 +33,19 @@ internal static class NodeTelemetry
             return services;
         }
 
-        services.AddOpenTelemetry().WithMetrics(metrics =>
+        var builder = services.AddOpenTelemetry();
+        if (otlp)
+        {
+            builder.WithTracing(tracing => tracing
+                .AddSource(NodeTracing.SourceName, EndpointSourceName)
+                .AddOtlpExporter(exporter =>
+                {
+                    exporter.Endpoint = new Uri(collector!, "v1/traces");
+                    exporter.Protocol = OtlpExportProtocol.HttpProtobuf;
+                }));
+        }
+
+        builder.WithMetrics(metrics =>
         {
             metrics.AddMeter(NodeMetrics.MeterName);
             if (prometheus)
@@ -50,7 +67,7 @@ internal static class NodeTelemetry
             {
                 metrics.AddOtlpExporter(exporter =>
                 {
-                    exporter.Endpoint = collector!;
+                    exporter.Endpoint = new Uri(collector!, "v1/metrics");
                     exporter.Protocol = OtlpExportProtocol.HttpProtobuf;
                 });
             }

@@ -91,9 +91,15 @@ internal sealed class TestRequester : IAsyncDisposable
     }
 
     /// <summary>Publishes a request (QoS 1); MQTT 5 requests name this requester's reply topic and carry <paramref name="correlation"/>.</summary>
-    public Task PublishAsync(string topic, byte[] payload, string? correlation = null, uint expirySeconds = 0, bool withResponseTopic = true)
+    /// <param name="traceparent">A W3C trace context to send as the user property of that name (MQTT 5).</param>
+    public Task PublishAsync(string topic, byte[] payload, string? correlation = null, uint expirySeconds = 0, bool withResponseTopic = true, string? traceparent = null)
     {
         var builder = new MqttApplicationMessageBuilder().WithTopic(topic).WithPayload(payload).WithQualityOfServiceLevel(MqttQualityOfServiceLevel.AtLeastOnce);
+        if (traceparent is not null)
+        {
+            builder.WithUserProperty("traceparent", Encoding.UTF8.GetBytes(traceparent));
+        }
+
         if (_options.ProtocolVersion == MqttProtocolVersion.V500 && withResponseTopic)
         {
             builder.WithResponseTopic(ReplyTopic).WithCorrelationData(Encoding.UTF8.GetBytes(correlation ?? Guid.NewGuid().ToString("N")));

@@ -2,6 +2,7 @@ using System.ClientModel;
 using EdgeLlm.Core.Catalog;
 using EdgeLlm.Core.Options;
 using EdgeLlm.Core.Processing;
+using EdgeLlm.Worker.Telemetry;
 using Microsoft.Extensions.AI;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Options;
@@ -36,7 +37,10 @@ internal sealed partial class EndpointModelProvider : IModelProvider, IDisposabl
             Endpoint = new Uri(endpoint.Endpoint),
             NetworkTimeout = TimeSpan.FromMilliseconds(endpoint.TimeoutMs),
         });
-        _client = new EndpointChatClient(openAi.GetChatClient(endpoint.Model).AsIChatClient(), endpoint, time);
+        // Microsoft.Extensions.AI's GenAI spans of the call, under the node's generation span (their own
+        // source, so that its metrics of the same names stay apart from the node's).
+        var traced = openAi.GetChatClient(endpoint.Model).AsIChatClient().AsBuilder().UseOpenTelemetry(sourceName: NodeTelemetry.EndpointSourceName).Build();
+        _client = new EndpointChatClient(traced, endpoint, time);
         _model = new ModelLease(endpoint.Model, _client);
         _description = catalog.Find(endpoint.Model) ?? endpoint.Describe(node.Value.Tier);
         Log.Serving(logger, endpoint.Model, endpoint.Endpoint, keySource, endpoint.ThirdParty);
