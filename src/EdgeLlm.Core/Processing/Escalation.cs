@@ -21,6 +21,7 @@ internal sealed class Escalation(
     AdmissionQueue queue,
     BackgroundRequests inFlight,
     ReplySender replies,
+    NodeMetrics metrics,
     PipelineShutdown shutdown,
     TimeProvider time,
     ILogger logger)
@@ -41,9 +42,13 @@ internal sealed class Escalation(
             return new Failure(request.Id, ErrorCode.UpstreamUnavailable, $"tier {tier} would answer it, but sending it on would take it past Upstream:MaxHops ({upstream.MaxHops})");
         }
 
-        return inFlight.TryStart(() => RelayAsync(submission, decision, escalator, tier))
-            ? null
-            : new Failure(request.Id, ErrorCode.Busy, $"{upstream.MaxInFlight} escalated requests already await their upstream (Upstream:MaxInFlight)");
+        if (inFlight.TryStart(() => RelayAsync(submission, decision, escalator, tier)))
+        {
+            metrics.Escalated(tier);
+            return null;
+        }
+
+        return new Failure(request.Id, ErrorCode.Busy, $"{upstream.MaxInFlight} escalated requests already await their upstream (Upstream:MaxInFlight)");
     }
 
     // The upstream's reply (and a streamed request's chunks) passed on with this node's route, else the
@@ -111,20 +116,13 @@ internal sealed class Escalation(
     {
         var request = submission.Request;
         Log.UpstreamSilent(logger, request.Id ?? "(no id)", silence, upstream.Fallback);
-        if (upstream.Fallback == UpstreamOptions.Error)
-        {
-            return new Failure(request.Id, ErrorCode.UpstreamUnavailable, silence);
-        }
-
-        var local = router.RouteLocally(request, queue.Depth);
-        if (local.Outcome != RouteOutcome.Local)
-        {
-            return new Failure(request.Id, ErrorCode.UpstreamUnavailable, $"{silence}, and {DecisionText.WhyNot(local, queue.Capacity)}");
-        }
-
-        var degraded = local with { Degraded = true, Reasons = [.. local.Reasons.Where(r => r != Reasons.FitsLocal).Append(Reasons.NoUpstream).Distinct()] };
-        return queue.TryAdmit(submission, degraded)
-            ? null
-            : new Failure(request.Id, ErrorCode.UpstreamUnavailable, $"{silence}, and the local queue is full");
+        var local = upstream.Fallback == UpstreamOptions.Error ? null : router.RouteLocally(request, queue.Depth);
+        Failure? failure = local is null ? new Failure(request.Id, ErrorCode.UpstreamUnavailable, silence)
+            : local.Outcome != RouteOutcome.Local ? new Failure(request.Id, ErrorCode.UpstreamUnavailable, $"{silence}, and {DecisionText.WhyNot(local, queue.Capacity)}")
+            : !queue.TryAdmit(submission, local with { Degraded = true, Reasons = [.. local.Reasons.Where(r => r != Reasons.FitsLocal).Append(Reasons.NoUpstream).Distinct()] })
+                ? new Failure(request.Id, ErrorCode.UpstreamUnavailable, $"{silence}, and the local queue is full")
+            : null;
+        metrics.FellBack(failure is null ? UpstreamOptions.DegradedLocal : ErrorCode.UpstreamUnavailable.ToWireName());
+        return failure;
     }
 }

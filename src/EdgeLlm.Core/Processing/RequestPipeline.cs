@@ -76,7 +76,7 @@ internal sealed class RequestPipeline : BackgroundService, INodePipeline
         _generation = new LocalGeneration(models, _admission, _node, streaming.Value, metrics, time, logger);
         _escalating = new BackgroundRequests(_upstream.MaxInFlight);
         _awaitingPull = new BackgroundRequests(_admission.MaxAwaitingPull);
-        _escalation = new Escalation(escalator, _upstream, _node, streaming.Value, router, _queue, _escalating, _replies, _shutdown, time, logger);
+        _escalation = new Escalation(escalator, _upstream, _node, streaming.Value, router, _queue, _escalating, _replies, metrics, _shutdown, time, logger);
         _pullWaits = new PullWaits(acquisition, _admission, router, _queue, _escalation, _awaitingPull, _replies, _shutdown, time, logger);
         metrics.ObservePipeline(() => Activity);
     }

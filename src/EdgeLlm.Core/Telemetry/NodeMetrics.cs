@@ -32,6 +32,10 @@ public sealed class NodeMetrics
     private readonly Histogram<double> _timePerOutputToken;
     private readonly Histogram<long> _tokenUsage;
     private readonly Counter<long> _replies;
+    private readonly Counter<long> _escalations;
+    private readonly Counter<long> _fallbacks;
+    private readonly Counter<long> _loads;
+    private readonly Counter<long> _unloads;
 
     /// <param name="board">The board's state, for its gauges; none without one.</param>
     public NodeMetrics(IMeterFactory meters, IResourceSnapshotSource? board = null)
@@ -46,6 +50,10 @@ public sealed class NodeMetrics
         _tokenUsage = _meter.CreateHistogram("gen_ai.client.token.usage", "{token}", "Tokens read and written per generation",
             advice: new InstrumentAdvice<long> { HistogramBucketBoundaries = TokenBuckets });
         _replies = _meter.CreateCounter<long>("edgellm.replies", "{reply}", "Final replies, by decision and outcome");
+        _escalations = _meter.CreateCounter<long>("edgellm.escalations", "{request}", "Requests sent up a tier");
+        _fallbacks = _meter.CreateCounter<long>("edgellm.fallbacks", "{request}", "Escalated requests whose upstream was silent, by what the node did then");
+        _loads = _meter.CreateCounter<long>("edgellm.model.loads", "{load}", "Model loads, by model and outcome");
+        _unloads = _meter.CreateCounter<long>("edgellm.model.unloads", "{unload}", "Models taken out of memory, by model and why");
         if (board is not null)
         {
             ObserveBoard(board);
@@ -76,9 +84,16 @@ public sealed class NodeMetrics
             { "gen_ai.provider.name", Provider },
             { "edgellm.decision", decision },
         };
-        if (reply is Answer { Model: var model })
+        var route = reply switch { Answer answer => answer.Route, Relayed relayed => relayed.Route, _ => null };
+        if (route is not null)
+        {
+            tags.Add("edgellm.reasons", string.Join(",", route.Reasons));
+        }
+
+        if (reply is Answer { Model: var model, Tier: var tier })
         {
             tags.Add("gen_ai.response.model", model);
+            tags.Add("edgellm.tier", tier);
         }
 
         if (error is not null)
@@ -92,6 +107,20 @@ public sealed class NodeMetrics
             _requestDuration.Record(elapsed.TotalSeconds, tags);
         }
     }
+
+    /// <summary>A request sent up to tier <paramref name="tier"/>.</summary>
+    public void Escalated(int tier) => _escalations.Add(1, new KeyValuePair<string, object?>("edgellm.upstream.tier", tier));
+
+    /// <summary>An upstream silent past its time: <paramref name="outcome"/> is what the node did (degraded-local, upstream-unavailable).</summary>
+    public void FellBack(string outcome) => _fallbacks.Add(1, new KeyValuePair<string, object?>("edgellm.fallback", outcome));
+
+    /// <summary>A model load, done or failed.</summary>
+    public void Loaded(string model, bool succeeded) =>
+        _loads.Add(1, new KeyValuePair<string, object?>("edgellm.model", model), new KeyValuePair<string, object?>("edgellm.outcome", succeeded ? "loaded" : "failed"));
+
+    /// <summary>A model taken out of memory, and why (idle, evicted, command, …).</summary>
+    public void Unloaded(string model, string why) =>
+        _unloads.Add(1, new KeyValuePair<string, object?>("edgellm.model", model), new KeyValuePair<string, object?>("edgellm.why", why));
 
     /// <summary>One generation on this node's model: its first token's wait, the time per token after it, and the tokens.</summary>
     public void Generated(string model, TimeSpan? firstToken, TimeSpan? perOutputToken, int inputTokens, int outputTokens)

@@ -14,7 +14,7 @@ namespace EdgeLlm.Onnx.Hosting;
 /// unpinned models have been unloaded to make room, least recently used first. What a model is counted as
 /// needing when it loads is what its unloading frees. Native memory is freed outside the lock.
 /// </summary>
-internal sealed class ResidentModels(IResourceSnapshotSource resources, IOptions<Core.Options.ModelsOptions> options, IOptions<Core.Options.ConversationsOptions> conversations, TimeProvider time, ILogger<ResidentModels> logger) : IDisposable
+internal sealed class ResidentModels(IResourceSnapshotSource resources, IOptions<Core.Options.ModelsOptions> options, IOptions<Core.Options.ConversationsOptions> conversations, Core.Telemetry.NodeMetrics metrics, TimeProvider time, ILogger<ResidentModels> logger) : IDisposable
 {
     private readonly Lock _gate = new();
     private readonly Dictionary<string, Resident> _residents = new(StringComparer.Ordinal);
@@ -48,7 +48,7 @@ internal sealed class ResidentModels(IResourceSnapshotSource resources, IOptions
     public async Task<ModelLease> LeaseAsync(string modelId, string folder, long needBytes, Func<string, bool> isPinned, CancellationToken cancellationToken)
     {
         var (resident, evicted) = JoinOrStartLoading(modelId, folder, needBytes, isPinned);
-        Unload(evicted, $"to make room for {modelId}");
+        Unload(evicted, "evicted", $"to make room for {modelId}");
         try
         {
             var client = await resident.Loading.WaitAsync(cancellationToken).ConfigureAwait(false);
@@ -85,7 +85,7 @@ internal sealed class ResidentModels(IResourceSnapshotSource resources, IOptions
             _residents.Remove(modelId);
         }
 
-        Unload([(modelId, resident)], "by command");
+        Unload([(modelId, resident)], "command", "by command");
         return UnloadOutcome.Unloaded;
     }
 
@@ -103,7 +103,7 @@ internal sealed class ResidentModels(IResourceSnapshotSource resources, IOptions
             }
         }
 
-        Unload(unloaded, $"idle for {idle.TotalMinutes:F0} min");
+        Unload(unloaded, "idle", $"idle for {idle.TotalMinutes:F0} min");
     }
 
     /// <summary>Completes when every load under way has ended (faulted when one failed: the caller only waits).</summary>
@@ -180,12 +180,14 @@ internal sealed class ResidentModels(IResourceSnapshotSource resources, IOptions
         {
             resident.Attach(LocalModel.Load(folder, cacheSlots: conversations.Value.CacheSlots, mayKeepCache: MemoryToSpare), time);
             Log.Loaded(logger, modelId, folder, clock.ElapsedMilliseconds);
+            metrics.Loaded(modelId, succeeded: true);
             LoadedChanged?.Invoke(LoadedIds);
         }
         catch (Exception e)
         {
             // Whatever went wrong, the callers waiting for the load hear it: none waits for ever.
             Log.LoadFailed(logger, modelId, folder, e.Message);
+            metrics.Loaded(modelId, succeeded: false);
             lock (_gate)
             {
                 _residents.Remove(modelId);
@@ -212,12 +214,14 @@ internal sealed class ResidentModels(IResourceSnapshotSource resources, IOptions
     }
 
     // Outside the lock: native memory freed, the log and the store told.
-    private void Unload(IReadOnlyList<(string Id, Resident Resident)> unloaded, string why)
+    /// <param name="reason">Why, as a word for the metrics (evicted, command, idle); <paramref name="why"/> says it for the log.</param>
+    private void Unload(IReadOnlyList<(string Id, Resident Resident)> unloaded, string reason, string why)
     {
         foreach (var (id, resident) in unloaded)
         {
             resident.Dispose();
             Log.Unloaded(logger, id, why);
+            metrics.Unloaded(id, reason);
         }
 
         if (unloaded.Count > 0)

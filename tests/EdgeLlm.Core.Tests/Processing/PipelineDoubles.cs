@@ -167,6 +167,18 @@ internal sealed class TestMeterFactory : IMeterFactory
     }
 }
 
+/// <summary>Upstreams the tests' nodes hear of.</summary>
+internal static class TestUpstreams
+{
+    /// <summary>Gateway gw-1 (tier 1) online, with a medical model better than anything on the board.</summary>
+    public static UpstreamDirectory MedicalGateway()
+    {
+        var directory = new UpstreamDirectory();
+        directory.Update(new UpstreamAdvertisement("gw-1", 1, Online: true, [new CatalogModel { Id = "big", Tier = 1, Format = ModelFormats.OnnxGenAi, Domains = new Dictionary<string, double> { ["medical"] = 0.9 } }], QueueDepth: 0, RoundTripMs: null));
+        return directory;
+    }
+}
+
 /// <summary>A board in a known state, for the recommender.</summary>
 internal sealed class FixedResources(ResourceSnapshot snapshot) : IResourceSnapshotSource
 {

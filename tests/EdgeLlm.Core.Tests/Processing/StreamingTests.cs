@@ -1,10 +1,8 @@
 using System.Text;
-using EdgeLlm.Core.Catalog;
 using EdgeLlm.Core.Options;
 using EdgeLlm.Core.Processing;
 using EdgeLlm.Core.Replies;
 using EdgeLlm.Core.Requests;
-using EdgeLlm.Core.Routing;
 using Microsoft.Extensions.Time.Testing;
 
 namespace EdgeLlm.Core.Tests.Processing;
@@ -135,7 +133,7 @@ public sealed class StreamingTests
     public async Task Escalated_TheUpstreamsChunksAreRelayedRenumbered_AndACancelGoesUp()
     {
         var escalator = new ScriptedEscalator();
-        var directory = GatewayDirectory();
+        var directory = TestUpstreams.MedicalGateway();
         using var pipeline = await TestPipeline.StartAsync(_time, _counters, client: null, upstream: new UpstreamOptions { Tier = 1 }, directory: directory, escalator: escalator);
         var target = new RecordingReplyTarget();
 
@@ -157,7 +155,7 @@ public sealed class StreamingTests
     public async Task Escalated_UpstreamSilentAfterSomeChunks_IsAnErrorNotALocalAnswer()
     {
         var escalator = new ScriptedEscalator();
-        var directory = GatewayDirectory();
+        var directory = TestUpstreams.MedicalGateway();
         var local = new ScriptedChatClient();
         using var pipeline = await TestPipeline.StartAsync(_time, _counters, local, upstream: new UpstreamOptions { Tier = 1, Fallback = UpstreamOptions.DegradedLocal }, directory: directory, escalator: escalator);
         var target = new RecordingReplyTarget();
@@ -172,14 +170,6 @@ public sealed class StreamingTests
         Assert.Contains("after 1 chunks", failure.Message, StringComparison.Ordinal);
         Assert.Equal(1, failure.Chunks);
         Assert.Empty(local.Prompts);
-    }
-
-    // A gateway whose model is better than anything here (the board has none of its own, or a scripted one).
-    private static UpstreamDirectory GatewayDirectory()
-    {
-        var directory = new UpstreamDirectory();
-        directory.Update(new UpstreamAdvertisement("gw-1", 1, Online: true, [new CatalogModel { Id = "big", Tier = 1, Format = ModelFormats.OnnxGenAi, Domains = new Dictionary<string, double> { ["medical"] = 0.9 } }], QueueDepth: 0, RoundTripMs: null));
-        return directory;
     }
 
     private Submission Streamed(string prompt, RecordingReplyTarget target, string id, string? domain = null) =>

@@ -1,5 +1,6 @@
 using System.Collections.Concurrent;
 using System.Diagnostics.Metrics;
+using EdgeLlm.Core.Options;
 using EdgeLlm.Core.Processing;
 using EdgeLlm.Core.Requests;
 using EdgeLlm.Core.Telemetry;
@@ -61,6 +62,22 @@ public sealed class NodeMetricsTests : IDisposable
         var reply = Assert.Single(_recorded, r => r.Instrument == "edgellm.replies");
         Assert.Equal(("no-model", "none"), (reply.Tags["error.type"], reply.Tags["edgellm.decision"]));
         Assert.DoesNotContain(_recorded, r => r.Instrument.StartsWith("gen_ai.client", StringComparison.Ordinal));
+    }
+
+    [Fact]
+    public async Task AnEscalationWhoseUpstreamIsSilent_IsCountedWithItsFallback()
+    {
+        var escalator = new ScriptedEscalator();
+        using var pipeline = await TestPipeline.StartAsync(
+            _time, new NodeCounters(), new ScriptedChatClient(), upstream: new UpstreamOptions { Tier = 1 }, directory: TestUpstreams.MedicalGateway(), escalator: escalator, metrics: new NodeMetrics(_meters));
+        var target = new RecordingReplyTarget();
+
+        await pipeline.SubmitAsync(new Submission(new Request { Prompt = "fever", Domain = "medical" }, _time.GetUtcNow(), null, target), CancellationToken.None);
+        (await escalator.NextCallAsync()).Reply.SetResult(null);
+        await target.NextAsync();
+
+        Assert.Equal(1, Assert.Single(_recorded, r => r.Instrument == "edgellm.escalations").Tags["edgellm.upstream.tier"]);
+        Assert.Equal("degraded-local", Assert.Single(_recorded, r => r.Instrument == "edgellm.fallbacks").Tags["edgellm.fallback"]);
     }
 
     [Fact]

@@ -27,6 +27,7 @@ public sealed class TelemetryTests(MosquittoFixture mosquitto, NodeModels models
         Assert.Contains(lines, l => l.StartsWith("edgellm_replies_total{", StringComparison.Ordinal) && l.Contains("error_type=\"bad-request\"", StringComparison.Ordinal) && l.EndsWith(" 1", StringComparison.Ordinal));
         Assert.Contains(lines, l => l.StartsWith("edgellm_replies_total{", StringComparison.Ordinal) && l.Contains("edgellm_decision=\"local\"", StringComparison.Ordinal) && l.EndsWith(" 1", StringComparison.Ordinal));
         Assert.Contains(lines, l => l.StartsWith("edgellm_queue_depth", StringComparison.Ordinal) && l.EndsWith(" 0", StringComparison.Ordinal));
+        Assert.Contains(lines, l => l.StartsWith("edgellm_model_loads_total{", StringComparison.Ordinal) && l.Contains("edgellm_outcome=\"loaded\"", StringComparison.Ordinal) && l.EndsWith(" 1", StringComparison.Ordinal));
     }
 
     [MosquittoFact]
