@@ -210,6 +210,8 @@ public sealed class ModelManagerTests : IDisposable
                 .AddSingleton<ISysFs>(new RootedSysFs("/"))
                 .AddSingleton(clock)
                 .AddLogging()
+                .AddMetrics()
+                .AddSingleton<Core.Telemetry.NodeMetrics>()
                 .AddEdgeOnnx(new Microsoft.Extensions.Configuration.ConfigurationBuilder().Build());
             _provider = services.BuildServiceProvider();
             _hosted = [.. _provider.GetServices<IHostedService>()];
