@@ -36,6 +36,8 @@ public sealed class NodeMetrics
     private readonly Counter<long> _fallbacks;
     private readonly Counter<long> _loads;
     private readonly Counter<long> _unloads;
+    private readonly Counter<long> _pulls;
+    private readonly Counter<long> _pulledBytes;
 
     /// <param name="board">The board's state, for its gauges; none without one.</param>
     public NodeMetrics(IMeterFactory meters, IResourceSnapshotSource? board = null)
@@ -54,6 +56,8 @@ public sealed class NodeMetrics
         _fallbacks = _meter.CreateCounter<long>("edgellm.fallbacks", "{request}", "Escalated requests whose upstream was silent, by what the node did then");
         _loads = _meter.CreateCounter<long>("edgellm.model.loads", "{load}", "Model loads, by model and outcome");
         _unloads = _meter.CreateCounter<long>("edgellm.model.unloads", "{unload}", "Models taken out of memory, by model and why");
+        _pulls = _meter.CreateCounter<long>("edgellm.model.pulls", "{pull}", "Model pulls ended, by model and outcome");
+        _pulledBytes = _meter.CreateCounter<long>("edgellm.model.pulled", "By", "Bytes of the models pulled, as installed");
         if (board is not null)
         {
             ObserveBoard(board);
@@ -121,6 +125,17 @@ public sealed class NodeMetrics
     /// <summary>A model taken out of memory, and why (idle, evicted, command, …).</summary>
     public void Unloaded(string model, string why) =>
         _unloads.Add(1, new KeyValuePair<string, object?>("edgellm.model", model), new KeyValuePair<string, object?>("edgellm.why", why));
+
+    /// <summary>A pull ended: the bytes it installed, or null when it failed or was stopped.</summary>
+    public void Pulled(string model, long? bytes)
+    {
+        var id = new KeyValuePair<string, object?>("edgellm.model", model);
+        _pulls.Add(1, id, new KeyValuePair<string, object?>("edgellm.outcome", bytes is null ? "failed" : "pulled"));
+        if (bytes is long installed)
+        {
+            _pulledBytes.Add(installed, id);
+        }
+    }
 
     /// <summary>One generation on this node's model: its first token's wait, the time per token after it, and the tokens.</summary>
     public void Generated(string model, TimeSpan? firstToken, TimeSpan? perOutputToken, int inputTokens, int outputTokens)

@@ -1,6 +1,7 @@
 using EdgeLlm.Core.Catalog;
 using EdgeLlm.Core.Options;
 using EdgeLlm.Core.Processing;
+using EdgeLlm.Core.Telemetry;
 using EdgeLlm.Core.Resources;
 using EdgeLlm.Onnx.Store;
 using Microsoft.Extensions.Logging;
@@ -27,14 +28,16 @@ internal sealed class PullableModels : IModelAcquisition, IDisposable
     private readonly ResidentModels _residents;
     private readonly IHttpClientFactory _http;
     private readonly ISysFs _system;
+    private readonly NodeMetrics _metrics;
     private readonly TimeProvider _time;
     private readonly ILogger<PullableModels> _logger;
     private readonly CancellationTokenSource _closing = new();
     private volatile IReadOnlyList<CatalogModel> _present = [];
     private volatile IReadOnlyDictionary<string, CatalogModel> _pullable = new Dictionary<string, CatalogModel>();
 
-    public PullableModels(IOptions<LocalModelsOptions> options, IOptions<ModelsOptions> routing, IOptions<NodeOptions> node, ModelCatalog catalog, ConfiguredModel local, ResidentModels residents, IHttpClientFactory http, ISysFs system, TimeProvider time, ILogger<PullableModels> logger)
+    public PullableModels(IOptions<LocalModelsOptions> options, IOptions<ModelsOptions> routing, IOptions<NodeOptions> node, ModelCatalog catalog, ConfiguredModel local, ResidentModels residents, IHttpClientFactory http, ISysFs system, NodeMetrics metrics, TimeProvider time, ILogger<PullableModels> logger)
     {
+        _metrics = metrics;
         _options = options.Value;
         _onDemand = routing.Value.OnDemand;
         _node = node.Value;
@@ -68,6 +71,7 @@ internal sealed class PullableModels : IModelAcquisition, IDisposable
         try
         {
             Store = ModelStore.Open(_options.StorePath, (long)_options.DiskBudgetMb << 20, _options.Pinned, _http.CreateClient(HttpClientName), HubSettings.Resolve(_options.HfEndpoint, _options.HfTokenFile), _system, _time, _logger);
+            Store.PullEnded += (id, stored) => _metrics.Pulled(id, stored?.Bytes);
             Rescan();
         }
         catch (Exception e) when (e is IOException or UnauthorizedAccessException)

@@ -157,6 +157,9 @@ public sealed partial class ModelStore : IDisposable
     /// <summary>Whether the model could fit in the budget beside <paramref name="present"/> (as <see cref="List"/> gave it) by evicting unpinned models other than <paramref name="keep"/>.</summary>
     public bool CouldFit(CatalogModel model, IReadOnlyCollection<string> keep, IReadOnlyList<StoredModel> present) => _budget.Evictions(model.Id, model.Bytes, keep, present) is not null;
 
+    /// <summary>A pull ended (once, however many callers shared it): the model's id, and what it stored (null when it failed or was stopped).</summary>
+    public event Action<string, StoredModel?>? PullEnded;
+
     /// <summary>The model's folder, pulled when absent; many callers share one pull. Throws ModelUnavailableException naming each source and its failure.</summary>
     /// <param name="keep">Models that must not be evicted to make room (those loaded).</param>
     public Task<StoredModel> PullAsync(CatalogModel model, Func<IReadOnlyCollection<string>> keep, CancellationToken cancellationToken)
@@ -207,14 +210,17 @@ public sealed partial class ModelStore : IDisposable
 
     private async Task<StoredModel> PullOnceAsync(CatalogModel model, Func<IReadOnlyCollection<string>> keep)
     {
+        StoredModel? stored = null;
         try
         {
-            return await PullSourcesAsync(model, keep).ConfigureAwait(false);
+            stored = await PullSourcesAsync(model, keep).ConfigureAwait(false);
+            return stored;
         }
         finally
         {
             _progress.TryRemove(model.Id, out _);
             _pulls.TryRemove(model.Id, out _);
+            PullEnded?.Invoke(model.Id, stored);
         }
     }
 

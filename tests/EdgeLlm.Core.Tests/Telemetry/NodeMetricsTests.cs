@@ -81,6 +81,19 @@ public sealed class NodeMetricsTests : IDisposable
     }
 
     [Fact]
+    public void Pulls_AreCountedByOutcome_AndTheirBytesWhenTheyInstalledAModel()
+    {
+        var metrics = new NodeMetrics(_meters);
+
+        metrics.Pulled("qwen2.5-0.5b-instruct-int4", 352_000_000);
+        metrics.Pulled("qwen2.5-0.5b-instruct-int4", null);
+
+        Assert.Equal(["failed", "pulled"], _recorded.Where(r => r.Instrument == "edgellm.model.pulls").Select(r => (string)r.Tags["edgellm.outcome"]!).Order());
+        var bytes = Assert.Single(_recorded, r => r.Instrument == "edgellm.model.pulled");
+        Assert.Equal((352_000_000.0, "By"), (bytes.Value, bytes.Unit));
+    }
+
+    [Fact]
     public async Task ThePipelinesQueue_IsAGauge()
     {
         using var pipeline = await TestPipeline.StartAsync(_time, new NodeCounters(), new ScriptedChatClient(), metrics: new NodeMetrics(_meters));

@@ -44,9 +44,12 @@ public sealed class ModelStoreTests : IClassFixture<Stories260kModels>, IDisposa
     {
         var catalog = Catalog(StoriesCatalog.Model("stories260k-fp32", "fp32", StoriesCatalog.Source(_checkpointUrl, _tokenizerUrl)));
         var store = OpenStore();
+        var ended = new List<(string, StoredModel?)>();
+        store.PullEnded += (id, model) => ended.Add((id, model));
 
         var stored = await store.PullAsync(catalog.Find("stories260k-fp32")!, () => [], CancellationToken.None);
 
+        Assert.Equal([("stories260k-fp32", stored)], ended);
         Assert.Equal(Path.Combine(store.Root, "stories260k-fp32"), stored.Folder);
         Assert.Equal(stored.Folder, Assert.Single(store.List()).Folder);
         Assert.Equal(ContinuationOf(_models.Folder(Quantization.Fp32)), ContinuationOf(stored.Folder));
@@ -91,9 +94,12 @@ public sealed class ModelStoreTests : IClassFixture<Stories260kModels>, IDisposa
         string missingUrl = _server.Url("gone/stories260K.bin");
         var catalog = Catalog(StoriesCatalog.Model("stories260k-int8", "int8", StoriesCatalog.Source(tamperedUrl, _tokenizerUrl), StoriesCatalog.Source(missingUrl, _tokenizerUrl)));
         var store = OpenStore();
+        var ended = new List<(string, StoredModel?)>();
+        store.PullEnded += (id, model) => ended.Add((id, model));
 
         var failure = await Assert.ThrowsAsync<ModelUnavailableException>(() => store.PullAsync(catalog.Find("stories260k-int8")!, () => [], CancellationToken.None));
 
+        Assert.Equal([("stories260k-int8", (StoredModel?)null)], ended);
         Assert.Contains($"{tamperedUrl}: its sha256 is", failure.Message);
         Assert.Contains($"{missingUrl}: answered HTTP 404", failure.Message);
         Assert.Empty(store.List());
