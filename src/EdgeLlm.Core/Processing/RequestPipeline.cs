@@ -91,7 +91,7 @@ internal sealed class RequestPipeline : BackgroundService, INodePipeline
             return SubmitOutcome.Duplicate;
         }
 
-        submission = Take(submission);
+        (submission, var taken) = Take(submission);
         var request = submission.Request;
 
         // The hop rules come first: a request in a loop, or one that went too far, is never run or sent on.
@@ -104,7 +104,7 @@ internal sealed class RequestPipeline : BackgroundService, INodePipeline
 
         if (decision is not null)
         {
-            Span(submission)?.SetTag("edgellm.decision", decision.OutcomeName).SetTag("edgellm.reasons", string.Join(",", decision.Reasons)).SetTag("gen_ai.request.model", decision.Model);
+            taken.Span?.SetTag("edgellm.decision", decision.OutcomeName).SetTag("edgellm.reasons", string.Join(",", decision.Reasons)).SetTag("gen_ai.request.model", decision.Model);
             Log.Routed(_logger, request.Id ?? "(no id)", decision.OutcomeName, decision.Model ?? "-", decision.Tier?.ToString(CultureInfo.InvariantCulture) ?? "-", decision.Domain, string.Join(",", decision.Reasons),
                 decision.Predicted.LatencyMs is double ms ? $"{ms.ToString(CultureInfo.InvariantCulture)} ms" : "unknown");
         }
@@ -140,17 +140,15 @@ internal sealed class RequestPipeline : BackgroundService, INodePipeline
 
     // From here to its final reply the request can be cancelled, carries its kept conversation, and has a
     // span under the requester's trace.
-    private Submission Take(Submission submission)
+    private (Submission Taken, TakenRequest Route) Take(Submission submission)
     {
         var original = submission.Request;
         var (request, turn) = _conversations.Open(original);
         var span = NodeTracing.StartDetached("edgellm.request", ActivityKind.Server, submission.TraceContext);
         span?.SetTag("edgellm.node", _node.Id).SetTag("edgellm.request.id", original.Id).SetTag("gen_ai.operation.name", "chat");
         var taken = new TakenRequest(submission.ReplyTo, original.Id is string id ? _cancellable.Register(id) : null, _conversations, original, turn, span);
-        return submission with { Request = request, ReplyTo = taken, Cancelled = taken.Cancelled, TraceContext = span?.Context ?? submission.TraceContext };
+        return (submission with { Request = request, ReplyTo = taken, Cancelled = taken.Cancelled, TraceContext = span?.Context ?? submission.TraceContext }, taken);
     }
-
-    private static Activity? Span(Submission submission) => submission.ReplyTo is TakenRequest { Span: { } span } ? span : null;
 
     public override async Task StopAsync(CancellationToken cancellationToken)
     {
