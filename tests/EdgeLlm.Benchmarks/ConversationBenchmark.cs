@@ -1,6 +1,5 @@
 using System.Diagnostics;
 using EdgeLlm.Onnx.Building;
-using EdgeLlm.Onnx.Checkpoints;
 using EdgeLlm.Onnx.Engine;
 
 namespace EdgeLlm.Benchmarks;
@@ -19,14 +18,7 @@ internal static class ConversationBenchmark
     public static int Run(BenchmarkArguments arguments)
     {
         int rounds = arguments.Int("--rounds", 5);
-        string modelsFolder = arguments.Value("--models") ?? Path.Combine(Path.GetTempPath(), "edgellm-benchmark-models");
-        var weights = new SyntheticWeights("qwen2.5-0.5b", seed: 1, realVocabulary: true);
-        string folder = Path.Combine(modelsFolder, "qwen2.5-0.5b-real-int4");
-        if (!Directory.Exists(folder))
-        {
-            Console.WriteLine($"building {folder}");
-            ModelFolderBuilder.Build(weights, Llama2cVocabulary.Bytes(weights.Shape.VocabSize), Quantization.Int4, folder, force: false);
-        }
+        string folder = SyntheticModels.Folder(SyntheticModels.Root(arguments), "qwen2.5-0.5b", realVocabulary: true, Quantization.Int4);
 
         Console.WriteLine($"EdgeLlm conversation benchmark: {Environment.ProcessorCount} cores, qwen2.5-0.5b int4, {Turns} turns of {AnswerTokens} answer tokens, {rounds} rounds");
         using var cached = LocalModel.Load(folder, cacheSlots: 2);

@@ -19,7 +19,7 @@ internal static class LocalTierBenchmark
     public static int Run(BenchmarkArguments arguments)
     {
         int rounds = arguments.Int("--rounds", 3);
-        string modelsFolder = arguments.Value("--models") ?? Path.Combine(Path.GetTempPath(), "edgellm-benchmark-models");
+        string modelsFolder = SyntheticModels.Root(arguments);
         string[] shapes = ["smollm2-135m", "qwen2.5-0.5b"];
         Quantization[] quantizations = [Quantization.Int8, Quantization.Int4];
         int[] threadCounts = [1, 2];
@@ -32,15 +32,9 @@ internal static class LocalTierBenchmark
             {
                 foreach (var quantization in quantizations)
                 {
-                    var weights = new SyntheticWeights(shape, seed: 1, realVocabulary);
-                    string folder = Path.Combine(modelsFolder, $"{shape}-{(realVocabulary ? "real" : "byte")}-{quantization.ToName()}");
-                    if (!Directory.Exists(folder))
-                    {
-                        Console.WriteLine($"building {folder}");
-                        ModelFolderBuilder.Build(weights, Llama2cVocabulary.Bytes(weights.Shape.VocabSize), quantization, folder, force: false);
-                    }
-
-                    configurations.AddRange(threadCounts.Select(threads => new Configuration(shape, weights.Shape, realVocabulary, quantization, folder, threads)));
+                    string folder = SyntheticModels.Folder(modelsFolder, shape, realVocabulary, quantization);
+                    var modelShape = new SyntheticWeights(shape, seed: 1, realVocabulary).Shape;
+                    configurations.AddRange(threadCounts.Select(threads => new Configuration(shape, modelShape, realVocabulary, quantization, folder, threads)));
                 }
             }
         }

@@ -114,15 +114,29 @@ internal sealed class Escalation(
     // The policy for a silent upstream: an error, or the best model on the board, marked degraded (queued; null then).
     private Failure? FallBack(Submission submission, string silence)
     {
-        var request = submission.Request;
-        Log.UpstreamSilent(logger, request.Id ?? "(no id)", silence, upstream.Fallback);
-        var local = upstream.Fallback == UpstreamOptions.Error ? null : router.RouteLocally(request, queue.Depth);
-        Failure? failure = local is null ? new Failure(request.Id, ErrorCode.UpstreamUnavailable, silence)
-            : local.Outcome != RouteOutcome.Local ? new Failure(request.Id, ErrorCode.UpstreamUnavailable, $"{silence}, and {DecisionText.WhyNot(local, queue.Capacity)}")
-            : !queue.TryAdmit(submission, local with { Degraded = true, Reasons = [.. local.Reasons.Where(r => r != Reasons.FitsLocal).Append(Reasons.NoUpstream).Distinct()] })
-                ? new Failure(request.Id, ErrorCode.UpstreamUnavailable, $"{silence}, and the local queue is full")
-            : null;
+        Log.UpstreamSilent(logger, submission.Request.Id ?? "(no id)", silence, upstream.Fallback);
+        var failure = DegradeOrFail(submission, silence);
         metrics.FellBack(failure is null ? UpstreamOptions.DegradedLocal : ErrorCode.UpstreamUnavailable.ToWireName());
         return failure;
+    }
+
+    private Failure? DegradeOrFail(Submission submission, string silence)
+    {
+        var request = submission.Request;
+        if (upstream.Fallback == UpstreamOptions.Error)
+        {
+            return new Failure(request.Id, ErrorCode.UpstreamUnavailable, silence);
+        }
+
+        var local = router.RouteLocally(request, queue.Depth);
+        if (local.Outcome != RouteOutcome.Local)
+        {
+            return new Failure(request.Id, ErrorCode.UpstreamUnavailable, $"{silence}, and {DecisionText.WhyNot(local, queue.Capacity)}");
+        }
+
+        var degraded = local with { Degraded = true, Reasons = [.. local.Reasons.Where(r => r != Reasons.FitsLocal).Append(Reasons.NoUpstream).Distinct()] };
+        return queue.TryAdmit(submission, degraded)
+            ? null
+            : new Failure(request.Id, ErrorCode.UpstreamUnavailable, $"{silence}, and the local queue is full");
     }
 }

@@ -10,6 +10,7 @@ namespace EdgeLlm.Mqtt.Outgoing;
 /// <summary>What a node advertises on edgellm/node/{nodeId}/status (retained).</summary>
 /// <param name="Models">The models it answers with, with their domains as its catalog describes them.</param>
 /// <param name="Pulls">The models it is pulling, with their progress.</param>
+/// <param name="Cancelled">Answers cut short by a cancel or a requester gone (counted among the answers too).</param>
 internal sealed record NodeStatus(
     string Node,
     int Tier,
@@ -18,6 +19,7 @@ internal sealed record NodeStatus(
     int QueueDepth,
     long UptimeSeconds,
     long Answers,
+    long Cancelled,
     IReadOnlyDictionary<string, long> Errors,
     ResourceSnapshot Resources,
     IReadOnlyList<Core.Processing.PullProgress> Pulls);
@@ -60,6 +62,7 @@ internal static class NodeStatusFormatter
             json.WriteNumber("uptimeSeconds", status.UptimeSeconds);
             json.WriteStartObject("counters");
             json.WriteNumber("answers", status.Answers);
+            json.WriteNumber("cancelled", status.Cancelled);
             json.WriteStartObject("errors");
             foreach (var (code, count) in status.Errors)
             {

@@ -61,6 +61,7 @@ internal sealed class StatusPublisher : BackgroundService
         _pipeline.Activity.Queued,
         (long)(_time.GetUtcNow() - _startedAt).TotalSeconds,
         _counters.Answers,
+        _counters.Cancelled,
         _counters.Errors(),
         _resources.Latest,
         _acquisition?.Pulls ?? []);

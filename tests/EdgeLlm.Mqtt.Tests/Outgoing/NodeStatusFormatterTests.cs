@@ -15,7 +15,7 @@ public sealed class NodeStatusFormatterTests
     public void Online_IsReadBackAsAnUpstreamAdvertisement()
     {
         var model = new CatalogModel { Id = "gw-qwen", Tier = 1, Format = ModelFormats.OpenAi, Domains = new Dictionary<string, double> { ["medical"] = 0.6 }, Subdomains = new Dictionary<string, double> { ["pediatrics"] = 0.55 } };
-        var status = new NodeStatus("gw-1", 1, "0.1.0+abc", [model], QueueDepth: 3, UptimeSeconds: 42, Answers: 7, new Dictionary<string, long> { ["busy"] = 2 }, new ResourceSnapshot { Memory = new MemoryState(AvailableBytes: 123) },
+        var status = new NodeStatus("gw-1", 1, "0.1.0+abc", [model], QueueDepth: 3, UptimeSeconds: 42, Answers: 7, Cancelled: 1, new Dictionary<string, long> { ["busy"] = 2 }, new ResourceSnapshot { Memory = new MemoryState(AvailableBytes: 123) },
             [new PullProgress("stories260k-int4", "https://example.org/stories260K.bin", 4096, null)]);
 
         using var json = JsonDocument.Parse(NodeStatusFormatter.Online(status));
@@ -26,6 +26,7 @@ public sealed class NodeStatusFormatterTests
         Assert.Equal(0.55, advertised.QualityFor("medical", "pediatrics"));
         Assert.Equal("0.1.0+abc", json.RootElement.GetProperty("version").GetString());
         Assert.Equal(2, json.RootElement.GetProperty("counters").GetProperty("errors").GetProperty("busy").GetInt64());
+        Assert.Equal((7, 1), (json.RootElement.GetProperty("counters").GetProperty("answers").GetInt64(), json.RootElement.GetProperty("counters").GetProperty("cancelled").GetInt64()));
         Assert.Equal(123, json.RootElement.GetProperty("resources").GetProperty("memory").GetProperty("availableBytes").GetInt64());
         var pull = Assert.Single(json.RootElement.GetProperty("pulls").EnumerateArray().ToList());
         Assert.Equal(("stories260k-int4", 4096, JsonValueKind.Null), (pull.GetProperty("model").GetString(), pull.GetProperty("bytes").GetInt64(), pull.GetProperty("totalBytes").ValueKind));

@@ -98,15 +98,15 @@ internal sealed class FakeOpenAiServer : LoopbackHttpServer
         {
             foreach (string word in words)
             {
-                await SendEventAsync(response, new { id, @object = "chat.completion.chunk", created = 1_795_000_000, model = call.Model, choices = new[] { new { index = 0, delta = new { content = word }, finish_reason = (string?)null } } });
+                await SendEventAsync(response, StreamChunk(id, call, [new { index = 0, delta = new { content = word }, finish_reason = (string?)null }]));
                 await Task.Delay(_chunkDelay, Stopping);
             }
 
-            await SendEventAsync(response, new { id, @object = "chat.completion.chunk", created = 1_795_000_000, model = call.Model, choices = new[] { new { index = 0, delta = new { content = "" }, finish_reason = "stop" } } });
+            await SendEventAsync(response, StreamChunk(id, call, [new { index = 0, delta = new { content = "" }, finish_reason = (string?)"stop" }]));
             // As OpenAI's API does when asked (stream_options.include_usage): the usage in a last chunk of no choices.
             if ((bool?)call.Body["stream_options"]?["include_usage"] == true)
             {
-                await SendEventAsync(response, new { id, @object = "chat.completion.chunk", created = 1_795_000_000, model = call.Model, choices = Array.Empty<object>(), usage = Usage });
+                await SendEventAsync(response, StreamChunk(id, call, [], Usage));
             }
 
             await response.OutputStream.WriteAsync("data: [DONE]\n\n"u8.ToArray(), Stopping);
@@ -119,6 +119,9 @@ internal sealed class FakeOpenAiServer : LoopbackHttpServer
         {
         }
     }
+
+    private static object StreamChunk(string id, ChatCall call, object[] choices, object? usage = null) =>
+        new { id, @object = "chat.completion.chunk", created = 1_795_000_000, model = call.Model, choices, usage };
 
     private async Task SendEventAsync(HttpListenerResponse response, object chunk)
     {

@@ -8,27 +8,15 @@ namespace EdgeLlm.Worker.Engines.OpenAiCompatible;
 /// <summary>
 /// The endpoint's chat client held to EdgeLlm's rules: it stops at the request's deadline (reporting
 /// <see cref="ChatDeadline.FinishReason"/>), sends the server none of EdgeLlm's own options, and turns a
-/// server that cannot be reached or refuses the call into <see cref="EngineUnavailableException"/>. Streamed
-/// (the server's server-sent events), the same holds for every update.
+/// server that cannot be reached or refuses the call into <see cref="EngineUnavailableException"/>. It asks the
+/// server to stream (server-sent events), whole answers too.
 /// </summary>
 internal sealed class EndpointChatClient(IChatClient inner, OpenAiOptions endpoint, TimeProvider time) : DelegatingChatClient(inner)
 {
-    public override async Task<ChatResponse> GetResponseAsync(IEnumerable<ChatMessage> messages, ChatOptions? options = null, CancellationToken cancellationToken = default)
-    {
-        using var limit = Limit(options, cancellationToken);
-        try
-        {
-            return await base.GetResponseAsync(messages, ForServer(options), limit.Token).ConfigureAwait(false);
-        }
-        catch (OperationCanceledException) when (limit.IsCancellationRequested && !cancellationToken.IsCancellationRequested)
-        {
-            return new ChatResponse([]) { FinishReason = ChatDeadline.FinishReason };
-        }
-        catch (Exception e) when (Unavailable(e, cancellationToken) is { } unavailable)
-        {
-            throw unavailable;
-        }
-    }
+    // One path for both: the node reads every engine as a stream, and the deadline and the server's failures
+    // are handled there once.
+    public override async Task<ChatResponse> GetResponseAsync(IEnumerable<ChatMessage> messages, ChatOptions? options = null, CancellationToken cancellationToken = default) =>
+        await GetStreamingResponseAsync(messages, options, cancellationToken).ToChatResponseAsync(cancellationToken).ConfigureAwait(false);
 
     public override async IAsyncEnumerable<ChatResponseUpdate> GetStreamingResponseAsync(
         IEnumerable<ChatMessage> messages, ChatOptions? options = null, [EnumeratorCancellation] CancellationToken cancellationToken = default)
