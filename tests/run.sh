@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Runs every test project of EdgeLlm and ends with the line "N passed, N failed[, N skipped]".
 # Installs what the tests need when it is missing, from Debian/Ubuntu packages: Mosquitto and its clients,
-# the shellcheck linter for systemd/*.sh, qemu-user-static with the arm64 C/C++ runtime and OpenSSL for the
+# the shellcheck linter for systemd/*.sh, Chromium with its ChromeDriver for the fleet page, Prometheus for
+# the Grafana dashboard's queries, qemu-user-static with the arm64 C/C++ runtime and OpenSSL for the
 # emulated Raspberry Pi run.
 # Exits non-zero on any failure. The test models are the repository's own (models/stories260k).
 set -uo pipefail
@@ -32,6 +33,22 @@ fi
 if ! command -v shellcheck >/dev/null 2>&1; then
   echo "tests/run.sh: installing shellcheck" >&2
   install_packages shellcheck || echo "tests/run.sh: could not install shellcheck: the script lint test will be skipped" >&2
+fi
+
+# The fleet page is tested in a real browser: headless Chromium driven through its ChromeDriver.
+if [ ! -x /usr/bin/chromium ] || [ ! -x /usr/bin/chromedriver ]; then
+  echo "tests/run.sh: installing chromium and chromium-driver" >&2
+  install_packages chromium chromium-driver || echo "tests/run.sh: could not install chromium: the fleet page's browser tests will be skipped" >&2
+fi
+
+# The Grafana dashboard's queries are run by a real Prometheus that scrapes a real node.
+if [ ! -x /usr/bin/prometheus ]; then
+  echo "tests/run.sh: installing prometheus" >&2
+  install_packages prometheus || echo "tests/run.sh: could not install prometheus: the dashboard's query test will be skipped" >&2
+  # Like Mosquitto's, the package starts a system service; the tests start their own.
+  if command -v systemctl >/dev/null 2>&1 && systemctl is-active --quiet prometheus 2>/dev/null; then
+    $sudo systemctl disable --now prometheus
+  fi
 fi
 
 # The emulated arm64 tests run the linux-arm64 publish under qemu-aarch64-static with Debian's arm64 cross

@@ -70,4 +70,7 @@ internal static partial class Log
 
     [LoggerMessage(3602, LogLevel.Warning, "A chunk on {Topic} is not one, dropped: {Problem}")]
     public static partial void NotAChunk(ILogger logger, string topic, string problem);
+
+    [LoggerMessage(3701, LogLevel.Error, "The fleet page sees no node: {Problem}")]
+    public static partial void FleetUnwatched(ILogger logger, string problem);
 }

@@ -27,6 +27,8 @@ internal static class EdgeLlmCli
             RecommendCommand.Create(),
             GenerateCommand.Create(),
             ModelCommand.Create(),
+            DashboardCommand.Create(),
+            PasswdCommand.Create(),
         };
         root.SetAction(ServeCommand.RunAsync);
 

@@ -67,6 +67,15 @@ internal sealed class BenchmarkNode(Process process, Socket socket, double ready
         return long.Parse(line.Split(' ', StringSplitOptions.RemoveEmptyEntries)[1], CultureInfo.InvariantCulture) / 1024.0;
     }
 
+    /// <summary>CPU time the process has used (user and system), from /proc/PID/stat in clock ticks of 1/100 s (Linux's USER_HZ).</summary>
+    public double CpuSeconds()
+    {
+        string stat = File.ReadAllText($"/proc/{process.Id}/stat");
+        // Fields after the command name (which may hold spaces) in parentheses: utime and stime are the 12th and 13th.
+        string[] fields = stat[(stat.LastIndexOf(')') + 2)..].Split(' ');
+        return (long.Parse(fields[11], CultureInfo.InvariantCulture) + long.Parse(fields[12], CultureInfo.InvariantCulture)) / 100.0;
+    }
+
     public async Task StopAsync()
     {
         if (!process.HasExited)

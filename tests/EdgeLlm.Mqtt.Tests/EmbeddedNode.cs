@@ -20,7 +20,7 @@ internal sealed class EmbeddedNode : IAsyncDisposable
         Mqtt = mqtt;
         Node = node;
         _time = time;
-        Connection = new MqttConnection(Options.Create(mqtt), Options.Create(node), time, NullLogger<MqttConnection>.Instance);
+        Connection = new MqttConnection(Options.Create(mqtt), MqttPresence.Node(mqtt, node), time, NullLogger<MqttConnection>.Instance);
     }
 
     public MqttOptions Mqtt { get; }

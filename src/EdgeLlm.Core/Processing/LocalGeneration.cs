@@ -17,7 +17,7 @@ namespace EdgeLlm.Core.Processing;
 /// chunks as it is written; a cancel, or a requester gone, stops the generation between tokens with what it
 /// has written.
 /// </summary>
-internal sealed class LocalGeneration(IModelProvider models, AdmissionOptions admission, NodeOptions node, StreamingOptions streaming, NodeMetrics metrics, TimeProvider time, ILogger logger)
+internal sealed class LocalGeneration(IModelProvider models, AdmissionOptions admission, NodeOptions node, StreamingOptions streaming, NodeMetrics metrics, NodeCounters counters, TimeProvider time, ILogger logger)
 {
     public async Task<Reply> RunAsync(Submission submission, Decision decision, CancellationToken abort)
     {
@@ -114,6 +114,10 @@ internal sealed class LocalGeneration(IModelProvider models, AdmissionOptions ad
         int tokens = (int)(written.Usage?.OutputTokenCount ?? written.Pieces);
         var perToken = tokens > 1 && written.FirstTextAt is DateTimeOffset first ? (time.GetUtcNow() - first) / (tokens - 1) : (TimeSpan?)null;
         metrics.Generated(model, firstToken, perToken, (int)(written.Usage?.InputTokenCount ?? 0), tokens);
+        if (perToken is TimeSpan each)
+        {
+            counters.Generated(tokens - 1, each.TotalSeconds * (tokens - 1));
+        }
     }
 
     private Answer Cancelled(Submission submission, Decision decision, string model, Written written, ChunkStream? stream)

@@ -17,7 +17,7 @@ internal sealed class ReplySender(NodeCounters counters, NodeMetrics metrics, Ti
 
     private ValueTask Send(IReplyTarget replyTo, Reply reply, TimeSpan? duration, CancellationToken cancellationToken)
     {
-        counters.Count(reply);
+        counters.Count(reply, time.GetUtcNow(), duration);
         metrics.Replied(reply, duration);
         switch (reply)
         {

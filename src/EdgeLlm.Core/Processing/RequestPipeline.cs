@@ -73,7 +73,7 @@ internal sealed class RequestPipeline : BackgroundService, INodePipeline
         _queue = new AdmissionQueue(_admission.QueueCapacity);
         _replies = new ReplySender(counters, metrics, time, logger);
         _conversations = new ConversationStore(conversations.Value, _admission.MaxPromptBytes, time);
-        _generation = new LocalGeneration(models, _admission, _node, streaming.Value, metrics, time, logger);
+        _generation = new LocalGeneration(models, _admission, _node, streaming.Value, metrics, counters, time, logger);
         _escalating = new BackgroundRequests(_upstream.MaxInFlight);
         _awaitingPull = new BackgroundRequests(_admission.MaxAwaitingPull);
         _escalation = new Escalation(escalator, _upstream, _node, streaming.Value, router, _queue, _escalating, _replies, metrics, _shutdown, time, logger);

@@ -24,7 +24,7 @@ internal sealed partial class MqttConnection : IAsyncDisposable
     private static readonly TimeSpan LastRetry = TimeSpan.FromSeconds(30);
 
     private readonly MqttOptions _options;
-    private readonly NodeOptions _node;
+    private readonly MqttPresence _presence;
     private readonly TimeProvider _time;
     private readonly ILogger<MqttConnection> _logger;
     private readonly IMqttClient _client;
@@ -43,10 +43,10 @@ internal sealed partial class MqttConnection : IAsyncDisposable
     private int _inFlight;
     private int _disposed;
 
-    public MqttConnection(IOptions<MqttOptions> options, IOptions<NodeOptions> node, TimeProvider time, ILogger<MqttConnection> logger)
+    public MqttConnection(IOptions<MqttOptions> options, MqttPresence presence, TimeProvider time, ILogger<MqttConnection> logger)
     {
         _options = options.Value;
-        _node = node.Value;
+        _presence = presence;
         _time = time;
         _logger = logger;
         _client = new MqttClientFactory().CreateMqttClient();
@@ -75,7 +75,7 @@ internal sealed partial class MqttConnection : IAsyncDisposable
     public event Func<Task>? Connected;
 
     /// <summary>The client id, stable per node so that the broker keeps its session.</summary>
-    public string ClientId => NodeClientOptions.ClientId(_node);
+    public string ClientId => _presence.ClientId;
 
     public bool IsConnected => _client.IsConnected;
 
@@ -151,17 +151,9 @@ internal sealed partial class MqttConnection : IAsyncDisposable
     {
         lock (_outboxEnd)
         {
-            if (_client.IsConnected)
+            if (_client.IsConnected && _presence.OfflineStatus is { } offline)
             {
-                Enqueue(new Outgoing(
-                    new MqttApplicationMessageBuilder()
-                        .WithTopic(_options.StatusTopic(_node.Id))
-                        .WithPayload(NodeStatusFormatter.Offline(_node))
-                        .WithRetainFlag(true)
-                        .WithQualityOfServiceLevel(MqttQualityOfServiceLevel.AtLeastOnce)
-                        .WithContentType("application/json")
-                        .Build(),
-                    null));
+                Enqueue(new Outgoing(offline, null));
             }
 
             _outbox.Writer.TryComplete();
@@ -244,7 +236,7 @@ internal sealed partial class MqttConnection : IAsyncDisposable
     {
         var lost = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
         Volatile.Write(ref _lost, lost);
-        var result = await _client.ConnectAsync(NodeClientOptions.Build(_options, _node), cancellationToken).ConfigureAwait(false);
+        var result = await _client.ConnectAsync(NodeClientOptions.Build(_options, _presence), cancellationToken).ConfigureAwait(false);
         Log.ConnectedToBroker(_logger, Endpoint, result.IsSessionPresent);
         if (!result.IsSessionPresent)
         {

@@ -1,35 +1,36 @@
 using System.Security.Cryptography.X509Certificates;
-using EdgeLlm.Core.Options;
-using EdgeLlm.Mqtt.Outgoing;
 using MQTTnet;
 using MQTTnet.Protocol;
 
 namespace EdgeLlm.Mqtt.Connection;
 
 /// <summary>
-/// How the node connects (docs/design.md §3): MQTT 5, a persistent session under a client id of its own, the
-/// will that marks its status offline, and the credentials and TLS that Mqtt: configures.
+/// How the node (or a watcher of the fleet) connects (docs/design.md §3): MQTT 5 under its client id; for a
+/// node, a persistent session and the will that marks its status offline; the credentials and TLS that
+/// Mqtt: configures.
 /// </summary>
 internal static class NodeClientOptions
 {
-    public static string ClientId(NodeOptions node) => $"edgellm-{node.Id}";
-
-    public static MqttClientOptions Build(MqttOptions options, NodeOptions node)
+    public static MqttClientOptions Build(MqttOptions options, MqttPresence presence)
     {
         var (host, port) = BrokerEndpoint.Of(options);
         var builder = new MqttClientOptionsBuilder()
             .WithTcpServer(host, port)
             .WithProtocolVersion(MQTTnet.Formatter.MqttProtocolVersion.V500)
-            .WithClientId(ClientId(node))
-            .WithCleanStart(false)
-            .WithSessionExpiryInterval((uint)options.SessionExpirySeconds)
+            .WithClientId(presence.ClientId)
+            .WithCleanStart(!presence.PersistentSession)
+            .WithSessionExpiryInterval(presence.PersistentSession ? (uint)options.SessionExpirySeconds : 0)
             .WithKeepAlivePeriod(TimeSpan.FromSeconds(15))
-            .WithTimeout(TimeSpan.FromSeconds(10))
-            .WithWillTopic(options.StatusTopic(node.Id))
-            .WithWillPayload(NodeStatusFormatter.Offline(node))
-            .WithWillRetain(true)
-            .WithWillQualityOfServiceLevel(MqttQualityOfServiceLevel.AtLeastOnce)
-            .WithWillContentType("application/json");
+            .WithTimeout(TimeSpan.FromSeconds(10));
+        if (presence.OfflineStatus is { } offline)
+        {
+            builder.WithWillTopic(offline.Topic)
+                .WithWillPayload(System.Buffers.BuffersExtensions.ToArray(offline.Payload))
+                .WithWillRetain(true)
+                .WithWillQualityOfServiceLevel(MqttQualityOfServiceLevel.AtLeastOnce)
+                .WithWillContentType(offline.ContentType);
+        }
+
         if (options.Username.Length > 0)
         {
             string password = options.PasswordFile.Length > 0 ? File.ReadLines(options.PasswordFile).FirstOrDefault() ?? "" : "";

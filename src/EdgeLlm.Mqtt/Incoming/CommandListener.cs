@@ -53,10 +53,11 @@ internal sealed partial class CommandListener : IHostedService, IDisposable
             return;
         }
 
+        // Not NoLocal: the fleet page may run on this node and command it through the node's own connection.
+        // The node's replies on this topic (no ResponseTopic) are answers, which OnMessageAsync skips.
         var subscription = new MqttTopicFilterBuilder()
             .WithTopic(_options.CommandTopic(_node.Id))
             .WithQualityOfServiceLevel(MqttQualityOfServiceLevel.AtLeastOnce)
-            .WithNoLocal(true)
             .WithRetainHandling(MqttRetainHandling.DoNotSendOnSubscribe)
             .Build();
         await _connection.SubscribeAsync(subscription, OnMessageAsync, cancellationToken).ConfigureAwait(false);

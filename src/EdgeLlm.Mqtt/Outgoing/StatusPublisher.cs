@@ -58,11 +58,11 @@ internal sealed class StatusPublisher : BackgroundService
         // The models it answers with, loading ones included (requests wait for them in the queue), each with
         // the domains it is known for here, so that nodes whose catalog lacks it can still judge it.
         _models.AvailableModels,
+        _models.LoadedModelIds,
         _pipeline.Activity.Queued,
         (long)(_time.GetUtcNow() - _startedAt).TotalSeconds,
-        _counters.Answers,
-        _counters.Cancelled,
-        _counters.Errors(),
+        _counters.TokensPerSecond(),
+        _counters,
         _resources.Latest,
         _acquisition?.Pulls ?? []);
 

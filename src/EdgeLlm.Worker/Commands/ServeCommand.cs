@@ -24,6 +24,12 @@ internal static class ServeCommand
     public static async Task<int> RunAsync(ParseResult parse, CancellationToken cancellationToken)
     {
         using var host = NodeHost.Build(parse.UnmatchedTokens, NodeConfiguration.Directory);
+        return await RunHostAsync(host, parse, cancellationToken).ConfigureAwait(false);
+    }
+
+    /// <summary>Validates every section of <paramref name="host"/>'s configuration, then runs it: exit 2 on a bad configuration.</summary>
+    public static async Task<int> RunHostAsync(IHost host, ParseResult parse, CancellationToken cancellationToken)
+    {
         try
         {
             // Every section at once, before anything starts: one message lists all that is wrong.
@@ -52,6 +58,7 @@ internal static class ServeCommand
             await parse.InvocationConfiguration.Error.WriteLineAsync($"edgellm: gpio: {e.Message}").ConfigureAwait(false);
             return EdgeLlmCli.UsageError;
         }
+
 
         return EdgeLlmCli.Success;
     }

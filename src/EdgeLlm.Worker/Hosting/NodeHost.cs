@@ -5,8 +5,10 @@ using EdgeLlm.Device;
 using EdgeLlm.Mqtt;
 using EdgeLlm.Onnx;
 using EdgeLlm.Worker.Engines.OpenAiCompatible;
+using EdgeLlm.Worker.Dashboard;
 using EdgeLlm.Worker.Telemetry;
 using Microsoft.Extensions.Configuration;
+using Microsoft.Extensions.Configuration.Memory;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Hosting.Systemd;
@@ -14,13 +16,67 @@ using Microsoft.Extensions.Logging;
 
 namespace EdgeLlm.Worker.Hosting;
 
-/// <summary>The `edgellm serve` host: configuration, logging, systemd integration and the node's services in data-flow order.</summary>
+/// <summary>The hosts of `edgellm serve` (the node's services in data-flow order) and `edgellm dashboard`: configuration, logging, systemd integration.</summary>
 internal static class NodeHost
 {
     /// <param name="args">Configuration from the command line, e.g. --Mqtt:Server=broker:1883.</param>
     /// <param name="configDirectory">Where the fleet's *.json configuration lives (read in name order).</param>
     /// <param name="replace">Services that stand in for hardware this machine lacks (tests: a simulated GPIO chip).</param>
     public static IHost Build(IReadOnlyList<string> args, string configDirectory, Action<IServiceCollection>? replace = null)
+    {
+        var builder = CreateBuilder(args, configDirectory);
+        int grace = builder.Configuration.GetValue($"{AdmissionOptions.Section}:{nameof(AdmissionOptions.ShutdownGraceSeconds)}", new AdmissionOptions().ShutdownGraceSeconds);
+        builder.Services.Configure<HostOptions>(options => options.ShutdownTimeout = TimeSpan.FromSeconds(Math.Clamp(grace, 0, 600) + 15));
+
+        // The node's services start stage by stage (NodeStage: the board's state, the models, MQTT, the
+        // pipeline, the buttons and lights) and stop in the reverse order, whatever the order of these calls.
+        builder.Services.AddEdgeDevice(builder.Configuration);
+        // The node's model: an OpenAI-compatible endpoint when one is configured, else the local engine and its store.
+        if (OpenAiEngine.IsConfigured(builder.Configuration))
+        {
+            builder.Services.AddOpenAiEngine(builder.Configuration);
+        }
+        else
+        {
+            builder.Services.AddEdgeOnnx(builder.Configuration);
+        }
+
+        builder.Services
+            .AddEdgeMqtt(builder.Configuration)
+            .AddEdgeCore(builder.Configuration)
+            .AddEdgeGpio(builder.Configuration)
+            .AddNodeTelemetry(builder.Configuration);
+        if (FleetPage.IsConfigured(builder.Configuration))
+        {
+            builder.Services.AddFleetPage(builder.Configuration);
+        }
+
+        replace?.Invoke(builder.Services);
+
+        builder.Services.PostConfigure<ModelsOptions>(options => options.CatalogPath = NodeConfiguration.CatalogPath(options.CatalogPath, configDirectory));
+        if (!string.IsNullOrEmpty(Environment.GetEnvironmentVariable("NOTIFY_SOCKET")))
+        {
+            builder.Services.AddNodeService<SystemdWatchdog>(NodeStage.Supervision);
+        }
+
+        return builder.Build();
+    }
+
+    /// <summary>
+    /// The `edgellm dashboard` host: the fleet page alone, over a connection of its own (Dashboard:ClientId)
+    /// to the broker Mqtt: names; Dashboard:Port 8080 unless configured.
+    /// </summary>
+    public static IHost BuildDashboard(IReadOnlyList<string> args, string configDirectory)
+    {
+        var builder = CreateBuilder(args, configDirectory);
+        builder.Configuration.Sources.Insert(0, new MemoryConfigurationSource { InitialData = [new($"{DashboardOptions.Section}:{nameof(DashboardOptions.Port)}", "8080")] });
+        string clientId = builder.Configuration.GetValue($"{DashboardOptions.Section}:{nameof(DashboardOptions.ClientId)}", new DashboardOptions().ClientId)!;
+        builder.Services.AddFleetWatcher(builder.Configuration, clientId).AddFleetPage(builder.Configuration);
+        return builder.Build();
+    }
+
+    // Configuration, logging and systemd integration, the same for the node and the dashboard.
+    private static HostApplicationBuilder CreateBuilder(IReadOnlyList<string> args, string configDirectory)
     {
         var builder = Host.CreateEmptyApplicationBuilder(new HostApplicationBuilderSettings { ContentRootPath = AppContext.BaseDirectory, ApplicationName = "edgellm" });
         NodeConfiguration.AddSources(builder.Configuration, args, configDirectory);
@@ -52,36 +108,6 @@ internal static class NodeHost
             builder.Services.AddSingleton<IHostLifetime, SystemdLifetime>();
         }
 
-        int grace = builder.Configuration.GetValue($"{AdmissionOptions.Section}:{nameof(AdmissionOptions.ShutdownGraceSeconds)}", new AdmissionOptions().ShutdownGraceSeconds);
-        builder.Services.Configure<HostOptions>(options => options.ShutdownTimeout = TimeSpan.FromSeconds(Math.Clamp(grace, 0, 600) + 15));
-
-        // The node's services start stage by stage (NodeStage: the board's state, the models, MQTT, the
-        // pipeline, the buttons and lights) and stop in the reverse order, whatever the order of these calls.
-        builder.Services.AddEdgeDevice(builder.Configuration);
-        // The node's model: an OpenAI-compatible endpoint when one is configured, else the local engine and its store.
-        if (OpenAiEngine.IsConfigured(builder.Configuration))
-        {
-            builder.Services.AddOpenAiEngine(builder.Configuration);
-        }
-        else
-        {
-            builder.Services.AddEdgeOnnx(builder.Configuration);
-        }
-
-        builder.Services
-            .AddEdgeMqtt(builder.Configuration)
-            .AddEdgeCore(builder.Configuration)
-            .AddEdgeGpio(builder.Configuration)
-            .AddNodeTelemetry(builder.Configuration);
-        replace?.Invoke(builder.Services);
-
-        builder.Services.PostConfigure<ModelsOptions>(options => options.CatalogPath = NodeConfiguration.CatalogPath(options.CatalogPath, configDirectory));
-        if (!string.IsNullOrEmpty(Environment.GetEnvironmentVariable("NOTIFY_SOCKET")))
-        {
-            builder.Services.AddNodeService<SystemdWatchdog>(NodeStage.Supervision);
-        }
-
-        return builder.Build();
+        return builder;
     }
-
 }

@@ -2,6 +2,7 @@ using EdgeLlm.Core.Resources;
 using EdgeLlm.Core.Routing;
 using EdgeLlm.Device.Sampling;
 using EdgeLlm.Device.Sensors;
+using EdgeLlm.Tests;
 using Microsoft.Extensions.Time.Testing;
 
 namespace EdgeLlm.Device.Tests.Sampling;

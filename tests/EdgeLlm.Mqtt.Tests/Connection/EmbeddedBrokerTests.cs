@@ -59,7 +59,7 @@ public sealed class EmbeddedBrokerTests
         await using var broker = await StartBrokerAsync();
         await using var connection = new MqttConnection(
             Microsoft.Extensions.Options.Options.Create(new MqttOptions { EmbeddedPort = _port }),
-            Microsoft.Extensions.Options.Options.Create(new NodeOptions { Id = "refused" }),
+            MqttPresence.Watcher("edgellm-refused"),
             TimeProvider.System,
             NullLogger<MqttConnection>.Instance);
         connection.Start();

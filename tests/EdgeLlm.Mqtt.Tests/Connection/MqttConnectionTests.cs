@@ -77,9 +77,10 @@ public sealed class MqttConnectionTests
         Assert.Equal("after", await received.Task.WaitAsync(Patience));
     }
 
-    private static MqttConnection Connect(string server, string nodeId, int sessionExpirySeconds = 3600) => new(
-        Microsoft.Extensions.Options.Options.Create(new MqttOptions { Server = server, SessionExpirySeconds = sessionExpirySeconds }),
-        Microsoft.Extensions.Options.Options.Create(new NodeOptions { Id = $"{nodeId}-{Guid.NewGuid():N}"[..20] }),
-        TimeProvider.System,
-        NullLogger<MqttConnection>.Instance);
+    private static MqttConnection Connect(string server, string nodeId, int sessionExpirySeconds = 3600)
+    {
+        var options = new MqttOptions { Server = server, SessionExpirySeconds = sessionExpirySeconds };
+        var node = new NodeOptions { Id = $"{nodeId}-{Guid.NewGuid():N}"[..20] };
+        return new(Microsoft.Extensions.Options.Options.Create(options), MqttPresence.Node(options, node), TimeProvider.System, NullLogger<MqttConnection>.Instance);
+    }
 }

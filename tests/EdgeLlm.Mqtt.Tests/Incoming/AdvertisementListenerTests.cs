@@ -1,4 +1,5 @@
 using EdgeLlm.Core.Catalog;
+using EdgeLlm.Core.Processing;
 using EdgeLlm.Core.Options;
 using EdgeLlm.Core.Resources;
 using EdgeLlm.Core.Routing;
@@ -92,6 +93,6 @@ public sealed class AdvertisementListenerTests : IAsyncLifetime
     private static byte[] Online(string node, int tier, int queue)
     {
         var model = new CatalogModel { Id = "qwen2.5-1.5b", Tier = tier, Format = ModelFormats.OnnxGenAi, Domains = new Dictionary<string, double> { ["medical"] = 0.7 } };
-        return NodeStatusFormatter.Online(new NodeStatus(node, tier, "test", [model], queue, 10, 0, 0, new Dictionary<string, long>(), new ResourceSnapshot(), []));
+        return NodeStatusFormatter.Online(new NodeStatus(node, tier, "test", [model], [], queue, 10, null, new NodeCounters(), new ResourceSnapshot(), []));
     }
 }

@@ -39,7 +39,7 @@ public sealed class MqttEscalatorTests : IAsyncLifetime, IAsyncDisposable
         _broker = await MosquittoBroker.StartAsync();
         var mqtt = Create(new MqttOptions { Server = _broker.Server, TopicPrefix = _prefix });
         var node = Create(new NodeOptions { Id = "pi-07" });
-        _connection = new MqttConnection(mqtt, node, TimeProvider.System, NullLogger<MqttConnection>.Instance);
+        _connection = new MqttConnection(mqtt, MqttPresence.Node(mqtt.Value, node.Value), TimeProvider.System, NullLogger<MqttConnection>.Instance);
         _escalator = new MqttEscalator(mqtt, node, Create(new UpstreamOptions { Tier = 1 }), _connection, _directory, TimeProvider.System, NullLogger<MqttEscalator>.Instance);
         _connection.Start();
         await _escalator.StartAsync(CancellationToken.None);

@@ -65,7 +65,7 @@ public sealed class StatusPublisherTests : IAsyncLifetime, IDisposable
     {
         await using var watcher = await SubscribeAsync();
         await watcher.NextAsync();
-        _counters.Count(new Failure("r-1", ErrorCode.Busy, "busy"));
+        _counters.Count(new Failure("r-1", ErrorCode.Busy, "busy"), DateTimeOffset.UnixEpoch, duration: null);
 
         var later = watcher.NextAsync(m => Errors(m, "busy") == 1);
         // The loop's timer may be made after any one advance: advance until the next status shows the count.

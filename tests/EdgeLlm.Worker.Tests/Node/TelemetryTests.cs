@@ -31,6 +31,29 @@ public sealed class TelemetryTests(MosquittoFixture mosquitto, NodeModels models
     }
 
     [MosquittoFact]
+    public async Task OtlpEndpoint_ExportsTheRequestsTraceAndTheMetrics_OverOtlpHttp()
+    {
+        using var collector = new OtlpCollector();
+        string id = $"otlp-{Guid.NewGuid():N}"[..20];
+        // The SDK's export intervals (OTEL_*, read from the node's configuration like any key), here shortened.
+        await using var node = NodeProcess.Start(
+            [$"Node:Id={id}", $"Mqtt:Server={mosquitto.Broker.Server}", $"Mqtt:RequestTopic=test/{id}/ask/#", $"Models:Local={models.Stories}", $"Telemetry:OtlpEndpoint={collector.BaseUrl}",
+             "OTEL_METRIC_EXPORT_INTERVAL=500", "OTEL_BSP_SCHEDULE_DELAY=100"]);
+        await node.WaitUntilListeningAsync();
+        await using var requester = await TestRequester.ConnectAsync(mosquitto.Broker.Server);
+        string traceId = Convert.ToHexStringLower(System.Security.Cryptography.RandomNumberGenerator.GetBytes(16));
+
+        await requester.PublishAsync($"test/{id}/ask/q", """{"id":"o-1","prompt":"Once upon a time","maxTokens":4}"""u8.ToArray(), correlation: "o-1", traceparent: $"00-{traceId}-00f067aa0ba902b7-01");
+        await requester.WaitForAsync(r => r.Correlation == "o-1", TimeSpan.FromSeconds(30));
+
+        // Protobuf carries the trace id as its 16 bytes and names as UTF-8: found in the bodies without the schema.
+        byte[] trace = Convert.FromHexString(traceId);
+        await Eventually.TrueAsync(() => collector.Received.Any(r => r.Path == "/v1/traces" && Contains(r.Body, trace) && Contains(r.Body, "edgellm.request"u8) && Contains(r.Body, "edgellm.generation"u8)), TimeSpan.FromSeconds(30), "the request's spans at the collector");
+        await Eventually.TrueAsync(() => collector.Received.Any(r => r.Path == "/v1/metrics" && Contains(r.Body, "gen_ai.server.request.duration"u8) && Contains(r.Body, "edgellm.replies"u8)), TimeSpan.FromSeconds(30), "the metrics at the collector");
+        Assert.All(collector.Received, r => Assert.Equal("application/x-protobuf", r.ContentType));
+    }
+
+    [MosquittoFact]
     public async Task NoTelemetryConfigured_RunsNoOpenTelemetry()
     {
         string id = $"quiet-{Guid.NewGuid():N}"[..20];
@@ -38,4 +61,6 @@ public sealed class TelemetryTests(MosquittoFixture mosquitto, NodeModels models
 
         Assert.Null(node.OptionalService<MeterProvider>());
     }
+
+    private static bool Contains(byte[] body, ReadOnlySpan<byte> part) => body.AsSpan().IndexOf(part) >= 0;
 }

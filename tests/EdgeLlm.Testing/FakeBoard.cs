@@ -1,9 +1,7 @@
-using EdgeLlm.Tests;
-
-namespace EdgeLlm.Device.Tests.Sampling;
+namespace EdgeLlm.Tests;
 
 /// <summary>A procfs/sysfs tree shaped like a real board's, under a temporary root.</summary>
-internal sealed class FakeBoard : IDisposable
+public sealed class FakeBoard : IDisposable
 {
     private readonly TempDirectory _root = new();
 

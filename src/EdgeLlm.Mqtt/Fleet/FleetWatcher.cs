@@ -1,0 +1,114 @@
+using System.Text.Json;
+using EdgeLlm.Mqtt.Connection;
+using MQTTnet;
+using MQTTnet.Protocol;
+using Microsoft.Extensions.Hosting;
+using Microsoft.Extensions.Logging;
+using Microsoft.Extensions.Options;
+
+namespace EdgeLlm.Mqtt.Fleet;
+
+/// <summary>
+/// Keeps <see cref="FleetState"/> from {prefix}/node/+/status: the retained advertisements arrive at once on
+/// subscribing, the wills when nodes vanish. What is not an advertisement of the node its topic names is
+/// logged and left out: the page shows what the nodes said, never a stranger's message in their name.
+/// </summary>
+internal sealed class FleetWatcher(IOptions<MqttOptions> options, MqttConnection connection, FleetState fleet, TimeProvider time, ILogger<FleetWatcher> logger) : IHostedService, IDisposable
+{
+    /// <summary>An advertisement is a couple of kilobytes; anything far past that is not one.</summary>
+    public const int MaxStatusBytes = 64 * 1024;
+
+    private readonly CancellationTokenSource _stopping = new();
+    private Task _subscribed = Task.CompletedTask;
+
+    /// <summary>
+    /// Subscribes in the background: the page is served while the broker is still away (it shows no node
+    /// until the broker answers), and the subscription comes with the connection.
+    /// </summary>
+    public Task StartAsync(CancellationToken cancellationToken)
+    {
+        _subscribed = SubscribeAsync(_stopping.Token);
+        return Task.CompletedTask;
+    }
+
+    public async Task StopAsync(CancellationToken cancellationToken)
+    {
+        await _stopping.CancelAsync().ConfigureAwait(false);
+        await _subscribed.WaitAsync(cancellationToken).ConfigureAwait(ConfigureAwaitOptions.SuppressThrowing);
+    }
+
+    public void Dispose() => _stopping.Dispose();
+
+    private async Task SubscribeAsync(CancellationToken cancellationToken)
+    {
+        try
+        {
+            await connection.SubscribeAsync(
+                new MqttTopicFilterBuilder()
+                    .WithTopic(options.Value.StatusFilter)
+                    .WithQualityOfServiceLevel(MqttQualityOfServiceLevel.AtLeastOnce)
+                    .WithRetainHandling(MqttRetainHandling.SendAtSubscribe)
+                    .Build(),
+                OnStatusAsync,
+                cancellationToken).ConfigureAwait(false);
+        }
+        catch (SubscriptionRefusedException e)
+        {
+            Log.FleetUnwatched(logger, e.Message);
+        }
+        catch (OperationCanceledException) when (cancellationToken.IsCancellationRequested)
+        {
+        }
+    }
+
+    private Task OnStatusAsync(MqttApplicationMessageReceivedEventArgs e)
+    {
+        var message = e.ApplicationMessage;
+        string node = message.Topic.Split('/')[^2];
+        if (message.Payload.IsEmpty)
+        {
+            fleet.Remove(node);
+            return Task.CompletedTask;
+        }
+
+        if (Read(node, message) is (bool online, byte[] status))
+        {
+            // A will says only that the node has gone: what it last said of itself, and when, stay to be seen.
+            fleet.Update(!online && fleet.Find(node) is { } last
+                ? last with { Online = false }
+                : new FleetNode(node, online, time.GetUtcNow(), status));
+        }
+
+        return Task.CompletedTask;
+    }
+
+    private (bool Online, byte[] Status)? Read(string node, MqttApplicationMessage message)
+    {
+        if (message.Payload.Length > MaxStatusBytes)
+        {
+            Log.BadAdvertisement(logger, message.Topic, $"{message.Payload.Length} bytes, more than {MaxStatusBytes}");
+            return null;
+        }
+
+        byte[] status = System.Buffers.BuffersExtensions.ToArray(message.Payload);
+        try
+        {
+            using var json = JsonDocument.Parse(status);
+            var root = json.RootElement;
+            if (root.ValueKind != JsonValueKind.Object
+                || !root.TryGetProperty("node", out var named) || named.ValueKind != JsonValueKind.String || named.GetString() != node
+                || !root.TryGetProperty("online", out var online) || online.ValueKind is not (JsonValueKind.True or JsonValueKind.False))
+            {
+                Log.BadAdvertisement(logger, message.Topic, $"it is no {{\"node\": \"{node}\", \"online\": …}} object");
+                return null;
+            }
+
+            return (online.GetBoolean(), status);
+        }
+        catch (JsonException exception)
+        {
+            Log.BadAdvertisement(logger, message.Topic, exception.Message);
+            return null;
+        }
+    }
+}
