@@ -32,6 +32,9 @@ internal static partial class Log
     [LoggerMessage(3102, LogLevel.Information, "A message on {Topic} for {ClientId} expired in the broker ({ExpirySeconds} s) and was dropped")]
     public static partial void MessageExpired(ILogger logger, string topic, string clientId, uint expirySeconds);
 
+    [LoggerMessage(3103, LogLevel.Warning, "The embedded broker refused client {ClientId} (user '{User}'): no such user, or the wrong password")]
+    public static partial void LoginRefused(ILogger logger, string clientId, string user);
+
     [LoggerMessage(3201, LogLevel.Information, "Listening for requests on {Filters}")]
     public static partial void Listening(ILogger logger, string filters);
 
@@ -58,6 +61,9 @@ internal static partial class Log
 
     [LoggerMessage(3404, LogLevel.Error, "Command {Command} {Model} failed")]
     public static partial void CommandFailed(ILogger logger, Exception exception, string command, string model);
+
+    [LoggerMessage(3405, LogLevel.Warning, "A command on {Topic} asks for its reply on {ResponseTopic}, which {Problem}: dropped unanswered")]
+    public static partial void CommandReplyRefused(ILogger logger, string topic, string responseTopic, string problem);
 
     [LoggerMessage(3501, LogLevel.Warning, "The status on {Topic} is not an advertisement, ignored: {Problem}")]
     public static partial void BadAdvertisement(ILogger logger, string topic, string problem);

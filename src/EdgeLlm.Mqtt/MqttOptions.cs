@@ -1,4 +1,5 @@
 using System.ComponentModel.DataAnnotations;
+using System.Net;
 using EdgeLlm.Core.Options;
 using EdgeLlm.Mqtt.Connection;
 using Microsoft.Extensions.Options;
@@ -87,6 +88,10 @@ internal sealed class MqttOptions : IValidatableObject
     /// <summary>Who may send commands: Mqtt:Commands.</summary>
     public CommandOptions Commands { get; set; } = new();
 
+    /// <summary>Who may connect to the embedded broker, and over what: Mqtt:Embedded.</summary>
+    [ValidateObjectMembers]
+    public EmbeddedBrokerOptions Embedded { get; set; } = new();
+
     // The rules that span keys, each message naming them.
     public IEnumerable<ValidationResult> Validate(ValidationContext validationContext)
     {
@@ -103,6 +108,21 @@ internal sealed class MqttOptions : IValidatableObject
         if (!UseTls && (CaFile.Length > 0 || ClientCertFile.Length > 0))
         {
             yield return new ValidationResult("Mqtt:CaFile and Mqtt:ClientCertFile need Mqtt:UseTls true");
+        }
+
+        if (Server.Length == 0 && IPAddress.TryParse(EmbeddedAddress, out var address) && !IPAddress.IsLoopback(address) && Embedded.UsersFile.Length == 0 && !Embedded.AllowAnonymous)
+        {
+            yield return new ValidationResult($"Mqtt:EmbeddedAddress {EmbeddedAddress} reaches beyond this host: the embedded broker then needs Mqtt:Embedded:UsersFile (or Mqtt:Embedded:AllowAnonymous=true to take anyone)");
+        }
+
+        if (Embedded.UsersFile.Length > 0 && File.Exists(Embedded.UsersFile) && Core.Security.PasswordFile.Problem(Embedded.UsersFile) is string problem)
+        {
+            yield return new ValidationResult($"Mqtt:Embedded:UsersFile: {problem}");
+        }
+
+        if (Embedded.KeyFile.Length > 0 && Embedded.CertificateFile.Length == 0)
+        {
+            yield return new ValidationResult("Mqtt:Embedded:KeyFile needs Mqtt:Embedded:CertificateFile");
         }
 
         if (Commands.TrustBrokerAcl && Server.Length == 0)
@@ -129,6 +149,33 @@ internal sealed class CommandOptions
     public bool TrustBrokerAcl { get; set; }
 
     public bool Enabled => AllowedClients.Length > 0 || AllowedUsers.Length > 0 || TrustBrokerAcl;
+}
+
+/// <summary>
+/// Mqtt:Embedded: the embedded broker's doors. On loopback (the default) it takes anyone on this host; on any
+/// other address only the users of UsersFile, unless AllowAnonymous says otherwise. With a certificate it
+/// also listens with TLS on TlsPort (on Mqtt:EmbeddedAddress), and its plain port on loopback only.
+/// </summary>
+internal sealed class EmbeddedBrokerOptions
+{
+    /// <summary>Take clients that give no user name, beside the users of UsersFile.</summary>
+    public bool AllowAnonymous { get; set; }
+
+    /// <summary>The users who may connect: "name:hash" lines written by `edgellm passwd name`.</summary>
+    [ExistingFile]
+    public string UsersFile { get; set; } = "";
+
+    /// <summary>The broker's TLS certificate: PEM (its key in KeyFile, or in the same file) or PKCS#12 (.pfx, .p12).</summary>
+    [ExistingFile]
+    public string CertificateFile { get; set; } = "";
+
+    /// <summary>The PEM private key of CertificateFile, when it is a file of its own.</summary>
+    [ExistingFile]
+    public string KeyFile { get; set; } = "";
+
+    /// <summary>The port of the TLS listener.</summary>
+    [Between(1, 65535)]
+    public int TlsPort { get; set; } = 8883;
 }
 
 [OptionsValidator]

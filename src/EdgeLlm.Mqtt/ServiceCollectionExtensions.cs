@@ -24,6 +24,7 @@ public static class ServiceCollectionExtensions
         services.AddOptions<MqttOptions>().Bind(configuration.GetSection(MqttOptions.Section)).ValidatedBy(MqttOptionsValidator.Keyed);
         services.TryAddSingleton(TimeProvider.System);
         services.TryAddSingleton(provider => MqttPresence.Node(provider.GetRequiredService<IOptions<MqttOptions>>().Value, provider.GetRequiredService<IOptions<NodeOptions>>().Value));
+        services.TryAddSingleton(EmbeddedBrokerLogin.Create());
         services.TryAddSingleton<MqttConnection>();
         services.TryAddSingleton<INodeTopics, MqttNodeTopics>();
         services.AddNodeService<MqttFrontDoor>(NodeStage.Transport);

@@ -68,9 +68,12 @@ internal sealed class BenchmarkNode(Process process, Socket socket, double ready
     }
 
     /// <summary>CPU time the process has used (user and system), from /proc/PID/stat in clock ticks of 1/100 s (Linux's USER_HZ).</summary>
-    public double CpuSeconds()
+    public double CpuSeconds() => CpuSecondsOf(process.Id);
+
+    /// <summary>CPU time process <paramref name="pid"/> has used, as <see cref="CpuSeconds"/>.</summary>
+    public static double CpuSecondsOf(int pid)
     {
-        string stat = File.ReadAllText($"/proc/{process.Id}/stat");
+        string stat = File.ReadAllText($"/proc/{pid}/stat");
         // Fields after the command name (which may hold spaces) in parentheses: utime and stime are the 12th and 13th.
         string[] fields = stat[(stat.LastIndexOf(')') + 2)..].Split(' ');
         return (long.Parse(fields[11], CultureInfo.InvariantCulture) + long.Parse(fields[12], CultureInfo.InvariantCulture)) / 100.0;

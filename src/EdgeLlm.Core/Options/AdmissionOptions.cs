@@ -11,6 +11,17 @@ public sealed class AdmissionOptions
     [Between(1, 1024)]
     public int QueueCapacity { get; set; } = 16;
 
+    /// <summary>
+    /// Queue places one requester may hold (its request topic; on the embedded broker also its client id;
+    /// for an escalated request, the node that sent it up); one more is answered busy. 0: a quarter of the
+    /// queue, at least one.
+    /// </summary>
+    [Between(0, 1024)]
+    public int MaxPerRequester { get; set; }
+
+    /// <summary>What MaxPerRequester comes to for this queue.</summary>
+    public int EffectiveMaxPerRequester => MaxPerRequester > 0 ? MaxPerRequester : Math.Max(1, QueueCapacity / 4);
+
     /// <summary>Largest prompt (with its system text), in UTF-8 bytes; larger is answered too-large.</summary>
     [Between(64, 1 << 20)]
     public int MaxPromptBytes { get; set; } = 8192;

@@ -70,7 +70,7 @@ internal sealed class RequestPipeline : BackgroundService, INodePipeline
         _logger = logger;
         _recentIds = new RecentRequestIds(TimeSpan.FromSeconds(_admission.DuplicateWindowSeconds), RememberedIds, time);
         _shutdown = new PipelineShutdown(time);
-        _queue = new AdmissionQueue(_admission.QueueCapacity);
+        _queue = new AdmissionQueue(_admission.QueueCapacity, _admission.EffectiveMaxPerRequester);
         _replies = new ReplySender(counters, metrics, time, logger);
         _conversations = new ConversationStore(conversations.Value, _admission.MaxPromptBytes, time);
         _generation = new LocalGeneration(models, _admission, _node, streaming.Value, metrics, counters, time, logger);
@@ -116,8 +116,12 @@ internal sealed class RequestPipeline : BackgroundService, INodePipeline
             : submission.Deadline <= _time.GetUtcNow() ? new Failure(request.Id, ErrorCode.Timeout, "the request expired before it arrived")
             : decision.Outcome == RouteOutcome.Escalate ? _escalation.TryStart(submission, decision)
             : decision.Acquire is string model ? _pullWaits.TryStart(submission, decision, model)
-            : !_queue.TryAdmit(submission, decision) ? new Failure(request.Id, ErrorCode.Busy, $"the queue is full ({_queue.Capacity} requests waiting)")
-            : null;
+            : _queue.TryTake(submission, decision) switch
+            {
+                Admission.Full => new Failure(request.Id, ErrorCode.Busy, $"the queue is full ({_queue.Capacity} requests waiting)"),
+                Admission.RequesterFull => new Failure(request.Id, ErrorCode.Busy, $"this requester has {_queue.MaxPerRequester} requests waiting already (Admission:MaxPerRequester)"),
+                _ => null,
+            };
 
         if (refusal is null)
         {

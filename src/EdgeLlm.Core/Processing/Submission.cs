@@ -7,6 +7,12 @@ namespace EdgeLlm.Core.Processing;
 /// <param name="Path">The nodes that escalated it here, first to last (docs/design.md §4's hop path); empty from a requester.</param>
 public sealed record Submission(Request Request, DateTimeOffset ReceivedAt, DateTimeOffset? Deadline, IReplyTarget ReplyTo, IReadOnlyList<string> Path)
 {
+    /// <summary>
+    /// Who asked, as far as the transport can tell (Admission:MaxPerRequester): its request topic, with its
+    /// client id where the broker names it, or the node that escalated it; null for the board's own requests.
+    /// </summary>
+    public string? Requester { get; init; }
+
     /// <summary>Cancelled when the requester cancels the request (docs/design.md §3a); set by the pipeline when it takes it.</summary>
     public CancellationToken Cancelled { get; init; }
 

@@ -1,6 +1,8 @@
 using System.Globalization;
 using System.Net;
+using EdgeLlm.Core.Security;
 using MQTTnet.Packets;
+using MQTTnet.Protocol;
 using MQTTnet.Server;
 using Microsoft.Extensions.Logging;
 
@@ -13,9 +15,10 @@ namespace EdgeLlm.Mqtt.Connection;
 /// Its other known gaps (no shared subscriptions, a client's Maximum Packet Size and Receive Maximum not
 /// honoured, a session expiry changed at DISCONNECT ignored) are in docs/mqtt-front-door.md.
 /// </summary>
-internal sealed partial class EmbeddedBroker(MqttOptions options, TimeProvider time, ILogger logger) : IAsyncDisposable
+/// <param name="login">The node's own login, taken when the broker takes known users only.</param>
+internal sealed partial class EmbeddedBroker(MqttOptions options, TimeProvider time, ILogger logger, EmbeddedBrokerLogin? login = null) : IAsyncDisposable
 {
-    /// <summary>The user properties in which the broker names the sender of a command: set by it alone.</summary>
+    /// <summary>The user properties in which the broker names the sender of every message: set by it alone.</summary>
     public const string SenderClientProperty = "edgellm-sender-client";
     public const string SenderUserProperty = "edgellm-sender-user";
 
@@ -27,11 +30,24 @@ internal sealed partial class EmbeddedBroker(MqttOptions options, TimeProvider t
 
     public async Task StartAsync()
     {
+        var embedded = options.Embedded;
+        var users = embedded.UsersFile.Length > 0 ? new BrokerUsers(PasswordFile.Read(embedded.UsersFile), login) : null;
         var address = IPAddress.Parse(options.EmbeddedAddress);
         var builder = new MqttServerOptionsBuilder()
             .WithDefaultEndpoint()
             .WithDefaultEndpointPort(options.EmbeddedPort)
             .WithPersistentSessions(true);
+        if (embedded.CertificateFile.Length > 0)
+        {
+            // TLS on the configured address; the plain port stays on this host, for the node and local tools.
+            builder.WithEncryptedEndpoint()
+                .WithEncryptedEndpointPort(embedded.TlsPort)
+                .WithEncryptionCertificate(Certificates.Load(embedded.CertificateFile, embedded.KeyFile))
+                .WithEncryptedEndpointBoundIPAddress(address.AddressFamily == System.Net.Sockets.AddressFamily.InterNetwork ? address : IPAddress.None)
+                .WithEncryptedEndpointBoundIPV6Address(address.AddressFamily == System.Net.Sockets.AddressFamily.InterNetworkV6 ? address : IPAddress.IPv6None);
+            address = address.AddressFamily == System.Net.Sockets.AddressFamily.InterNetworkV6 ? IPAddress.IPv6Loopback : IPAddress.Loopback;
+        }
+
         // MQTTnet listens on both families; keep the other family as open as the configured address.
         if (address.AddressFamily == System.Net.Sockets.AddressFamily.InterNetworkV6)
         {
@@ -54,26 +70,32 @@ internal sealed partial class EmbeddedBroker(MqttOptions options, TimeProvider t
                 e.AssignedClientIdentifier = $"edgellm-auto-{Guid.NewGuid():N}";
             }
 
+            // After the id is assigned: a refused client without one is told why, not that its id is missing.
+            if (users is not null && !users.Admits(e.UserName, e.Password, embedded.AllowAnonymous))
+            {
+                Log.LoginRefused(logger, e.ClientId ?? "", e.UserName ?? "");
+                e.ReasonCode = MqttConnectReasonCode.BadUserNameOrPassword;
+            }
+
             return Task.CompletedTask;
         };
 
-        // Commands say who sent them, as this broker knows the sender; whatever a client claims is dropped.
-        string commands = $"{options.TopicPrefix}/node/+/cmd";
+        // Commands and requests say who sent them, as this broker knows the sender (commands are allowed by
+        // it, requests hold queue places by it); whatever a client claims is dropped from every message.
+        string[] stamped = [$"{options.TopicPrefix}/node/+/cmd", $"{options.TopicPrefix}/node/+/ask", $"{options.TopicPrefix}/tier/+/ask", options.EffectiveRequestTopic];
         _server.InterceptingPublishAsync += e =>
         {
             var message = e.ApplicationMessage;
-            if (message.UserProperties?.RemoveAll(p => p.Name is ReceivedProperty) > 0 && message.UserProperties.Count == 0)
+            if (message.UserProperties?.RemoveAll(p => p.Name is ReceivedProperty or SenderClientProperty or SenderUserProperty) > 0 && message.UserProperties.Count == 0)
             {
                 message.UserProperties = null;
             }
 
-            if (TopicFilters.Matches(commands, message.Topic))
+            if (stamped.Any(filter => TopicFilters.Matches(filter, message.Topic)))
             {
-                var properties = message.UserProperties ?? [];
-                properties.RemoveAll(p => p.Name is SenderClientProperty or SenderUserProperty);
-                properties.Add(new MqttUserProperty(SenderClientProperty, System.Text.Encoding.UTF8.GetBytes(e.ClientId ?? "")));
-                properties.Add(new MqttUserProperty(SenderUserProperty, System.Text.Encoding.UTF8.GetBytes(e.UserName ?? "")));
-                message.UserProperties = properties;
+                message.UserProperties ??= [];
+                message.UserProperties.Add(new MqttUserProperty(SenderClientProperty, System.Text.Encoding.UTF8.GetBytes(e.ClientId ?? "")));
+                message.UserProperties.Add(new MqttUserProperty(SenderUserProperty, System.Text.Encoding.UTF8.GetBytes(e.UserName ?? "")));
             }
 
             if (message.MessageExpiryInterval > 0)

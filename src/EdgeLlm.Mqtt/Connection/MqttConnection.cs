@@ -15,7 +15,7 @@ namespace EdgeLlm.Mqtt.Connection;
 /// <summary>
 /// The node's one MQTT 5 connection: a persistent session (clean start off, a session expiry) so that QoS 1
 /// requests sent while the node is away wait for it; reconnection with exponential backoff and jitter (a
-/// Polly retry); subscriptions restored when the broker lost the session; and an outbox, so that a reply
+/// Polly retry); subscriptions made again after every reconnection; and an outbox, so that a reply
 /// made while the broker is down goes out once it is back, in order.
 /// </summary>
 internal sealed partial class MqttConnection : IAsyncDisposable
@@ -25,6 +25,7 @@ internal sealed partial class MqttConnection : IAsyncDisposable
 
     private readonly MqttOptions _options;
     private readonly MqttPresence _presence;
+    private readonly EmbeddedBrokerLogin? _login;
     private readonly TimeProvider _time;
     private readonly ILogger<MqttConnection> _logger;
     private readonly IMqttClient _client;
@@ -43,10 +44,11 @@ internal sealed partial class MqttConnection : IAsyncDisposable
     private int _inFlight;
     private int _disposed;
 
-    public MqttConnection(IOptions<MqttOptions> options, MqttPresence presence, TimeProvider time, ILogger<MqttConnection> logger)
+    public MqttConnection(IOptions<MqttOptions> options, MqttPresence presence, TimeProvider time, ILogger<MqttConnection> logger, EmbeddedBrokerLogin? login = null)
     {
         _options = options.Value;
         _presence = presence;
+        _login = login;
         _time = time;
         _logger = logger;
         _client = new MqttClientFactory().CreateMqttClient();
@@ -87,7 +89,7 @@ internal sealed partial class MqttConnection : IAsyncDisposable
     }
 
     /// <summary>
-    /// Subscribes once connected, and again after any reconnection that lost the session. Messages whose topic
+    /// Subscribes once connected, and again after every reconnection. Messages whose topic
     /// the filter matches go to <paramref name="handler"/>; the broker gets its acknowledgement when every
     /// matching handler has returned. A broker that refuses the filter (its SUBACK reason code) is a
     /// <see cref="SubscriptionRefusedException"/>, and the filter is forgotten.
@@ -236,12 +238,12 @@ internal sealed partial class MqttConnection : IAsyncDisposable
     {
         var lost = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
         Volatile.Write(ref _lost, lost);
-        var result = await _client.ConnectAsync(NodeClientOptions.Build(_options, _presence), cancellationToken).ConfigureAwait(false);
+        var result = await _client.ConnectAsync(NodeClientOptions.Build(_options, _presence, _login), cancellationToken).ConfigureAwait(false);
         Log.ConnectedToBroker(_logger, Endpoint, result.IsSessionPresent);
-        if (!result.IsSessionPresent)
-        {
-            await RestoreSubscriptionsAsync(cancellationToken).ConfigureAwait(false);
-        }
+        // Again after every connection, even when the broker says it kept the session: Mosquitto 2.0.11
+        // brings a session back from its persistence file without its shared subscriptions (a gateway was deaf
+        // to its tier after the broker's restart, BridgedSitesTests), and subscribing to what is there changes nothing.
+        await RestoreSubscriptionsAsync(cancellationToken).ConfigureAwait(false);
 
         lock (_lock)
         {

@@ -1,4 +1,5 @@
 using System.Security.Cryptography.X509Certificates;
+using EdgeLlm.Core.Security;
 using MQTTnet;
 using MQTTnet.Protocol;
 
@@ -11,7 +12,8 @@ namespace EdgeLlm.Mqtt.Connection;
 /// </summary>
 internal static class NodeClientOptions
 {
-    public static MqttClientOptions Build(MqttOptions options, MqttPresence presence)
+    /// <param name="login">The node's own login to its embedded broker, used when that takes known users only.</param>
+    public static MqttClientOptions Build(MqttOptions options, MqttPresence presence, EmbeddedBrokerLogin? login = null)
     {
         var (host, port) = BrokerEndpoint.Of(options);
         var builder = new MqttClientOptionsBuilder()
@@ -36,6 +38,10 @@ internal static class NodeClientOptions
             string password = options.PasswordFile.Length > 0 ? File.ReadLines(options.PasswordFile).FirstOrDefault() ?? "" : "";
             builder.WithCredentials(options.Username, password);
         }
+        else if (options.Server.Length == 0 && options.Embedded.UsersFile.Length > 0 && login is not null)
+        {
+            builder.WithCredentials(login.User, login.Password);
+        }
 
         if (options.UseTls)
         {
@@ -57,11 +63,7 @@ internal static class NodeClientOptions
 
         if (options.ClientCertFile.Length > 0)
         {
-            string extension = Path.GetExtension(options.ClientCertFile).ToLowerInvariant();
-            var certificate = extension is ".pfx" or ".p12"
-                ? X509CertificateLoader.LoadPkcs12FromFile(options.ClientCertFile, password: null)
-                : X509Certificate2.CreateFromPemFile(options.ClientCertFile);
-            tls.WithClientCertificates([certificate]);
+            tls.WithClientCertificates([Certificates.Load(options.ClientCertFile)]);
         }
 
         return tls.Build();

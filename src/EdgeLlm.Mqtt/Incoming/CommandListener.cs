@@ -81,6 +81,12 @@ internal sealed partial class CommandListener : IHostedService, IDisposable
             return Task.CompletedTask;
         }
 
+        if (!string.IsNullOrEmpty(message.ResponseTopic) && ResponseTopicRule.WhyNot(message.ResponseTopic, _options) is string forbidden)
+        {
+            Log.CommandReplyRefused(_logger, message.Topic, message.ResponseTopic, forbidden);
+            return Task.CompletedTask;
+        }
+
         string replyTopic = string.IsNullOrEmpty(message.ResponseTopic) ? message.Topic : message.ResponseTopic;
         var replyTo = new MqttReplyTarget(_connection, replyTopic, message.CorrelationData, RequestFormat.Envelope);
         // A pull takes as long as its download: it runs apart, so that other messages keep flowing.

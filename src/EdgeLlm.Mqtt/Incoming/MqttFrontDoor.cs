@@ -37,7 +37,7 @@ internal sealed partial class MqttFrontDoor : IHostedService
     private readonly EmbeddedBroker? _broker;
     private volatile bool _stopping;
 
-    public MqttFrontDoor(IOptions<MqttOptions> options, IOptions<NodeOptions> node, MqttConnection connection, INodePipeline pipeline, IOptions<AdmissionOptions> admission, TimeProvider time, ILogger<MqttFrontDoor> logger)
+    public MqttFrontDoor(IOptions<MqttOptions> options, IOptions<NodeOptions> node, MqttConnection connection, INodePipeline pipeline, IOptions<AdmissionOptions> admission, TimeProvider time, ILogger<MqttFrontDoor> logger, EmbeddedBrokerLogin? login = null)
     {
         _options = options.Value;
         _node = node.Value;
@@ -46,7 +46,7 @@ internal sealed partial class MqttFrontDoor : IHostedService
         _admission = admission.Value;
         _time = time;
         _logger = logger;
-        _broker = _options.Server.Length == 0 ? new EmbeddedBroker(_options, time, logger) : null;
+        _broker = _options.Server.Length == 0 ? new EmbeddedBroker(_options, time, logger, login) : null;
     }
 
     /// <summary>Returns once the request filters are subscribed, so that a service manager hears "ready" only then.</summary>
@@ -136,6 +136,13 @@ internal sealed partial class MqttFrontDoor : IHostedService
 
         var receivedAt = _time.GetUtcNow();
         var parsed = RequestParser.Parse(message.Payload, _admission.MaxPromptBytes);
+        if (!string.IsNullOrEmpty(message.ResponseTopic) && ResponseTopicRule.WhyNot(message.ResponseTopic, _options) is string forbidden)
+        {
+            // Refused, counted and logged like any bad request; its reply goes nowhere.
+            await _pipeline.RejectAsync(new Failure(parsed.Request?.Id, ErrorCode.BadRequest, $"the ResponseTopic '{message.ResponseTopic}' {forbidden}"), new UnsentReplyTarget(message.ResponseTopic), CancellationToken.None).ConfigureAwait(false);
+            return;
+        }
+
         string replyTopic = string.IsNullOrEmpty(message.ResponseTopic) ? message.Topic : message.ResponseTopic;
         var replyTo = new MqttReplyTarget(_connection, replyTopic, message.CorrelationData, parsed.Format);
         try
@@ -146,7 +153,8 @@ internal sealed partial class MqttFrontDoor : IHostedService
                 return;
             }
 
-            var submission = new Submission(request, receivedAt, Deadline(request, message, receivedAt), replyTo, HopPath(message)) { TraceContext = TraceContext(message) };
+            string[] path = HopPath(message);
+            var submission = new Submission(request, receivedAt, Deadline(request, message, receivedAt), replyTo, path) { TraceContext = TraceContext(message), Requester = Requester(message, path) };
             await _pipeline.SubmitAsync(submission, CancellationToken.None).ConfigureAwait(false);
         }
         catch (Exception exception)
@@ -163,6 +171,14 @@ internal sealed partial class MqttFrontDoor : IHostedService
         && System.Diagnostics.ActivityContext.TryParse(parent, UserProperties.Get(message, NodeTracing.TraceStateProperty), isRemote: true, out var context)
             ? context
             : default;
+
+    // Who holds queue places (Admission:MaxPerRequester): the node that sent an escalated request up, else
+    // the request topic (a fleet broker does not say who published), with the client id the embedded
+    // broker names (it sets that property itself; through a fleet broker anyone could).
+    private string Requester(MqttApplicationMessage message, string[] path) =>
+        path.Length > 0 ? $"node {path[^1]}"
+        : _options.Server.Length == 0 && UserProperties.Get(message, EmbeddedBroker.SenderClientProperty) is { Length: > 0 } client ? $"{message.Topic} {client}"
+        : message.Topic;
 
     private static string[] HopPath(MqttApplicationMessage message) =>
         UserProperties.Get(message, PathProperty)?.Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries) ?? [];

@@ -1,9 +1,9 @@
 using System.CommandLine;
-using EdgeLlm.Worker.Dashboard;
+using EdgeLlm.Core.Security;
 
 namespace EdgeLlm.Worker.Commands;
 
-/// <summary>`edgellm passwd NAME`: a line for Dashboard:OperatorsFile, the password read from standard input.</summary>
+/// <summary>`edgellm passwd NAME`: a line for Dashboard:OperatorsFile or Mqtt:Embedded:UsersFile, the password read from standard input.</summary>
 internal static class PasswdCommand
 {
     public static Command Create()
@@ -17,7 +17,7 @@ internal static class PasswdCommand
                 r.AddError($"NAME must be a word without ':' or spaces, not '{value}'");
             }
         });
-        var command = new Command("passwd", "Print \"NAME:hash\" (salted PBKDF2-SHA256) for the password on standard input's first line, to add to Dashboard:OperatorsFile") { name };
+        var command = new Command("passwd", "Print \"NAME:hash\" (salted PBKDF2-SHA256) for the password on standard input's first line, to add to Dashboard:OperatorsFile or Mqtt:Embedded:UsersFile") { name };
         command.SetAction(async (parse, cancellationToken) =>
         {
             // The first line only, so that `echo secret | edgellm passwd ana` and a typed password both work.
@@ -27,7 +27,7 @@ internal static class PasswdCommand
                 throw new UsageException("no password on standard input");
             }
 
-            await parse.InvocationConfiguration.Output.WriteLineAsync($"{parse.GetRequiredValue(name)}:{OperatorPasswords.Hash(password)}").ConfigureAwait(false);
+            await parse.InvocationConfiguration.Output.WriteLineAsync($"{parse.GetRequiredValue(name)}:{PasswordFile.Hash(password)}").ConfigureAwait(false);
             return EdgeLlmCli.Success;
         });
         return command;

@@ -1,5 +1,6 @@
 using System.ComponentModel.DataAnnotations;
 using EdgeLlm.Core.Options;
+using EdgeLlm.Core.Security;
 using Microsoft.Extensions.Options;
 
 namespace EdgeLlm.Worker.Dashboard;
@@ -62,21 +63,9 @@ internal sealed class DashboardOptions : IValidatableObject
             yield return new ValidationResult("Dashboard:KeyFile needs Dashboard:CertificateFile");
         }
 
-        if (OperatorsFile.Length > 0 && File.Exists(OperatorsFile) && OperatorsProblem() is string problem)
+        if (OperatorsFile.Length > 0 && File.Exists(OperatorsFile) && PasswordFile.Problem(OperatorsFile) is string problem)
         {
             yield return new ValidationResult($"Dashboard:OperatorsFile: {problem}");
-        }
-    }
-
-    private string? OperatorsProblem()
-    {
-        try
-        {
-            return OperatorPasswords.Read(OperatorsFile).Count == 0 ? "it names no operator (add one with 'edgellm passwd NAME')" : null;
-        }
-        catch (Exception e) when (e is OperatorsFileException or IOException or UnauthorizedAccessException)
-        {
-            return e.Message;
         }
     }
 }

@@ -1,6 +1,7 @@
 using System.Net.Http.Headers;
 using System.Text;
 using System.Text.Json;
+using EdgeLlm.Core.Security;
 using EdgeLlm.Mqtt.Fleet;
 using Microsoft.AspNetCore.Http;
 using Microsoft.Extensions.Logging;
@@ -12,7 +13,7 @@ namespace EdgeLlm.Worker.Dashboard;
 /// server-sent) and, only when operators and TLS are configured, POST /api/nodes/{id}/commands
 /// {"command", "model"} under an operator's basic authentication.
 /// </summary>
-internal sealed class FleetPageEndpoints(FleetState fleet, FleetCommands commands, OperatorPasswords? operators, TimeSpan commandTimeout, ILogger logger)
+internal sealed class FleetPageEndpoints(FleetState fleet, FleetCommands commands, PasswordFile? operators, TimeSpan commandTimeout, ILogger logger)
 {
     /// <summary>A command is a few dozen bytes.</summary>
     private const int MaxCommandBytes = 1024;

@@ -1,5 +1,5 @@
 using System.Net;
-using System.Security.Cryptography.X509Certificates;
+using EdgeLlm.Core.Security;
 using EdgeLlm.Mqtt.Fleet;
 using Microsoft.AspNetCore.Builder;
 using Microsoft.AspNetCore.Hosting;
@@ -26,8 +26,8 @@ internal sealed class FleetPageServer(IOptions<DashboardOptions> options, FleetS
     public async Task StartAsync(CancellationToken cancellationToken)
     {
         var settings = options.Value;
-        var operators = settings.CommandsAllowed ? OperatorPasswords.Read(settings.OperatorsFile) : null;
-        var certificate = settings.CertificateFile.Length > 0 ? LoadCertificate(settings) : null;
+        var operators = settings.CommandsAllowed ? PasswordFile.Read(settings.OperatorsFile) : null;
+        var certificate = settings.CertificateFile.Length > 0 ? Certificates.Load(settings.CertificateFile, settings.KeyFile) : null;
         var builder = WebApplication.CreateEmptyBuilder(new WebApplicationOptions { ApplicationName = "edgellm-dashboard" });
         builder.WebHost.UseKestrelCore().ConfigureKestrel(kestrel =>
         {
@@ -67,13 +67,5 @@ internal sealed class FleetPageServer(IOptions<DashboardOptions> options, FleetS
         {
             await _page.DisposeAsync().ConfigureAwait(false);
         }
-    }
-
-    private static X509Certificate2 LoadCertificate(DashboardOptions settings)
-    {
-        string extension = Path.GetExtension(settings.CertificateFile).ToLowerInvariant();
-        return extension is ".pfx" or ".p12"
-            ? X509CertificateLoader.LoadPkcs12FromFile(settings.CertificateFile, password: null)
-            : X509Certificate2.CreateFromPemFile(settings.CertificateFile, settings.KeyFile.Length > 0 ? settings.KeyFile : null);
     }
 }

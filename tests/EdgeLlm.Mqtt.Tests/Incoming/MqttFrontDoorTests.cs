@@ -48,6 +48,7 @@ public sealed class MqttFrontDoorTests : IAsyncLifetime
 
         Assert.Equal(("r-1", "fever"), (submission.Request.Id, submission.Request.Prompt));
         Assert.Equal(["hub", "gw-1"], submission.Path);
+        Assert.Equal("node gw-1", submission.Requester);
         Assert.Equal(submission.ReceivedAt.AddMilliseconds(5000), submission.Deadline);
         Assert.Equal(correlation, reply.CorrelationData);
         Assert.Equal(MqttReplyTarget.AnswerType, UserProperty(reply, MqttReplyTarget.TypeProperty));
@@ -108,6 +109,49 @@ public sealed class MqttFrontDoorTests : IAsyncLifetime
 
         // Delivered in order on one topic: had the answer been taken, it would have come first.
         Assert.Equal("a request", submission.Request.Prompt);
+        Assert.Equal(0, _pipeline.Submitted);
+    }
+
+    [Fact]
+    public async Task ARequester_IsItsTopicAndTheClientIdTheBrokerNames_WhateverItClaims()
+    {
+        var forged = new MqttApplicationMessageBuilder().WithTopic($"{_node.Mqtt.TopicPrefix}/ask/bay3").WithPayload("""{"id": "f", "prompt": "x"}""")
+            .WithQualityOfServiceLevel(MqttQualityOfServiceLevel.AtLeastOnce).WithResponseTopic(ReplyTopic)
+            .WithUserProperty(Mqtt.Connection.EmbeddedBroker.SenderClientProperty, "someone-else"u8.ToArray()).Build();
+
+        await _requester.PublishAsync(forged);
+        var submission = await _pipeline.NextSubmissionAsync();
+
+        Assert.Equal($"{_node.Mqtt.TopicPrefix}/ask/bay3 panel-3", submission.Requester);
+    }
+
+    [Theory]
+    [InlineData("node/pi-09/cmd")]
+    [InlineData("node/pi-09/status")]
+    [InlineData("tier/1/ask")]
+    [InlineData("ask/elsewhere")]
+    public async Task AResponseTopicThatIsAControlTopic_IsRefusedAsBadRequest_AndNothingIsPublished(string relative)
+    {
+        string forbidden = $"{_node.Mqtt.TopicPrefix}/{relative}";
+        await using var spy = await _node.ConnectClientAsync("spy");
+        await spy.SubscribeAsync("#");
+        var bad = new MqttApplicationMessageBuilder().WithTopic($"{_node.Mqtt.TopicPrefix}/ask/bay3").WithPayload("""{"id": "evil", "prompt": "x"}""")
+            .WithQualityOfServiceLevel(MqttQualityOfServiceLevel.AtLeastOnce).WithResponseTopic(forbidden).Build();
+
+        await _requester.PublishAsync(bad);
+        var refused = await _pipeline.NextRejectionAsync();
+        await _requester.PublishAsync(Ask("""{"id": "marker", "prompt": "ok"}""", correlation: null, expirySeconds: 0, path: null));
+        // The marker's answer goes out after anything the door sent for the refused request (one outbox, in order).
+        var seen = new List<MqttApplicationMessage>();
+        while (seen.LastOrDefault() is not { } last || last.Topic != ReplyTopic)
+        {
+            seen.Add(await spy.NextAsync());
+        }
+
+        Assert.Equal(("evil", ErrorCode.BadRequest), (refused.RequestId, refused.Code));
+        Assert.Contains("is a control topic of the fleet", refused.Message, StringComparison.Ordinal);
+        Assert.DoesNotContain(seen, m => m.Topic == forbidden);
+        Assert.Equal("marker", (await _pipeline.NextSubmissionAsync()).Request.Id);
         Assert.Equal(0, _pipeline.Submitted);
     }
 

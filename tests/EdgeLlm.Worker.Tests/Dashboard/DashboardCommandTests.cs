@@ -1,6 +1,6 @@
 using System.Text;
+using EdgeLlm.Core.Security;
 using EdgeLlm.Tests;
-using EdgeLlm.Worker.Dashboard;
 
 namespace EdgeLlm.Worker.Tests.Dashboard;
 
@@ -58,7 +58,7 @@ public sealed class DashboardCommandTests : IDisposable
 
         Assert.Equal(0, run.ExitCode);
         Assert.StartsWith("ana:pbkdf2-sha256$", run.Output, StringComparison.Ordinal);
-        Assert.True(OperatorPasswords.Read(operators).Verify("ana", "tulip 7"));
+        Assert.True(PasswordFile.Read(operators).Verify("ana", "tulip 7"));
     }
 
     [Fact]

@@ -4,6 +4,7 @@ using System.Security.Cryptography;
 using System.Security.Cryptography.X509Certificates;
 using System.Text;
 using System.Text.Json;
+using EdgeLlm.Core.Security;
 using EdgeLlm.Tests;
 using EdgeLlm.Worker.Dashboard;
 using EdgeLlm.Worker.Tests.Node;
@@ -214,7 +215,7 @@ public sealed class FleetPageTests(MosquittoFixture mosquitto, NodeModels models
         string pfx = _temp.Combine($"page-{Guid.NewGuid():N}.pfx");
         File.WriteAllBytes(pfx, certificate.Export(X509ContentType.Pkcs12));
         string operators = _temp.Combine($"operators-{Guid.NewGuid():N}");
-        File.WriteAllText(operators, $"# fleet operators\n{name}:{OperatorPasswords.Hash(password, iterations: 1000)}\n");
+        File.WriteAllText(operators, $"# fleet operators\n{name}:{PasswordFile.Hash(password, iterations: 1000)}\n");
         return (pfx, operators);
     }
 

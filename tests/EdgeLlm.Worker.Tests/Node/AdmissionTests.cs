@@ -14,7 +14,8 @@ public sealed class AdmissionTests(MosquittoFixture mosquitto, NodeModels models
         var requesters = await Task.WhenAll(Enumerable.Range(0, 200).Select(_ => TestRequester.ConnectAsync(mosquitto.Broker.Server)));
         try
         {
-            await Task.WhenAll(requesters.Select((r, i) => r.PublishAsync("edgellm/ask/crowd", $$"""{"id": "c{{i}}", "prompt": "hello", "maxTokens": 16}""", correlation: $"c{{i}}")));
+            // Each on a topic of its own, as sensors ask: a requester is its request topic (Admission:MaxPerRequester).
+            await Task.WhenAll(requesters.Select((r, i) => r.PublishAsync($"edgellm/ask/crowd/{i}", $$"""{"id": "c{{i}}", "prompt": "hello", "maxTokens": 16}""", correlation: $"c{{i}}")));
 
             await Task.WhenAll(requesters.Select(r => r.WaitForCountAsync(1, TimeSpan.FromSeconds(90), quietFor: TimeSpan.Zero)));
             await requesters[^1].WaitForCountAsync(1, TimeSpan.Zero, quietFor: TimeSpan.FromSeconds(1));
@@ -31,6 +32,33 @@ public sealed class AdmissionTests(MosquittoFixture mosquitto, NodeModels models
         {
             await Task.WhenAll(requesters.Select(r => r.DisposeAsync().AsTask()));
         }
+    }
+
+    [MosquittoFact]
+    public async Task AChattySensor_GetsBusyPastItsShareOfTheQueue_WhileAPanelIsStillTaken()
+    {
+        await using var node = await RunningNode.StartAsync($"Mqtt:Server={mosquitto.Broker.Server}", $"Models:Local={models.Slow}", "Admission:QueueCapacity=8");
+        await using var sensor = await TestRequester.ConnectAsync(mosquitto.Broker.Server);
+        await using var panel = await TestRequester.ConnectAsync(mosquitto.Broker.Server);
+
+        // One holds the model; a quarter of 8, two, wait in the queue; the rest of the sensor's are refused.
+        var pipeline = node.Service<Core.Processing.INodePipeline>();
+        await sensor.PublishAsync("edgellm/ask/sensor-t1", """{"id": "s0", "prompt": "hello", "maxTokens": 300}""", correlation: "s0");
+        await Eventually.TrueAsync(() => pipeline.Activity is { Generating: true, Queued: 0 }, TimeSpan.FromSeconds(30), "s0 on the model");
+        for (int i = 1; i < 6; i++)
+        {
+            await sensor.PublishAsync("edgellm/ask/sensor-t1", $$"""{"id": "s{{i}}", "prompt": "hello", "maxTokens": 100}""", correlation: $"s{i}");
+        }
+
+        var refused = await sensor.WaitForCountAsync(3, TimeSpan.FromSeconds(30), quietFor: TimeSpan.Zero);
+        var taken = await panel.AskAsync("edgellm/ask/panel-7", """{"id": "p1", "prompt": "hello", "maxTokens": 2}""", TimeSpan.FromSeconds(90));
+
+        Assert.All(refused, r => Assert.Equal("busy", r.Error));
+        Assert.All(refused, r => Assert.Contains("Admission:MaxPerRequester", r.Text, StringComparison.Ordinal));
+        Assert.Equal(["s3", "s4", "s5"], refused.Select(r => r.Correlation).Order(StringComparer.Ordinal));
+        Assert.Null(taken.Error);
+        var all = await sensor.WaitForCountAsync(6, TimeSpan.FromSeconds(90), quietFor: TimeSpan.Zero);
+        Assert.Equal(3, all.Count(r => r.Error is null));
     }
 
     [MosquittoFact]

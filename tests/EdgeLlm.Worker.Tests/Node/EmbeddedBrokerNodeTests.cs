@@ -26,6 +26,27 @@ public sealed class EmbeddedBrokerNodeTests(NodeModels models) : IClassFixture<N
         Assert.Equal(("t1", "gw-embedded", 1), (answer.GetProperty("id").GetString(), answer.GetProperty("node").GetString(), answer.GetProperty("tier").GetInt32()));
     }
 
+    [MosquittoFact]
+    public async Task AnEmbeddedBrokerOnEveryAddress_TakesItsUsersOnly_AndTheNodeStillServes()
+    {
+        using var temp = new TempDirectory();
+        string users = temp.Combine("users");
+        await File.WriteAllTextAsync(users, $"sensor-1:{Core.Security.PasswordFile.Hash("tulip 7", iterations: 1000)}\n");
+        int port = FreePort.Next();
+        await using var node = await RunningNode.StartAsync("Node:Id=pi-doors", $"Mqtt:EmbeddedPort={port}", "Mqtt:EmbeddedAddress=0.0.0.0", $"Mqtt:Embedded:UsersFile={users}", $"Models:Local={models.Stories}");
+        string[] ask = ["-V", "5", "-h", "127.0.0.1", "-p", $"{port}", "-t", "edgellm/ask/s1", "-e", "test/s1/reply", "-m", """{"id":"u1","prompt":"Once upon a time","maxTokens":4}""", "-W", "20"];
+
+        var anonymous = await ProcessRun.RunAsync("mosquitto_rr", ask, ToolTimeout);
+        var wrong = await ProcessRun.RunAsync("mosquitto_rr", [.. ask, "-u", "sensor-1", "-P", "tulip 8"], ToolTimeout);
+        var user = await ProcessRun.RunAsync("mosquitto_rr", [.. ask, "-u", "sensor-1", "-P", "tulip 7"], ToolTimeout);
+
+        Assert.NotEqual(0, anonymous.ExitCode);
+        Assert.Contains("bad user name or password", (anonymous.Output + anonymous.Error).ToLowerInvariant(), StringComparison.Ordinal);
+        Assert.NotEqual(0, wrong.ExitCode);
+        Assert.Equal(0, user.ExitCode);
+        Assert.Equal(("u1", "pi-doors"), (JsonDocument.Parse(user.Output).RootElement.GetProperty("id").GetString(), JsonDocument.Parse(user.Output).RootElement.GetProperty("node").GetString()));
+    }
+
     [Fact]
     public async Task ADeviceOnTheGatewaysEmbeddedBroker_EscalatesToIt_AndItsRequesterGetsTheGatewaysAnswer()
     {

@@ -2,14 +2,15 @@ using System.Globalization;
 using System.Security.Cryptography;
 using System.Text;
 
-namespace EdgeLlm.Worker.Dashboard;
+namespace EdgeLlm.Core.Security;
 
 /// <summary>
-/// Operators' passwords as salted PBKDF2-SHA256 hashes, "pbkdf2-sha256$iterations$salt$hash" (base64), in
-/// a file of "name:hash" lines (`edgellm passwd name` writes one; '#' starts a comment). Nothing stores or
+/// Passwords as salted PBKDF2-SHA256 hashes, "pbkdf2-sha256$iterations$salt$hash" (base64), in a file of
+/// "name:hash" lines (`edgellm passwd name` writes one; '#' starts a comment): the fleet page's operators
+/// (Dashboard:OperatorsFile) and the embedded broker's users (Mqtt:Embedded:UsersFile). Nothing stores or
 /// logs a password itself.
 /// </summary>
-internal sealed class OperatorPasswords
+public sealed class PasswordFile
 {
     private const string Scheme = "pbkdf2-sha256";
 
@@ -21,12 +22,12 @@ internal sealed class OperatorPasswords
 
     private readonly Dictionary<string, string> _hashes;
 
-    private OperatorPasswords(Dictionary<string, string> hashes) => _hashes = hashes;
+    private PasswordFile(Dictionary<string, string> hashes) => _hashes = hashes;
 
     public int Count => _hashes.Count;
 
-    /// <exception cref="OperatorsFileException">A line is not "name:hash".</exception>
-    public static OperatorPasswords Read(string path)
+    /// <exception cref="PasswordFileException">A line is not "name:hash".</exception>
+    public static PasswordFile Read(string path)
     {
         var hashes = new Dictionary<string, string>(StringComparer.Ordinal);
         int number = 0;
@@ -42,13 +43,26 @@ internal sealed class OperatorPasswords
             int colon = line.IndexOf(':', StringComparison.Ordinal);
             if (colon <= 0 || !line[(colon + 1)..].StartsWith(Scheme + "$", StringComparison.Ordinal))
             {
-                throw new OperatorsFileException($"{path} line {number} is not \"name:{Scheme}$…\" (write one with 'edgellm passwd NAME')");
+                throw new PasswordFileException($"{path} line {number} is not \"name:{Scheme}$…\" (write one with 'edgellm passwd NAME')");
             }
 
             hashes[line[..colon]] = line[(colon + 1)..];
         }
 
-        return new OperatorPasswords(hashes);
+        return new PasswordFile(hashes);
+    }
+
+    /// <summary>What is wrong with the file at <paramref name="path"/> for use, in words; null when nothing is.</summary>
+    public static string? Problem(string path)
+    {
+        try
+        {
+            return Read(path).Count == 0 ? "it names no one (add a line with 'edgellm passwd NAME')" : null;
+        }
+        catch (Exception e) when (e is PasswordFileException or IOException or UnauthorizedAccessException)
+        {
+            return e.Message;
+        }
     }
 
     public static string Hash(string password, int iterations = Iterations)
@@ -87,5 +101,5 @@ internal sealed class OperatorPasswords
     }
 }
 
-/// <summary>The operators file has a line that is not "name:hash": the page does not start.</summary>
-internal sealed class OperatorsFileException(string message) : Exception(message);
+/// <summary>A password file has a line that is not "name:hash".</summary>
+public sealed class PasswordFileException(string message) : Exception(message);

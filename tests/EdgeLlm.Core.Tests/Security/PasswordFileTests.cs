@@ -1,18 +1,17 @@
-using EdgeLlm.Tests;
-using EdgeLlm.Worker.Dashboard;
+using EdgeLlm.Core.Security;
 
-namespace EdgeLlm.Worker.Tests.Dashboard;
+namespace EdgeLlm.Core.Tests.Security;
 
-public sealed class OperatorPasswordsTests : IDisposable
+public sealed class PasswordFileTests : IDisposable
 {
-    private readonly TempDirectory _temp = new();
+    private readonly DirectoryInfo _temp = Directory.CreateTempSubdirectory("edgellm-passwords-");
 
-    public void Dispose() => _temp.Dispose();
+    public void Dispose() => _temp.Delete(recursive: true);
 
     [Fact]
     public void Verify_TakesTheRightPasswordOnly_ForTheRightName()
     {
-        var operators = Write($"# who may command the fleet\nana:{OperatorPasswords.Hash("tulip 7", iterations: 1000)}\n\nbob:{OperatorPasswords.Hash("oak", iterations: 1000)}\n");
+        var operators = Write($"# who may command the fleet\nana:{PasswordFile.Hash("tulip 7", iterations: 1000)}\n\nbob:{PasswordFile.Hash("oak", iterations: 1000)}\n");
 
         Assert.Equal(2, operators.Count);
         Assert.True(operators.Verify("ana", "tulip 7"));
@@ -25,13 +24,13 @@ public sealed class OperatorPasswordsTests : IDisposable
     [Fact]
     public void Hash_IsSaltedAndKeepsNoPassword()
     {
-        string first = OperatorPasswords.Hash("tulip 7", iterations: 1000);
-        string second = OperatorPasswords.Hash("tulip 7", iterations: 1000);
+        string first = PasswordFile.Hash("tulip 7", iterations: 1000);
+        string second = PasswordFile.Hash("tulip 7", iterations: 1000);
 
         Assert.NotEqual(first, second);
         Assert.StartsWith("pbkdf2-sha256$1000$", first, StringComparison.Ordinal);
         Assert.DoesNotContain("tulip", first, StringComparison.Ordinal);
-        Assert.StartsWith("pbkdf2-sha256$600000$", OperatorPasswords.Hash("x"), StringComparison.Ordinal);
+        Assert.StartsWith("pbkdf2-sha256$600000$", PasswordFile.Hash("x"), StringComparison.Ordinal);
     }
 
     [Theory]
@@ -40,10 +39,10 @@ public sealed class OperatorPasswordsTests : IDisposable
     [InlineData(":pbkdf2-sha256$1000$AA==$AA==")]
     public void Read_ALineThatIsNotNameAndHash_NamesTheLine(string line)
     {
-        string path = _temp.Combine("operators");
+        string path = Path.Combine(_temp.FullName, "operators");
         File.WriteAllText(path, $"# operators\n{line}\n");
 
-        var e = Assert.Throws<OperatorsFileException>(() => OperatorPasswords.Read(path));
+        var e = Assert.Throws<PasswordFileException>(() => PasswordFile.Read(path));
 
         Assert.Contains("line 2", e.Message, StringComparison.Ordinal);
     }
@@ -57,10 +56,10 @@ public sealed class OperatorPasswordsTests : IDisposable
         Assert.False(operators.Verify("bob", ""));
     }
 
-    private OperatorPasswords Write(string text)
+    private PasswordFile Write(string text)
     {
-        string path = _temp.Combine($"operators-{Guid.NewGuid():N}");
+        string path = Path.Combine(_temp.FullName, $"operators-{Guid.NewGuid():N}");
         File.WriteAllText(path, text);
-        return OperatorPasswords.Read(path);
+        return PasswordFile.Read(path);
     }
 }
