@@ -40,7 +40,9 @@ internal static class ScaleBenchmark
             foreach (int count in nodeCounts)
             {
                 var nodes = await Task.WhenAll(Enumerable.Range(0, count).Select(n => BenchmarkNode.StartAsync(broker, temp,
-                    $"Models:Local={model}", $"Node:Id=scale-{count}-{n}", $"Mqtt:RequestTopic={Group}", "Admission:QueueCapacity=256", "Admission:MaxPerRequester=8")));
+                    $"Models:Local={model}", $"Node:Id=scale-{count}-{n}", $"Mqtt:RequestTopic={Group}", "Admission:QueueCapacity=256", "Admission:MaxPerRequester=8",
+                    // A node that leaves ends its session: Mosquitto would go on handing a departed session its share of the group.
+                    "Mqtt:SessionExpirySeconds=0")));
                 try
                 {
                     // Each node's model in memory before the burst: one request each, through the shared subscription.
