@@ -52,12 +52,12 @@ internal sealed class BenchmarkNode(Process process, Socket socket, double ready
         }
     }
 
-    /// <summary>stories260K int8 from the repository's models/stories260k, built into <paramref name="temp"/>.</summary>
-    public static string BuildStories(TempDirectory temp)
+    /// <summary>stories260K (int8 unless told) from the repository's models/stories260k, built into <paramref name="temp"/>.</summary>
+    public static string BuildStories(TempDirectory temp, Quantization quantization = Quantization.Int8)
     {
-        string folder = temp.Combine("stories260k-int8");
+        string folder = temp.Combine($"stories260k-{quantization.ToString().ToLowerInvariant()}");
         using var checkpoint = Llama2cCheckpoint.Open(StoriesFiles.Checkpoint);
-        ModelFolderBuilder.Build(checkpoint, Llama2cVocabulary.Read(StoriesFiles.Tokenizer, checkpoint.Shape.VocabSize), Quantization.Int8, folder, force: false);
+        ModelFolderBuilder.Build(checkpoint, Llama2cVocabulary.Read(StoriesFiles.Tokenizer, checkpoint.Shape.VocabSize), quantization, folder, force: false);
         return folder;
     }
 
@@ -78,6 +78,21 @@ internal sealed class BenchmarkNode(Process process, Socket socket, double ready
         string[] fields = stat[(stat.LastIndexOf(')') + 2)..].Split(' ');
         return (long.Parse(fields[11], CultureInfo.InvariantCulture) + long.Parse(fields[12], CultureInfo.InvariantCulture)) / 100.0;
     }
+
+    /// <summary>Kills the node outright (SIGKILL), as a crash or a pulled plug would end it.</summary>
+    public async Task KillAsync()
+    {
+        if (!process.HasExited)
+        {
+            process.Kill(entireProcessTree: true);
+            await process.WaitForExitAsync();
+        }
+    }
+
+    /// <summary>Open file descriptors and threads now, from /proc.</summary>
+    public (int Descriptors, int Threads) Handles() =>
+        (Directory.GetFiles($"/proc/{process.Id}/fd").Length,
+         int.Parse(File.ReadLines($"/proc/{process.Id}/status").First(l => l.StartsWith("Threads:", StringComparison.Ordinal))["Threads:".Length..].Trim(), CultureInfo.InvariantCulture));
 
     public async Task StopAsync()
     {

@@ -10,6 +10,7 @@ using EdgeLlm.Benchmarks;
 //   dotnet run -c Release --project tests/EdgeLlm.Benchmarks -- store [--rounds N]
 //   dotnet run -c Release --project tests/EdgeLlm.Benchmarks -- footprint [--starts N]   (publishes linux-x64 and linux-x64-aot)
 //   dotnet run -c Release --project tests/EdgeLlm.Benchmarks -- scale [--devices N] [--requests N]   (1, 2, 5, 10 nodes; ulimit -n above N)
+//   dotnet run -c Release --project tests/EdgeLlm.Benchmarks -- soak [--minutes N]   (the chaos soak: faults while it serves)
 //   dotnet run -c Release --project tests/EdgeLlm.Benchmarks -- routing         (BenchmarkDotNet)
 var arguments = new BenchmarkArguments(args);
 return args switch
@@ -22,12 +23,13 @@ return args switch
     ["store", ..] => await StoreBenchmark.RunAsync(arguments),
     ["footprint", ..] => await FootprintBenchmark.RunAsync(arguments),
     ["scale", ..] => await ScaleBenchmark.RunAsync(arguments),
+    ["soak", ..] => await SoakBenchmark.RunAsync(arguments),
     ["routing", ..] => RoutingBenchmarks.Run(),
     _ => Usage(),
 };
 
 static int Usage()
 {
-    Console.Error.WriteLine("usage: EdgeLlm.Benchmarks local-tier [--rounds N] [--models DIR] | conversation [--rounds N] [--models DIR] | mqtt [--requests N] | escalation [--requests N] | store [--rounds N] | footprint [--starts N] | scale [--devices N] [--requests N] | routing");
+    Console.Error.WriteLine("usage: EdgeLlm.Benchmarks local-tier [--rounds N] [--models DIR] | conversation [--rounds N] [--models DIR] | mqtt [--requests N] | escalation [--requests N] | store [--rounds N] | footprint [--starts N] | scale [--devices N] [--requests N] | soak [--minutes N] | routing");
     return 2;
 }
