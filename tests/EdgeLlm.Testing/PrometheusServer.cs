@@ -35,12 +35,30 @@ public sealed class PrometheusServer : IAsyncDisposable
         try
         {
             await FreePort.WaitUntilListeningAsync(port, TimeSpan.FromSeconds(30));
+            await server.WaitUntilReadyAsync(TimeSpan.FromSeconds(30));
             return server;
         }
         catch
         {
             await server.DisposeAsync();
             throw;
+        }
+    }
+
+    // Listening comes before ready: until its storage is open Prometheus answers 503 "Service Unavailable".
+    private async Task WaitUntilReadyAsync(TimeSpan timeout)
+    {
+        var clock = Stopwatch.StartNew();
+        while (true)
+        {
+            using var response = await _http.GetAsync("-/ready");
+            if (response.IsSuccessStatusCode)
+            {
+                return;
+            }
+
+            Assert.True(clock.Elapsed < timeout, $"Prometheus was not ready within {timeout.TotalSeconds:F0} s: {(int)response.StatusCode}");
+            await Task.Delay(100);
         }
     }
 
