@@ -21,19 +21,19 @@ public sealed class FleetCommands
 {
     public const string OperatorProperty = "edgellm-operator";
 
+    /// <summary>The commands a node takes (pull, unload, pin, unpin), as its command listener knows them.</summary>
+    public static IReadOnlyList<string> Names => Incoming.CommandListener.Commands;
+
     private readonly MqttOptions _options;
     private readonly MqttConnection _connection;
     private readonly ConcurrentDictionary<string, TaskCompletionSource<FleetCommandReply>> _waiting = new(StringComparer.Ordinal);
-    private readonly Lazy<Task> _subscribed;
+    private readonly Lock _lock = new();
+    private Task? _subscribed;
 
     internal FleetCommands(IOptions<MqttOptions> options, MqttConnection connection)
     {
         _options = options.Value;
         _connection = connection;
-        _subscribed = new Lazy<Task>(() => _connection.SubscribeAsync(
-            new MqttTopicFilterBuilder().WithTopic(ReplyTopic).WithQualityOfServiceLevel(MqttQualityOfServiceLevel.AtLeastOnce).Build(),
-            OnReplyAsync,
-            CancellationToken.None));
     }
 
     private string ReplyTopic => $"{_options.TopicPrefix}/reply/{_connection.ClientId}/commands";
@@ -41,7 +41,7 @@ public sealed class FleetCommands
     /// <exception cref="TimeoutException">No reply within <paramref name="timeout"/>: the node may still be at it (a pull).</exception>
     public async Task<FleetCommandReply> SendAsync(string node, string command, string model, string operatorName, TimeSpan timeout, CancellationToken cancellationToken)
     {
-        await _subscribed.Value.WaitAsync(cancellationToken).ConfigureAwait(false);
+        await SubscribedAsync().WaitAsync(cancellationToken).ConfigureAwait(false);
         string id = $"page-{Guid.NewGuid():N}";
         var reply = new TaskCompletionSource<FleetCommandReply>(TaskCreationOptions.RunContinuationsAsynchronously);
         _waiting[id] = reply;
@@ -68,6 +68,23 @@ public sealed class FleetCommands
         finally
         {
             _waiting.TryRemove(id, out _);
+        }
+    }
+
+    // Once, on the first command; a subscription the broker refused is asked for again at the next one.
+    private Task SubscribedAsync()
+    {
+        lock (_lock)
+        {
+            if (_subscribed is null or { IsFaulted: true })
+            {
+                _subscribed = _connection.SubscribeAsync(
+                    new MqttTopicFilterBuilder().WithTopic(ReplyTopic).WithQualityOfServiceLevel(MqttQualityOfServiceLevel.AtLeastOnce).Build(),
+                    OnReplyAsync,
+                    CancellationToken.None);
+            }
+
+            return _subscribed;
         }
     }
 

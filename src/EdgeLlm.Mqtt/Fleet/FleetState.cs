@@ -5,7 +5,7 @@ namespace EdgeLlm.Mqtt.Fleet;
 /// <summary>A node as the fleet's retained status advertisements and wills show it.</summary>
 /// <param name="Online">False once its will (or its own offline status) came.</param>
 /// <param name="LastSeen">When its last status arrived here; for a node gone offline, its last one while online.</param>
-/// <param name="Status">Its last advertisement as it sent it (docs/design.md §4), JSON; its will when nothing came before.</param>
+/// <param name="Status">Its last advertisement (docs/design.md §4), JSON on one line; its will when nothing came before.</param>
 public sealed record FleetNode(string Id, bool Online, DateTimeOffset LastSeen, ReadOnlyMemory<byte> Status);
 
 /// <summary>Every node heard of on {prefix}/node/+/status, for the fleet page; told when one changes.</summary>

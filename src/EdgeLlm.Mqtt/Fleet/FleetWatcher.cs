@@ -1,4 +1,5 @@
 using System.Text.Json;
+using EdgeLlm.Core;
 using EdgeLlm.Mqtt.Connection;
 using MQTTnet;
 using MQTTnet.Protocol;
@@ -103,7 +104,8 @@ internal sealed class FleetWatcher(IOptions<MqttOptions> options, MqttConnection
                 return null;
             }
 
-            return (online.GetBoolean(), status);
+            // On one line, as an SSE data field must be, whatever whitespace the node used: done once here.
+            return (online.GetBoolean(), JsonPayload.Write(root.WriteTo));
         }
         catch (JsonException exception)
         {

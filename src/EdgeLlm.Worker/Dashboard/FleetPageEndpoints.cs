@@ -18,8 +18,6 @@ internal sealed class FleetPageEndpoints(FleetState fleet, FleetCommands command
     /// <summary>A command is a few dozen bytes.</summary>
     private const int MaxCommandBytes = 1024;
 
-    private static readonly string[] ModelCommands = ["pull", "unload", "pin", "unpin"];
-
     public async Task HandleAsync(HttpContext context)
     {
         var request = context.Request;
@@ -171,8 +169,8 @@ internal sealed class FleetPageEndpoints(FleetState fleet, FleetCommands command
             var root = json.RootElement;
             string? command = root.ValueKind == JsonValueKind.Object && root.TryGetProperty("command", out var c) && c.ValueKind == JsonValueKind.String ? c.GetString() : null;
             string? model = root.ValueKind == JsonValueKind.Object && root.TryGetProperty("model", out var m) && m.ValueKind == JsonValueKind.String ? m.GetString() : null;
-            return command is null || !ModelCommands.Contains(command)
-                ? (null, null, $"\"command\" must be one of {string.Join(", ", ModelCommands)}")
+            return command is null || !FleetCommands.Names.Contains(command)
+                ? (null, null, $"\"command\" must be one of {string.Join(", ", FleetCommands.Names)}")
                 : string.IsNullOrWhiteSpace(model) ? (null, null, "\"model\" must name a model id")
                 : (command, model, null);
         }

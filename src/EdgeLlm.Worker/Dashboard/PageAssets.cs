@@ -8,8 +8,6 @@ internal sealed class PageAsset(byte[] content, string contentType)
 {
     private readonly string _etag = $"\"{Convert.ToHexString(SHA256.HashData(content))[..16]}\"";
 
-    public int Length => content.Length;
-
     public async Task WriteAsync(HttpContext context)
     {
         var response = context.Response;
@@ -40,8 +38,6 @@ internal static class PageAssets
         ["/fleet.js"] = Load("fleet.js", "text/javascript; charset=utf-8"),
         ["/fleet.css"] = Load("fleet.css", "text/css; charset=utf-8"),
     };
-
-    public static IReadOnlyCollection<PageAsset> All => Assets.Values;
 
     public static PageAsset? Find(string path) => Assets.GetValueOrDefault(path == "/index.html" ? "/" : path);
 
