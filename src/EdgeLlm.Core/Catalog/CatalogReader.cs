@@ -25,6 +25,12 @@ public static class CatalogReader
     /// <param name="baseDirectory">Where relative source urls point into; null refuses them.</param>
     public static ModelCatalog Parse(ReadOnlySpan<byte> json, string source, string? baseDirectory = null)
     {
+        // The serializer reads strings as UTF-8 itself, but an entry's raw fields (a url source's sha256) are read later.
+        if (JsonPayload.Utf8Problem(json) is string notUtf8)
+        {
+            throw new CatalogException($"{source}: {notUtf8}");
+        }
+
         CatalogFile? file;
         try
         {
@@ -73,6 +79,11 @@ public static class CatalogReader
     public static CatalogModel ReadDescription(string path, string folderName, int tier)
     {
         byte[] json = ReadFile(path);
+        if (JsonPayload.Utf8Problem(json) is string notUtf8)
+        {
+            throw new CatalogException($"{path}: {notUtf8}");
+        }
+
         ModelEntry? entry;
         try
         {

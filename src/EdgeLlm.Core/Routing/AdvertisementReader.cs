@@ -24,6 +24,11 @@ public static class AdvertisementReader
         {
             foreach (var model in list.EnumerateArray())
             {
+                if (model.ValueKind is not (JsonValueKind.String or JsonValueKind.Object))
+                {
+                    throw new FormatException($"advertisement of {node}: a model is neither an id nor an object");
+                }
+
                 models.Add(model.ValueKind == JsonValueKind.String
                     ? new CatalogModel { Id = model.GetString()!, Tier = tier, Format = ModelFormats.OnnxGenAi }
                     : new CatalogModel
@@ -41,8 +46,18 @@ public static class AdvertisementReader
         return new UpstreamAdvertisement(node, tier, online, models, queue, roundTrip);
     }
 
-    private static Dictionary<string, double> Qualities(JsonElement model, string name) =>
-        model.TryGetProperty(name, out var map) && map.ValueKind == JsonValueKind.Object
-            ? map.EnumerateObject().Where(p => p.Value.ValueKind == JsonValueKind.Number).ToDictionary(p => p.Name, p => p.Value.GetDouble())
-            : [];
+    // A name given twice keeps its last value, as JSON readers commonly do.
+    private static Dictionary<string, double> Qualities(JsonElement model, string name)
+    {
+        var qualities = new Dictionary<string, double>(StringComparer.Ordinal);
+        if (model.TryGetProperty(name, out var map) && map.ValueKind == JsonValueKind.Object)
+        {
+            foreach (var quality in map.EnumerateObject().Where(p => p.Value.ValueKind == JsonValueKind.Number))
+            {
+                qualities[quality.Name] = quality.Value.GetDouble();
+            }
+        }
+
+        return qualities;
+    }
 }

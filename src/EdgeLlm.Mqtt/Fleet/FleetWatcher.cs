@@ -1,3 +1,4 @@
+using System.Buffers;
 using System.Text.Json;
 using EdgeLlm.Core;
 using EdgeLlm.Mqtt.Connection;
@@ -72,7 +73,12 @@ internal sealed class FleetWatcher(IOptions<MqttOptions> options, MqttConnection
             return Task.CompletedTask;
         }
 
-        if (Read(node, message) is (bool online, byte[] status))
+        var (read, problem) = Read(node, message.Payload);
+        if (read is not (bool online, byte[] status))
+        {
+            Log.BadAdvertisement(logger, message.Topic, problem!);
+        }
+        else
         {
             // A will says only that the node has gone: what it last said of itself, and when, stay to be seen.
             fleet.Update(!online && fleet.Find(node) is { } last
@@ -83,34 +89,31 @@ internal sealed class FleetWatcher(IOptions<MqttOptions> options, MqttConnection
         return Task.CompletedTask;
     }
 
-    private (bool Online, byte[] Status)? Read(string node, MqttApplicationMessage message)
+    /// <summary>Whether <paramref name="node"/> says it is online, and its status on one line; null, with the problem, when the payload is no status of it.</summary>
+    internal static ((bool Online, byte[] Status)? Status, string? Problem) Read(string node, ReadOnlySequence<byte> payload)
     {
-        if (message.Payload.Length > MaxStatusBytes)
+        if (payload.Length > MaxStatusBytes)
         {
-            Log.BadAdvertisement(logger, message.Topic, $"{message.Payload.Length} bytes, more than {MaxStatusBytes}");
-            return null;
+            return (null, $"{payload.Length} bytes, more than {MaxStatusBytes}");
         }
 
-        byte[] status = System.Buffers.BuffersExtensions.ToArray(message.Payload);
         try
         {
-            using var json = JsonDocument.Parse(status);
+            using var json = JsonPayload.Parse(payload);
             var root = json.RootElement;
             if (root.ValueKind != JsonValueKind.Object
                 || !root.TryGetProperty("node", out var named) || named.ValueKind != JsonValueKind.String || named.GetString() != node
                 || !root.TryGetProperty("online", out var online) || online.ValueKind is not (JsonValueKind.True or JsonValueKind.False))
             {
-                Log.BadAdvertisement(logger, message.Topic, $"it is no {{\"node\": \"{node}\", \"online\": …}} object");
-                return null;
+                return (null, $"it is no {{\"node\": \"{node}\", \"online\": …}} object");
             }
 
             // On one line, as an SSE data field must be, whatever whitespace the node used: done once here.
-            return (online.GetBoolean(), JsonPayload.Write(root.WriteTo));
+            return ((online.GetBoolean(), JsonPayload.Write(root.WriteTo)), null);
         }
         catch (JsonException exception)
         {
-            Log.BadAdvertisement(logger, message.Topic, exception.Message);
-            return null;
+            return (null, exception.Message);
         }
     }
 }

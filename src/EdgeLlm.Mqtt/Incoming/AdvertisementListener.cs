@@ -1,4 +1,6 @@
+using System.Buffers;
 using System.Text.Json;
+using EdgeLlm.Core;
 using EdgeLlm.Core.Options;
 using EdgeLlm.Core.Routing;
 using EdgeLlm.Mqtt.Connection;
@@ -51,25 +53,31 @@ internal sealed partial class AdvertisementListener(
             return Task.CompletedTask;
         }
 
-        try
+        var (advertisement, problem) = Read(node, message.Payload);
+        if (advertisement is null)
         {
-            using var status = JsonDocument.Parse(message.Payload);
-            var advertisement = AdvertisementReader.Read(status.RootElement);
-            if (advertisement.Node != node)
-            {
-                throw new FormatException($"it names node '{advertisement.Node}'");
-            }
-
-            if (directory.Update(advertisement))
-            {
-                Log.NodeHeard(logger, advertisement.Node, advertisement.Tier, advertisement.Online ? "online" : "offline", string.Join(", ", advertisement.Models.Select(m => m.Id)));
-            }
+            Log.BadAdvertisement(logger, message.Topic, problem!);
         }
-        catch (Exception exception) when (exception is JsonException or FormatException)
+        else if (directory.Update(advertisement))
         {
-            Log.BadAdvertisement(logger, message.Topic, exception.Message);
+            Log.NodeHeard(logger, advertisement.Node, advertisement.Tier, advertisement.Online ? "online" : "offline", string.Join(", ", advertisement.Models.Select(m => m.Id)));
         }
 
         return Task.CompletedTask;
+    }
+
+    /// <summary>The advertisement in <paramref name="node"/>'s status payload; null, with the problem, when it holds none.</summary>
+    internal static (UpstreamAdvertisement? Advertisement, string? Problem) Read(string node, ReadOnlySequence<byte> payload)
+    {
+        try
+        {
+            using var status = JsonPayload.Parse(payload);
+            var advertisement = AdvertisementReader.Read(status.RootElement);
+            return advertisement.Node == node ? (advertisement, null) : (null, $"it names node '{advertisement.Node}'");
+        }
+        catch (Exception exception) when (exception is JsonException or FormatException)
+        {
+            return (null, exception.Message);
+        }
     }
 }

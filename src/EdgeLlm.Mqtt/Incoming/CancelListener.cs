@@ -1,4 +1,5 @@
 using System.Text.Json;
+using EdgeLlm.Core;
 using EdgeLlm.Core.Options;
 using EdgeLlm.Core.Processing;
 using EdgeLlm.Core.Requests;
@@ -39,6 +40,11 @@ internal sealed class CancelListener(IOptions<MqttOptions> options, IOptions<Nod
         if (payload.Length > MaxCancelBytes)
         {
             return (null, $"{payload.Length} bytes, more than a cancel's {MaxCancelBytes}");
+        }
+
+        if (JsonPayload.Utf8Problem(payload) is string notUtf8)
+        {
+            return (null, notUtf8);
         }
 
         try

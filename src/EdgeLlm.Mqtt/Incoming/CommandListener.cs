@@ -1,5 +1,6 @@
 using System.Collections.Concurrent;
 using System.Text.Json;
+using EdgeLlm.Core;
 using EdgeLlm.Core.Options;
 using EdgeLlm.Core.Processing;
 using EdgeLlm.Core.Replies;
@@ -184,7 +185,7 @@ internal sealed partial class CommandListener : IHostedService, IDisposable
             : $"client '{client}'{(user.Length > 0 ? $" (user '{user}')" : "")} may not send commands: Mqtt:Commands:AllowedClients and AllowedUsers do not list it";
     }
 
-    private static (string? Id, string? Command, string? Model, Failure? Problem) Parse(MqttApplicationMessage message)
+    internal static (string? Id, string? Command, string? Model, Failure? Problem) Parse(MqttApplicationMessage message)
     {
         if (message.Payload.Length > MaxCommandBytes)
         {
@@ -193,7 +194,7 @@ internal sealed partial class CommandListener : IHostedService, IDisposable
 
         try
         {
-            using var document = JsonDocument.Parse(message.Payload);
+            using var document = JsonPayload.Parse(message.Payload);
             var root = document.RootElement;
             if (root.ValueKind != JsonValueKind.Object)
             {

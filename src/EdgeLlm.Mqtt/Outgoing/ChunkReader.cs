@@ -1,4 +1,5 @@
 using System.Text.Json;
+using EdgeLlm.Core;
 using EdgeLlm.Core.Processing;
 using EdgeLlm.Core.Replies;
 
@@ -12,7 +13,7 @@ internal static class ChunkReader
     {
         try
         {
-            using var json = JsonDocument.Parse(payload);
+            using var json = JsonPayload.Parse(payload);
             var root = json.RootElement;
             if (root.ValueKind != JsonValueKind.Object || !root.TryGetProperty("seq", out var seqValue) || !seqValue.TryGetInt32(out int seq) || seq < 0)
             {

@@ -1,5 +1,6 @@
 using System.Collections.Concurrent;
 using System.Text.Json;
+using EdgeLlm.Core;
 using EdgeLlm.Core.Options;
 using EdgeLlm.Core.Processing;
 using EdgeLlm.Core.Replies;
@@ -176,11 +177,11 @@ internal sealed partial class MqttEscalator : IEscalator, IHostedService
 
     // An answer or error envelope as docs/design.md §3 gives them: its error code (null for an answer), and for an
     // answer the tier that answered and its own latency; null when it is neither.
-    private static (ErrorCode? Error, int? Tier, double? LatencyMs)? Read(byte[] envelope)
+    internal static (ErrorCode? Error, int? Tier, double? LatencyMs)? Read(byte[] envelope)
     {
         try
         {
-            using var json = JsonDocument.Parse(envelope);
+            using var json = JsonPayload.Parse(envelope);
             var root = json.RootElement;
             if (root.ValueKind != JsonValueKind.Object)
             {

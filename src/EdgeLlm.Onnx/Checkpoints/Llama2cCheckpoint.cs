@@ -80,7 +80,7 @@ public sealed class Llama2cCheckpoint : ILlamaWeights, IDisposable
 
             var shape = new LlamaShape(
                 Dim: dims[0], HiddenDim: dims[1], Layers: dims[2], Heads: dims[3], KvHeads: dims[4],
-                VocabSize: Math.Abs(dims[5]), ContextLength: dims[6], SharedClassifier: sharedClassifier);
+                VocabSize: (int)Math.Min(Math.Abs((long)dims[5]), int.MaxValue), ContextLength: dims[6], SharedClassifier: sharedClassifier);
             shape.Validate(path);
 
             var (offsets, end) = formatVersion == 0 ? LegacyLayout(shape, headerBytes) : Version1Layout(shape, headerBytes);

@@ -1,4 +1,5 @@
 using System.Text.Json;
+using EdgeLlm.Core;
 
 namespace EdgeLlm.Onnx.Engine;
 
@@ -28,7 +29,7 @@ public sealed record GenAiConfig(
         JsonElement root;
         try
         {
-            using var document = JsonDocument.Parse(File.ReadAllBytes(path));
+            using var document = JsonPayload.Parse(File.ReadAllBytes(path));
             root = document.RootElement.Clone();
         }
         catch (FileNotFoundException)
@@ -45,6 +46,11 @@ public sealed record GenAiConfig(
         }
 
         var reader = new Reader(path);
+        if (root.ValueKind != JsonValueKind.Object)
+        {
+            throw new ModelFileException(path, "is not a JSON object");
+        }
+
         var model = reader.Object(root, "model");
         var decoder = reader.Object(model, "decoder");
         var inputs = reader.Object(decoder, "inputs");
@@ -53,7 +59,7 @@ public sealed record GenAiConfig(
             ModelType: reader.String(model, "type"),
             ContextLength: reader.Int(model, "context_length"),
             VocabSize: reader.Int(model, "vocab_size"),
-            BosTokenId: model.TryGetProperty("bos_token_id", out var bos) && bos.ValueKind == JsonValueKind.Number ? bos.GetInt32() : null,
+            BosTokenId: model.TryGetProperty("bos_token_id", out var bos) && bos.ValueKind == JsonValueKind.Number && bos.TryGetInt32(out int bosId) ? bosId : null,
             EosTokenIds: reader.IntOrInts(model, "eos_token_id"),
             DecoderFile: reader.String(decoder, "filename"),
             Layers: reader.Int(decoder, "num_hidden_layers"),
@@ -61,7 +67,7 @@ public sealed record GenAiConfig(
             HeadSize: reader.Int(decoder, "head_size"),
             InputIdsName: reader.String(inputs, "input_ids"),
             AttentionMaskName: reader.String(inputs, "attention_mask"),
-            PositionIdsName: inputs.TryGetProperty("position_ids", out var position) ? position.GetString() : null,
+            PositionIdsName: inputs.TryGetProperty("position_ids", out _) ? reader.String(inputs, "position_ids") : null,
             PastKeyFormat: reader.String(inputs, "past_key_names"),
             PastValueFormat: reader.String(inputs, "past_value_names"),
             LogitsName: reader.String(outputs, "logits"));
@@ -91,7 +97,7 @@ public sealed record GenAiConfig(
                     return [single];
                 }
 
-                if (value.ValueKind == JsonValueKind.Array && value.EnumerateArray().All(e => e.ValueKind == JsonValueKind.Number))
+                if (value.ValueKind == JsonValueKind.Array && value.EnumerateArray().All(e => e.ValueKind == JsonValueKind.Number && e.TryGetInt32(out _)))
                 {
                     return value.EnumerateArray().Select(e => e.GetInt32()).ToArray();
                 }

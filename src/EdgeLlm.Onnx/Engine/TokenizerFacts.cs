@@ -1,4 +1,5 @@
 using System.Text.Json;
+using EdgeLlm.Core;
 
 namespace EdgeLlm.Onnx.Engine;
 
@@ -26,6 +27,11 @@ public sealed record TokenizerFacts(bool AddsBos, bool HasChatTemplate, bool Dro
         {
             using var config = Parse(configPath);
             var root = config.RootElement;
+            if (root.ValueKind != JsonValueKind.Object)
+            {
+                throw new ModelFileException(configPath, "is not a JSON object");
+            }
+
             addsBos = root.TryGetProperty("add_bos_token", out var add) && add.ValueKind == JsonValueKind.True;
             hasChatTemplate = root.TryGetProperty("chat_template", out var template) && template.ValueKind is JsonValueKind.String or JsonValueKind.Array;
         }
@@ -35,7 +41,8 @@ public sealed record TokenizerFacts(bool AddsBos, bool HasChatTemplate, bool Dro
         if (File.Exists(tokenizerPath))
         {
             using var tokenizer = Parse(tokenizerPath);
-            dropsLeadingSpace = tokenizer.RootElement.TryGetProperty("decoder", out var decoder) && StripsLeadingSpace(decoder);
+            var root = tokenizer.RootElement;
+            dropsLeadingSpace = root.ValueKind == JsonValueKind.Object && root.TryGetProperty("decoder", out var decoder) && StripsLeadingSpace(decoder);
         }
 
         return new TokenizerFacts(addsBos, hasChatTemplate, dropsLeadingSpace);
@@ -43,7 +50,7 @@ public sealed record TokenizerFacts(bool AddsBos, bool HasChatTemplate, bool Dro
 
     private static bool StripsLeadingSpace(JsonElement decoder)
     {
-        if (decoder.ValueKind != JsonValueKind.Object || !decoder.TryGetProperty("type", out var type))
+        if (decoder.ValueKind != JsonValueKind.Object || !decoder.TryGetProperty("type", out var type) || type.ValueKind != JsonValueKind.String)
         {
             return false;
         }
@@ -51,9 +58,9 @@ public sealed record TokenizerFacts(bool AddsBos, bool HasChatTemplate, bool Dro
         return type.GetString() switch
         {
             "Sequence" => decoder.TryGetProperty("decoders", out var decoders) && decoders.ValueKind == JsonValueKind.Array && decoders.EnumerateArray().Any(StripsLeadingSpace),
-            "Strip" => decoder.TryGetProperty("start", out var start) && start.TryGetInt32(out int count) && count > 0,
+            "Strip" => decoder.TryGetProperty("start", out var start) && start.ValueKind == JsonValueKind.Number && start.TryGetInt32(out int count) && count > 0,
             // Metaspace decodes '▁' to spaces and drops the first one unless told never to add it.
-            "Metaspace" => !(decoder.TryGetProperty("prepend_scheme", out var scheme) && scheme.GetString() == "never")
+            "Metaspace" => !(decoder.TryGetProperty("prepend_scheme", out var scheme) && scheme.ValueKind == JsonValueKind.String && scheme.GetString() == "never")
                 && !(decoder.TryGetProperty("add_prefix_space", out var add) && add.ValueKind == JsonValueKind.False),
             _ => false,
         };
@@ -63,7 +70,7 @@ public sealed record TokenizerFacts(bool AddsBos, bool HasChatTemplate, bool Dro
     {
         try
         {
-            return JsonDocument.Parse(File.ReadAllBytes(path));
+            return JsonPayload.Parse(File.ReadAllBytes(path));
         }
         catch (Exception e) when (e is JsonException or IOException or UnauthorizedAccessException)
         {

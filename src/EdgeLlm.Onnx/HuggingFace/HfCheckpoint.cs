@@ -1,4 +1,5 @@
 using System.Text.Json;
+using EdgeLlm.Core;
 using EdgeLlm.Onnx.Checkpoints;
 
 namespace EdgeLlm.Onnx.HuggingFace;
@@ -87,7 +88,7 @@ public sealed class HfCheckpoint : ILlamaWeights, IDisposable
 
         try
         {
-            using var document = JsonDocument.Parse(File.ReadAllBytes(index));
+            using var document = JsonPayload.Parse(File.ReadAllBytes(index));
             string[] files = [.. document.RootElement.GetProperty("weight_map").EnumerateObject().Select(e => e.Value.GetString() ?? "").Distinct(StringComparer.Ordinal)];
             return files.All(f => f.Length > 0 && f == Path.GetFileName(f))
                 ? files

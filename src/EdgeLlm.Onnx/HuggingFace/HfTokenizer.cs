@@ -1,5 +1,5 @@
 using System.Text.Json;
-using System.Text.Json.Nodes;
+using EdgeLlm.Core;
 using EdgeLlm.Onnx.Building;
 using EdgeLlm.Onnx.Checkpoints;
 using EdgeLlm.Onnx.Engine;
@@ -42,6 +42,8 @@ public sealed class HfTokenizer : IModelTokenizer
             throw new ModelFileException(configPath, "missing: the tokenizer's settings (and chat template) are needed beside tokenizer.json");
         }
 
+        CheckIsObject(configPath);
+
         string generationPath = Path.Combine(folder, GenerationConfigFile);
         var generation = File.Exists(generationPath) ? HfFiles.Read(generationPath, HfJson.Default.HfGenerationConfigJson) : null;
         var generationEos = HfFiles.Ids(generation?.EosTokenId, generationPath, "eos_token_id");
@@ -79,20 +81,48 @@ public sealed class HfTokenizer : IModelTokenizer
         WriteConfig(Path.Combine(folder, TokenizerFacts.TokenizerConfigFile));
     }
 
-    // tokenizer_config.json as it is, but with chat_template.jinja's template when it has none of its own.
+    // tokenizer_config.json as it is, but with chat_template.jinja's template when it has none of its own. Its
+    // properties are copied as they come, not made a dictionary, which a name given twice would break.
     private void WriteConfig(string destination)
     {
         string source = Path.Combine(_folder, TokenizerFacts.TokenizerConfigFile);
         string template = Path.Combine(_folder, ChatTemplateFile);
-        var config = JsonNode.Parse(File.ReadAllBytes(source)) as JsonObject ?? throw new ModelFileException(source, "is not a JSON object");
-        if (config["chat_template"] is null && File.Exists(template))
+        using var config = JsonPayload.Parse(File.ReadAllBytes(source));
+        var root = config.RootElement;
+        if (root.TryGetProperty("chat_template", out var own) && own.ValueKind != JsonValueKind.Null || !File.Exists(template))
         {
-            config["chat_template"] = File.ReadAllText(template);
-            File.WriteAllText(destination, config.ToJsonString(new JsonSerializerOptions { WriteIndented = true }));
+            File.Copy(source, destination);
             return;
         }
 
-        File.Copy(source, destination);
+        File.WriteAllBytes(destination, JsonPayload.Write(json =>
+        {
+            json.WriteStartObject();
+            foreach (var property in root.EnumerateObject().Where(p => p.Name != "chat_template"))
+            {
+                property.WriteTo(json);
+            }
+
+            json.WriteString("chat_template", File.ReadAllText(template));
+            json.WriteEndObject();
+        }));
+    }
+
+    // Checked when the folder is opened, not first met when the converted folder is written.
+    private static void CheckIsObject(string path)
+    {
+        try
+        {
+            using var config = JsonPayload.Parse(File.ReadAllBytes(path));
+            if (config.RootElement.ValueKind != JsonValueKind.Object)
+            {
+                throw new ModelFileException(path, "is not a JSON object");
+            }
+        }
+        catch (Exception e) when (e is JsonException or IOException)
+        {
+            throw new ModelFileException(path, $"is not a JSON object ({e.Message})", e);
+        }
     }
 
     // One past the highest id of the vocabulary (a BPE map of piece to id, or a Unigram list) and the added tokens.
@@ -100,7 +130,7 @@ public sealed class HfTokenizer : IModelTokenizer
     {
         try
         {
-            using var document = JsonDocument.Parse(File.ReadAllBytes(path));
+            using var document = JsonPayload.Parse(File.ReadAllBytes(path));
             var root = document.RootElement;
             var vocabulary = root.GetProperty("model").GetProperty("vocab");
             int count = vocabulary.ValueKind == JsonValueKind.Object

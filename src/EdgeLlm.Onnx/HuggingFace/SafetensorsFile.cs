@@ -1,6 +1,7 @@
 using System.Buffers.Binary;
 using System.Runtime.InteropServices;
 using System.Text.Json;
+using EdgeLlm.Core;
 using Microsoft.Win32.SafeHandles;
 
 namespace EdgeLlm.Onnx.HuggingFace;
@@ -83,7 +84,8 @@ internal sealed class SafetensorsFile : IDisposable
         long columns = tensor.Shape.Length > 1 ? tensor.ElementCount / tensor.Shape[0] : tensor.ElementCount;
         var values = new float[rows * columns];
         long offset = _dataStart + tensor.Begin + firstRow * columns * tensor.ElementBytes;
-        var buffer = new byte[ChunkBytes];
+        // A chunk at most: a norm's few hundred bytes need no megabyte.
+        var buffer = new byte[Math.Min(ChunkBytes, values.LongLength * tensor.ElementBytes)];
         long done = 0;
         while (done < values.Length)
         {
@@ -136,7 +138,7 @@ internal sealed class SafetensorsFile : IDisposable
         var tensors = new Dictionary<string, SafetensorsTensor>(StringComparer.Ordinal);
         try
         {
-            using var document = JsonDocument.Parse(header);
+            using var document = JsonPayload.Parse(header);
             foreach (var entry in document.RootElement.EnumerateObject())
             {
                 if (entry.Name == "__metadata__")

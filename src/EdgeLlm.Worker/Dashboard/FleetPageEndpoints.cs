@@ -1,6 +1,7 @@
 using System.Net.Http.Headers;
 using System.Text;
 using System.Text.Json;
+using EdgeLlm.Core;
 using EdgeLlm.Core.Security;
 using EdgeLlm.Mqtt.Fleet;
 using Microsoft.AspNetCore.Http;
@@ -165,7 +166,7 @@ internal sealed class FleetPageEndpoints(FleetState fleet, FleetCommands command
 
         try
         {
-            using var json = JsonDocument.Parse(body.AsMemory(0, length));
+            using var json = JsonPayload.Parse(body.AsMemory(0, length));
             var root = json.RootElement;
             string? command = root.ValueKind == JsonValueKind.Object && root.TryGetProperty("command", out var c) && c.ValueKind == JsonValueKind.String ? c.GetString() : null;
             string? model = root.ValueKind == JsonValueKind.Object && root.TryGetProperty("model", out var m) && m.ValueKind == JsonValueKind.String ? m.GetString() : null;
