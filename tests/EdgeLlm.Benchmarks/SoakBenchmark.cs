@@ -14,8 +14,9 @@ namespace EdgeLlm.Benchmarks;
 /// The chaos soak (`soak --minutes N`, bounded; not in CI): on one Mosquitto, 100 sensors (MQTT 3.1.1, plain
 /// text, each on its own topic, one request at a time) and 20 panels (MQTT 5 envelopes with ids and
 /// deadlines, a third of them streamed) at a steady rate against two devices sharing the request
-/// subscription and a gateway above them (every "medical" request goes up), while a chaos loop in turn
-/// restarts the broker, SIGKILLs and restarts a device, SIGKILLs and restarts the gateway. A ledger keyed
+/// subscription and a gateway above them (every "medical" request goes up) in front of a loopback
+/// OpenAI-compatible server, while a chaos loop in turn restarts the broker, SIGKILLs and restarts a device,
+/// SIGKILLs and restarts the gateway, and stops the upstream server for a while. A ledger keyed
 /// by request id counts, for every request the broker accepted: exactly one final reply (repeats of the
 /// same reply counted apart, as QoS 1 allows), none lost, none after its deadline; and for the device
 /// never killed, RSS, open descriptors and threads after warm-up and at the end.
@@ -31,12 +32,15 @@ internal static class SoakBenchmark
         var length = TimeSpan.FromMinutes(arguments.Int("--minutes", 10));
         using var temp = new TempDirectory();
         string deviceModel = BenchmarkNode.BuildStories(temp, Quantization.Int4);
-        string gatewayModel = BenchmarkNode.BuildStories(temp, Quantization.Fp32);
+        // The data centre's server: an answer takes 50 ms.
+        var upstreamDelay = TimeSpan.FromMilliseconds(50);
+        var upstream = FakeOpenAiServer.Start(upstreamDelay);
+        int upstreamCalls = 0;
         await using var broker = await MosquittoBroker.StartAsync();
         Console.WriteLine($"EdgeLlm chaos soak: {Environment.ProcessorCount} cores, {LocalTierBenchmark.CpuModel()}, {Sensors} sensors (3.1.1), {Panels} panels (MQTT 5), two devices and a gateway, {length.TotalMinutes:F0} minutes");
 
         string[] Device(string id) => [$"Node:Id={id}", $"Models:Local={deviceModel}", "Mqtt:RequestTopic=$share/devices/edgellm/ask/#", "Upstream:Tier=1", "Upstream:TimeoutMs=8000", $"Models:StorePath={temp.Combine(id)}", "Mqtt:StatusIntervalSeconds=2"];
-        string[] gateway = ["Node:Id=gw", "Node:Tier=1", $"Models:Local={gatewayModel}", "Mqtt:RequestTopic=edgellm/gw/ask/#", $"Models:StorePath={temp.Combine("gw")}", "Mqtt:StatusIntervalSeconds=2"];
+        string[] gateway = ["Node:Id=gw", "Node:Tier=1", $"Models:OpenAi:Endpoint={upstream.Endpoint}", "Models:OpenAi:Model=big-model", "Models:OpenAi:Quality=0.9", "Admission:MaxPerRequester=8", "Mqtt:RequestTopic=edgellm/gw/ask/#", $"Models:StorePath={temp.Combine("gw")}", "Mqtt:StatusIntervalSeconds=2"];
         var nodes = new Dictionary<string, BenchmarkNode>
         {
             ["gw"] = await BenchmarkNode.StartAsync(broker, temp, gateway),
@@ -69,7 +73,7 @@ internal static class SoakBenchmark
                     break;
                 }
 
-                switch (chaos++ % 3)
+                switch (chaos++ % 4)
                 {
                     case 0:
                         await broker.RestartAsync(downtime: TimeSpan.FromSeconds(2));
@@ -81,11 +85,19 @@ internal static class SoakBenchmark
                         nodes["dev-a"] = await BenchmarkNode.StartAsync(broker, temp, Device("dev-a"));
                         events.Add("dev-a killed and restarted");
                         break;
-                    default:
+                    case 2:
                         await nodes["gw"].KillAsync();
                         await nodes["gw"].DisposeAsync();
                         nodes["gw"] = await BenchmarkNode.StartAsync(broker, temp, gateway);
                         events.Add("gateway killed and restarted");
+                        break;
+                    default:
+                        int port = upstream.Port;
+                        upstreamCalls += upstream.Count;
+                        await upstream.DisposeAsync();
+                        await Task.Delay(TimeSpan.FromSeconds(5));
+                        upstream = FakeOpenAiServer.Start(upstreamDelay, port: port);
+                        events.Add("upstream server stopped for 5 s");
                         break;
                 }
             }
@@ -95,6 +107,7 @@ internal static class SoakBenchmark
             await Task.Delay(Deadline + TimeSpan.FromSeconds(5));
             var handlesEnd = watched.Handles();
             Report(ledger, events, (rssFirstMinute, rssWarm, watched.RssMb()), handlesWarm, handlesEnd);
+            Console.WriteLine($"the upstream server answered {upstreamCalls + upstream.Count} calls");
         }
         finally
         {
@@ -107,6 +120,8 @@ internal static class SoakBenchmark
             {
                 await node.DisposeAsync();
             }
+
+            await upstream.DisposeAsync();
         }
 
         return 0;

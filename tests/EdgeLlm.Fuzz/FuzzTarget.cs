@@ -31,6 +31,21 @@ public sealed class FuzzTarget(string name, string parses, Func<byte[], bool> pa
             : throw new UnboundedAllocationException($"{name}: {allocated} bytes allocated for an input of {input.Length} bytes (the budget is {AllocationBudget(input.Length)})");
     }
 
+    /// <summary>For a parser that throws its refusal: true when <paramref name="parse"/> returns, false when it throws <typeparamref name="TRefusal"/>.</summary>
+    public static bool Accepted<TRefusal>(Action parse)
+        where TRefusal : Exception
+    {
+        try
+        {
+            parse();
+            return true;
+        }
+        catch (TRefusal)
+        {
+            return false;
+        }
+    }
+
     public override string ToString() => name;
 }
 

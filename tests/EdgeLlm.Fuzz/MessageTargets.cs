@@ -35,23 +35,8 @@ internal static class MessageTargets
                 return routed || shown;
             }),
         new("catalog", "models/catalog.json, or a catalog a fleet ships (CatalogReader)",
-            input => Accepted<CatalogException>(() => CatalogReader.Parse(input, "catalog.json", scratch.Folder("catalog")))),
+            input => FuzzTarget.Accepted<CatalogException>(() => CatalogReader.Parse(input, "catalog.json", scratch.Folder("catalog")))),
         new("model-description", "the edgellm.json a pulled model folder carries (CatalogReader.ReadDescription)",
-            input => Accepted<CatalogException>(() => CatalogReader.ReadDescription(scratch.Write("model-description", CatalogReader.DescriptionFile, input), "model", 1))),
+            input => FuzzTarget.Accepted<CatalogException>(() => CatalogReader.ReadDescription(scratch.Write("model-description", CatalogReader.DescriptionFile, input), "model", 1))),
     ];
-
-    /// <summary>Runs <paramref name="parse"/>: true when it returns, false when it throws the parser's own refusal.</summary>
-    public static bool Accepted<TRefusal>(Action parse)
-        where TRefusal : Exception
-    {
-        try
-        {
-            parse();
-            return true;
-        }
-        catch (TRefusal)
-        {
-            return false;
-        }
-    }
 }

@@ -61,7 +61,7 @@ internal static class ModelFileTargets
             })),
     ];
 
-    private static bool Accepted(Action parse) => MessageTargets.Accepted<ModelFileException>(parse);
+    private static bool Accepted(Action parse) => FuzzTarget.Accepted<ModelFileException>(parse);
 
     private static string FolderWith(ScratchFiles scratch, string target, string file, byte[] input) =>
         Path.GetDirectoryName(scratch.Write(target, file, input))!;

@@ -9,14 +9,17 @@ public abstract class LoopbackHttpServer : IDisposable, IAsyncDisposable
     private readonly CancellationTokenSource _stopping = new();
     private readonly Task _serving;
 
-    protected LoopbackHttpServer()
+    /// <param name="port">The loopback port to listen on; by default a free one.</param>
+    protected LoopbackHttpServer(int? port = null)
     {
-        int port = FreePort.Next();
-        _listener.Prefixes.Add($"http://127.0.0.1:{port}/");
+        Port = port ?? FreePort.Next();
+        _listener.Prefixes.Add($"http://127.0.0.1:{Port}/");
         _listener.Start();
-        BaseUrl = $"http://127.0.0.1:{port}";
+        BaseUrl = $"http://127.0.0.1:{Port}";
         _serving = Task.Run(ServeAsync);
     }
+
+    public int Port { get; }
 
     public string BaseUrl { get; }
 

@@ -27,6 +27,8 @@ public sealed class BridgedSitesTests(NodeModels models) : IClassFixture<NodeMod
         // Mosquitto says on the site broker whether its bridge is up: 1, 0 when cut, 1 again.
         await using var bridge = await TestRequester.ConnectAsync(site.Server, subscribe: "$SYS/broker/connection/+/state");
         await bridge.WaitForAsync(r => r.Text == "1", TimeSpan.FromSeconds(20));
+        // The gateway's statuses as the site sees them (retained, then every second).
+        await using var statuses = await TestRequester.ConnectAsync(site.Server, subscribe: $"{fleet.Prefix}/node/gw/status");
 
         for (int i = 0; i < 4; i++)
         {
@@ -35,8 +37,13 @@ public sealed class BridgedSitesTests(NodeModels models) : IClassFixture<NodeMod
 
         await requester.WaitForAsync(r => r.Correlation == "b0", TimeSpan.FromSeconds(30));
         // The cut: the central broker goes away (the gateway's link and the bridge with it) and comes back.
+        int statusesBeforeTheCut = statuses.All.Count;
         await central.RestartAsync(downtime: TimeSpan.FromSeconds(2));
         await Eventually.TrueAsync(() => bridge.All.Select(r => r.Text).SkipWhile(t => t != "0").Skip(1).Contains("1"), TimeSpan.FromSeconds(30), "the bridge up again");
+        // Mosquitto may bring the gateway's restored session back with its will (offline) before the gateway is
+        // back: the site is whole again once a status of the gateway's since the cut says online, and the latest does.
+        await Eventually.TrueAsync(() => statuses.All.Skip(statusesBeforeTheCut).Any(Online) && Online(statuses.All.Last()), TimeSpan.FromSeconds(30), "the gateway online again, as the site hears it");
+        await TestFleet.WaitUntilReachableAsync(device, "gw");
         for (int i = 4; i < 6; i++)
         {
             await requester.PublishAsync(fleet.AskTopic("dev"), $$"""{"id": "b{{i}}", "prompt": "Once upon a time", "maxTokens": 24, "maxLatencyMs": 30000}""", correlation: $"b{i}");
@@ -54,6 +61,8 @@ public sealed class BridgedSitesTests(NodeModels models) : IClassFixture<NodeMod
         Assert.All(answers.Select(a => a.First()).Where(r => r.Error is not null), r => Assert.Equal("upstream-unavailable", r.Error));
         Assert.All(answers.Select(a => a.First()).Where(r => r.Error is null), Escalated);
     }
+
+    private static bool Online(Received status) => JsonDocument.Parse(status.Payload).RootElement.GetProperty("online").GetBoolean();
 
     private static void Escalated(Received reply)
     {

@@ -65,6 +65,22 @@ public sealed class EndpointTierTests(MosquittoFixture mosquitto) : IClassFixtur
     }
 
     [MosquittoFact]
+    public async Task Ask_EndpointDown_AnswersUpstreamUnavailable_NotAnInternalError()
+    {
+        var server = FakeOpenAiServer.Start();
+        await server.DisposeAsync();
+        await using var node = await StartAsync(server);
+        await using var requester = await TestRequester.ConnectAsync(mosquitto.Broker.Server);
+
+        var reply = await requester.AskAsync(AskTopic(node), """{"id": "e4", "prompt": "hello"}""", TimeSpan.FromSeconds(60));
+
+        // The OpenAI client tries again by itself, then gives up with every try's connection refused together.
+        Assert.Equal("upstream-unavailable", reply.Error);
+        string message = JsonDocument.Parse(reply.Payload).RootElement.GetProperty("error").GetProperty("message").GetString()!;
+        Assert.Contains($"{server.Endpoint} could not be reached in 4 tries", message, StringComparison.Ordinal);
+    }
+
+    [MosquittoFact]
     public async Task Ask_EndpointSlowerThanTheDeadline_AnswersTimeoutInTime()
     {
         await using var server = FakeOpenAiServer.Start(delay: TimeSpan.FromSeconds(20));

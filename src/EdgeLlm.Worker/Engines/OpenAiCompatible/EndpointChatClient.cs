@@ -81,6 +81,9 @@ internal sealed class EndpointChatClient(IChatClient inner, OpenAiOptions endpoi
         ClientResultException refused => new EngineUnavailableException($"{endpoint.Endpoint} answered {(refused.Status > 0 ? $"HTTP {refused.Status}" : "nothing")}: {refused.Message}", refused),
         HttpRequestException or TimeoutException or OperationCanceledException when !cancellationToken.IsCancellationRequested =>
             new EngineUnavailableException($"{endpoint.Endpoint} could not be reached within {endpoint.TimeoutMs} ms: {e.Message}", e),
+        // The client's own retries give up with every try's failure together (a server that is down: connection refused).
+        AggregateException tries when tries.InnerExceptions.Count > 0 && tries.InnerExceptions.All(inner => Unavailable(inner, cancellationToken) is not null) =>
+            new EngineUnavailableException($"{endpoint.Endpoint} could not be reached in {tries.InnerExceptions.Count} tries: {tries.InnerExceptions[^1].Message}", tries),
         _ => null,
     };
 }

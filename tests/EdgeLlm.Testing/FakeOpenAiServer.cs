@@ -3,12 +3,11 @@ using System.Net;
 using System.Text.Json;
 using System.Text.Json.Nodes;
 using System.Threading.Channels;
-using EdgeLlm.Tests;
 
-namespace EdgeLlm.Worker.Tests.Node;
+namespace EdgeLlm.Tests;
 
 /// <summary>One chat completion call as the server received it.</summary>
-internal sealed record ChatCall(string Model, string? Authorization, JsonObject Body)
+public sealed record ChatCall(string Model, string? Authorization, JsonObject Body)
 {
     public string LastUserMessage => Body["messages"]!.AsArray().Last(m => (string?)m!["role"] == "user")!["content"]!.GetValue<string>();
 }
@@ -20,7 +19,7 @@ internal sealed record ChatCall(string Model, string? Authorization, JsonObject 
 /// server-sent events (chat.completion.chunk, then [DONE]), <c>chunkDelay</c> apart, and counts the streams
 /// whose client hung up before the end.
 /// </summary>
-internal sealed class FakeOpenAiServer : LoopbackHttpServer
+public sealed class FakeOpenAiServer : LoopbackHttpServer
 {
     private readonly ConcurrentQueue<ChatCall> _calls = new();
     private readonly Channel<ChatCall> _arrivals = Channel.CreateUnbounded<ChatCall>();
@@ -29,7 +28,8 @@ internal sealed class FakeOpenAiServer : LoopbackHttpServer
     private readonly HttpStatusCode _status;
     private int _abandoned;
 
-    private FakeOpenAiServer(TimeSpan delay, TimeSpan chunkDelay, HttpStatusCode status)
+    private FakeOpenAiServer(TimeSpan delay, TimeSpan chunkDelay, HttpStatusCode status, int? port)
+        : base(port)
     {
         _delay = delay;
         _chunkDelay = chunkDelay;
@@ -48,8 +48,9 @@ internal sealed class FakeOpenAiServer : LoopbackHttpServer
     /// <param name="delay">How long each answer takes.</param>
     /// <param name="status">The HTTP status every call gets (200: an answer; else an OpenAI error body).</param>
     /// <param name="chunkDelay">Between a streamed answer's events.</param>
-    public static FakeOpenAiServer Start(TimeSpan? delay = null, HttpStatusCode status = HttpStatusCode.OK, TimeSpan? chunkDelay = null) =>
-        new(delay ?? TimeSpan.Zero, chunkDelay ?? TimeSpan.Zero, status);
+    /// <param name="port">The loopback port (that of a server stopped before, to bring it back); else a free one.</param>
+    public static FakeOpenAiServer Start(TimeSpan? delay = null, HttpStatusCode status = HttpStatusCode.OK, TimeSpan? chunkDelay = null, int? port = null) =>
+        new(delay ?? TimeSpan.Zero, chunkDelay ?? TimeSpan.Zero, status, port);
 
     /// <summary>Waits for the next call to arrive (it may still be being answered).</summary>
     public async Task<ChatCall> NextCallAsync(TimeSpan timeout) => await _arrivals.Reader.ReadAsync().AsTask().WaitAsync(timeout);
