@@ -82,8 +82,9 @@ for project in tests/*.Tests/*.Tests.csproj; do
   out="$results/$(basename "$project" .csproj)"
   if ! dotnet test "$project" -c Release --no-build --nologo --logger "trx" --results-directory "$out"; then
     status=1
-    # A run that fails with no failed test in its report was aborted (a crashed test host): count it.
-    if ! grep -qs 'outcome="Failed"' "$out"/*.trx; then
+    # A run that fails with no failed test in its report was aborted (a crashed test host): count it. (The
+    # report's summary of an aborted run says outcome="Failed" too: only a test's own result counts here.)
+    if ! grep -qs '<UnitTestResult [^>]*outcome="Failed"' "$out"/*.trx; then
       echo "tests/run.sh: $project did not finish (its test host crashed or the run was aborted)" >&2
       crashed=$((crashed + 1))
     fi

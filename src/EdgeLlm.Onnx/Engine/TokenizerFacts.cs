@@ -18,6 +18,10 @@ public sealed record TokenizerFacts(bool AddsBos, bool HasChatTemplate, bool Dro
     public const string TokenizerFile = "tokenizer.json";
     public const string TokenizerConfigFile = "tokenizer_config.json";
 
+    // What GenAI's tokenizer reads. Handed another kind, GenAI 0.18 refuses it, but now and then crashes the
+    // process instead (LocalModelTests): such a tokenizer is refused here, before GenAI sees it.
+    private static readonly string[] RuntimeModelTypes = ["BPE", "Unigram", "WordPiece"];
+
     public static TokenizerFacts Read(string folder)
     {
         bool addsBos = false;
@@ -42,6 +46,12 @@ public sealed record TokenizerFacts(bool AddsBos, bool HasChatTemplate, bool Dro
         {
             using var tokenizer = Parse(tokenizerPath);
             var root = tokenizer.RootElement;
+            if (root.ValueKind == JsonValueKind.Object && root.TryGetProperty("model", out var model) && model.ValueKind == JsonValueKind.Object
+                && model.TryGetProperty("type", out var type) && type.ValueKind == JsonValueKind.String && !RuntimeModelTypes.Contains(type.GetString()!))
+            {
+                throw new ModelFileException(tokenizerPath, $"its model type {type.GetString()} is not one ONNX Runtime GenAI reads ({string.Join(", ", RuntimeModelTypes)})");
+            }
+
             dropsLeadingSpace = root.ValueKind == JsonValueKind.Object && root.TryGetProperty("decoder", out var decoder) && StripsLeadingSpace(decoder);
         }
 

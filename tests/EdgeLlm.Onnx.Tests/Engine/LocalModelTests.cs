@@ -259,14 +259,17 @@ public sealed class LocalModelTests(Stories260kModels models) : IClassFixture<St
     }
 
     [Fact]
-    public void Load_TokenizerTheRuntimeRejects_FailsWithoutTakingTheProcessDown()
+    public void Load_ATokenizerOfAKindTheRuntimeCannotRead_IsRefusedBeforeItCanTakeTheProcessDown()
     {
         string folder = _temp.CopyFolder(models.Folder(Quantization.Int8), "bad-tokenizer");
         File.WriteAllText(Path.Combine(folder, "tokenizer.json"), """{ "model": { "type": "Whatever" } }""");
 
-        Assert.Throws<ModelFileException>(() => LocalModel.Load(folder));
+        var refusal = Assert.Throws<ModelFileException>(() => LocalModel.Load(folder));
         GC.Collect();
         GC.WaitForPendingFinalizers();
+
+        Assert.Equal(Path.Combine(folder, "tokenizer.json"), refusal.FilePath);
+        Assert.Contains("model type Whatever is not one ONNX Runtime GenAI reads (BPE, Unigram, WordPiece)", refusal.Message, StringComparison.Ordinal);
 
         using var model = LocalModel.Load(models.Folder(Quantization.Int8));
         Assert.Equal(3, model.Generate([1], new GenerationSettings { MaxNewTokens = 3 }).TokenIds.Count);
