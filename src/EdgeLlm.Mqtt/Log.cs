@@ -44,9 +44,6 @@ internal static partial class Log
     [LoggerMessage(3203, LogLevel.Warning, "The broker has no shared subscriptions, so {Shared} became {Plain}: every node of this tier on this broker hears every escalated request (give each its own broker, or use one with shared subscriptions such as Mosquitto)")]
     public static partial void NoSharedSubscriptions(ILogger logger, string shared, string plain);
 
-    [LoggerMessage(3204, LogLevel.Information, "A request on {Topic} came again from the broker while it is being answered: the first delivery's reply stands")]
-    public static partial void Redelivered(ILogger logger, string topic);
-
     [LoggerMessage(3301, LogLevel.Debug, "An answer on {Topic} matches no escalation awaiting one (late or repeated): dropped")]
     public static partial void UnmatchedAnswer(ILogger logger, string topic);
 

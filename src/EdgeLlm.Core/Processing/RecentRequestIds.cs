@@ -4,11 +4,8 @@ namespace EdgeLlm.Core.Processing;
 /// Request ids seen within a window, so that a redelivered or repeated request is answered once. Holds at
 /// most <paramref name="capacity"/> ids: past that the oldest are forgotten early rather than memory grow.
 /// </summary>
-public sealed class RecentRequestIds(TimeSpan window, int capacity, TimeProvider timeProvider)
+internal sealed class RecentRequestIds(TimeSpan window, int capacity, TimeProvider timeProvider)
 {
-    /// <summary>Ids enough for a busy node's window, in a few hundred kilobytes.</summary>
-    public const int DefaultCapacity = 10_000;
-
     private readonly Dictionary<string, DateTimeOffset> _seen = new(StringComparer.Ordinal);
     private readonly Queue<(string Key, DateTimeOffset Seen)> _order = new();
     private readonly Lock _lock = new();

@@ -20,6 +20,7 @@ namespace EdgeLlm.Core.Processing;
 /// </summary>
 internal sealed class RequestPipeline : BackgroundService, INodePipeline
 {
+    private const int RememberedIds = 10_000;
 
     private readonly RequestRouter _router;
     private readonly NodeOptions _node;
@@ -67,7 +68,7 @@ internal sealed class RequestPipeline : BackgroundService, INodePipeline
         _counters = counters;
         _time = time;
         _logger = logger;
-        _recentIds = new RecentRequestIds(TimeSpan.FromSeconds(_admission.DuplicateWindowSeconds), RecentRequestIds.DefaultCapacity, time);
+        _recentIds = new RecentRequestIds(TimeSpan.FromSeconds(_admission.DuplicateWindowSeconds), RememberedIds, time);
         _shutdown = new PipelineShutdown(time);
         _queue = new AdmissionQueue(_admission.QueueCapacity, _admission.EffectiveMaxPerRequester);
         _replies = new ReplySender(counters, metrics, time, logger);

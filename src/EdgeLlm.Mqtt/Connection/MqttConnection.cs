@@ -42,7 +42,6 @@ internal sealed partial class MqttConnection : IAsyncDisposable
     private Task? _connectLoop;
     private Task? _publishLoop;
     private int _inFlight;
-    private int _generation;
     private int _disposed;
 
     public MqttConnection(IOptions<MqttOptions> options, MqttPresence presence, TimeProvider time, ILogger<MqttConnection> logger, EmbeddedBrokerLogin? login = null)
@@ -81,9 +80,6 @@ internal sealed partial class MqttConnection : IAsyncDisposable
     public string ClientId => _presence.ClientId;
 
     public bool IsConnected => _client.IsConnected;
-
-    /// <summary>How many times the connection was made: a message received on one is acknowledged on that one only.</summary>
-    public int Generation => Volatile.Read(ref _generation);
 
     /// <summary>Starts connecting in the background; the first <see cref="SubscribeAsync"/> waits for the connection.</summary>
     public void Start()
@@ -243,7 +239,6 @@ internal sealed partial class MqttConnection : IAsyncDisposable
         var lost = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
         Volatile.Write(ref _lost, lost);
         var result = await _client.ConnectAsync(NodeClientOptions.Build(_options, _presence, _login), cancellationToken).ConfigureAwait(false);
-        Interlocked.Increment(ref _generation);
         Log.ConnectedToBroker(_logger, Endpoint, result.IsSessionPresent);
         // Again after every connection, even when the broker says it kept the session: Mosquitto 2.0.11
         // brings a session back from its persistence file without its shared subscriptions (a gateway was deaf

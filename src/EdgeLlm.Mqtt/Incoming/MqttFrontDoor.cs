@@ -35,7 +35,6 @@ internal sealed partial class MqttFrontDoor : IHostedService
     private readonly TimeProvider _time;
     private readonly ILogger<MqttFrontDoor> _logger;
     private readonly EmbeddedBroker? _broker;
-    private readonly RecentRequestIds _takenWithoutId;
     private volatile bool _stopping;
 
     public MqttFrontDoor(IOptions<MqttOptions> options, IOptions<NodeOptions> node, MqttConnection connection, INodePipeline pipeline, IOptions<AdmissionOptions> admission, TimeProvider time, ILogger<MqttFrontDoor> logger, EmbeddedBrokerLogin? login = null)
@@ -48,7 +47,6 @@ internal sealed partial class MqttFrontDoor : IHostedService
         _time = time;
         _logger = logger;
         _broker = _options.Server.Length == 0 ? new EmbeddedBroker(_options, time, logger, login) : null;
-        _takenWithoutId = new RecentRequestIds(TimeSpan.FromSeconds(_admission.DuplicateWindowSeconds), RecentRequestIds.DefaultCapacity, time);
     }
 
     /// <summary>Returns once the request filters are subscribed, so that a service manager hears "ready" only then.</summary>
@@ -136,21 +134,17 @@ internal sealed partial class MqttFrontDoor : IHostedService
             return;
         }
 
-        // Acknowledged once answered, not on arrival: a node killed with requests taken leaves them with the broker.
-        e.AutoAcknowledge = false;
-        var receipt = new RequestReceipt(e, _connection);
         var receivedAt = _time.GetUtcNow();
         var parsed = RequestParser.Parse(message.Payload, _admission.MaxPromptBytes);
         if (!string.IsNullOrEmpty(message.ResponseTopic) && ResponseTopicRule.WhyNot(message.ResponseTopic, _options) is string forbidden)
         {
             // Refused, counted and logged like any bad request; its reply goes nowhere.
             await _pipeline.RejectAsync(new Failure(parsed.Request?.Id, ErrorCode.BadRequest, $"the ResponseTopic '{message.ResponseTopic}' {forbidden}"), new UnsentReplyTarget(message.ResponseTopic), CancellationToken.None).ConfigureAwait(false);
-            await receipt.AcknowledgeAsync().ConfigureAwait(false);
             return;
         }
 
         string replyTopic = string.IsNullOrEmpty(message.ResponseTopic) ? message.Topic : message.ResponseTopic;
-        var replyTo = new MqttReplyTarget(_connection, replyTopic, message.CorrelationData, parsed.Format, receipt);
+        var replyTo = new MqttReplyTarget(_connection, replyTopic, message.CorrelationData, parsed.Format);
         try
         {
             if (parsed.Request is not Request request)
@@ -159,21 +153,9 @@ internal sealed partial class MqttFrontDoor : IHostedService
                 return;
             }
 
-            if (IsRedeliveryOfTaken(message, request, replyTo))
-            {
-                // The request came again (the broker had no acknowledgement yet) while its first delivery is answered.
-                Log.Redelivered(_logger, message.Topic);
-                await receipt.AcknowledgeAsync().ConfigureAwait(false);
-                return;
-            }
-
             string[] path = HopPath(message);
             var submission = new Submission(request, receivedAt, Deadline(request, message, receivedAt), replyTo, path) { TraceContext = TraceContext(message), Requester = Requester(message, path) };
-            if (await _pipeline.SubmitAsync(submission, CancellationToken.None).ConfigureAwait(false) == SubmitOutcome.Duplicate)
-            {
-                // Its first delivery's reply is the one; this copy gets none, and the broker need not send it again.
-                await receipt.AcknowledgeAsync().ConfigureAwait(false);
-            }
+            await _pipeline.SubmitAsync(submission, CancellationToken.None).ConfigureAwait(false);
         }
         catch (Exception exception)
         {
@@ -181,20 +163,6 @@ internal sealed partial class MqttFrontDoor : IHostedService
             Log.HandlingFailed(_logger, exception, message.Topic);
             await replyTo.SendAsync(new Failure(parsed.Request?.Id, ErrorCode.Internal, "the node failed to take the request"), CancellationToken.None).ConfigureAwait(false);
         }
-    }
-
-    // A request with an id is told again by the pipeline (Admission:DuplicateWindowSeconds); one without (a sensor's
-    // plain text) only here, by its route and payload, and only when the broker marks it as sent again (DUP): the
-    // same question asked twice on purpose is answered twice.
-    private bool IsRedeliveryOfTaken(MqttApplicationMessage message, Request request, MqttReplyTarget replyTo)
-    {
-        if (request.Id is not null)
-        {
-            return false;
-        }
-
-        bool first = _takenWithoutId.TryRegister($"{replyTo.Key}\n{Convert.ToHexString(System.Security.Cryptography.SHA256.HashData(System.Buffers.BuffersExtensions.ToArray(message.Payload)))}");
-        return message.Dup && !first;
     }
 
     // The requester's (or the lower tier's) W3C trace context, when it sent one that parses.

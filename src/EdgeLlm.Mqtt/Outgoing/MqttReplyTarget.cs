@@ -12,7 +12,7 @@ namespace EdgeLlm.Mqtt.Outgoing;
 /// topic it asked on. Every reply carries edgellm-type=answer, and every chunk of a streamed answer
 /// edgellm-type=chunk (docs/design.md §3a), so that no node takes either for a request.
 /// </summary>
-internal sealed class MqttReplyTarget(MqttConnection connection, string topic, byte[]? correlationData, RequestFormat format, RequestReceipt? receipt = null) : IReplyTarget
+internal sealed class MqttReplyTarget(MqttConnection connection, string topic, byte[]? correlationData, RequestFormat format) : IReplyTarget
 {
     public const string TypeProperty = "edgellm-type";
     public const string AnswerType = "answer";
@@ -42,15 +42,7 @@ internal sealed class MqttReplyTarget(MqttConnection connection, string topic, b
             builder.WithUserProperty(ErrorProperty, System.Text.Encoding.UTF8.GetBytes(code.ToWireName()));
         }
 
-        if (receipt is null)
-        {
-            connection.Publish(builder.Build());
-        }
-        else
-        {
-            _ = AcknowledgeOnceSentAsync(builder.Build(), receipt);
-        }
-
+        connection.Publish(builder.Build());
         return ValueTask.CompletedTask;
     }
 
@@ -59,13 +51,6 @@ internal sealed class MqttReplyTarget(MqttConnection connection, string topic, b
     public Task<bool> SendChunkAsync(Chunk chunk) => format == RequestFormat.Envelope
         ? connection.PublishToSubscribersAsync(Message(ReplyFormatter.Format(chunk), "application/json", ChunkTypeBytes).Build())
         : Task.FromResult(true);
-
-    // The request is acknowledged once the broker has its reply (RequestReceipt); neither step throws.
-    private async Task AcknowledgeOnceSentAsync(MqttApplicationMessage reply, RequestReceipt request)
-    {
-        await connection.PublishToSubscribersAsync(reply).ConfigureAwait(false);
-        await request.AcknowledgeAsync().ConfigureAwait(false);
-    }
 
     private MqttApplicationMessageBuilder Message(byte[] payload, string contentType, ReadOnlyMemory<byte> type)
     {

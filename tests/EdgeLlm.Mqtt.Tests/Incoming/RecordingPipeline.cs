@@ -18,9 +18,6 @@ internal sealed class RecordingPipeline : INodePipeline
 
     public NodeActivity Activity { get; } = new(false, 0, 0, 0, 0);
 
-    /// <summary>Requests are recorded and never answered, as a pipeline still generating holds them.</summary>
-    public bool Holding { get; init; }
-
     /// <summary>The next submissions throw, as a pipeline with a bug would.</summary>
     public void ThrowOnNext(int count) => _failuresToThrow = count;
 
@@ -32,11 +29,6 @@ internal sealed class RecordingPipeline : INodePipeline
         }
 
         _submitted.Writer.TryWrite(submission);
-        if (Holding)
-        {
-            return SubmitOutcome.Queued;
-        }
-
         var request = submission.Request;
         await submission.ReplyTo.SendAsync(
             new Answer(request.Id, new string([.. request.LastUserText.Reverse()]), "stop", "pi-07", 0, "echo", new Route("local", ["fits"]), new Usage(1, 1), 1),

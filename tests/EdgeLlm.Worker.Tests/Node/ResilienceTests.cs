@@ -40,37 +40,6 @@ public sealed class ResilienceTests(NodeModels models) : IClassFixture<NodeModel
     }
 
     [MosquittoFact]
-    public async Task NodeKilled_WithRequestsTaken_AnswersEachOnceAfterItsRestart()
-    {
-        await using var broker = await MosquittoBroker.StartAsync();
-        string[] settings = [$"Mqtt:Server={broker.Server}", $"Models:Local={models.Slow}", "Admission:MaxPerRequester=16", "Node:Id=pi-killed"];
-        await using var requester = await TestRequester.ConnectAsync(broker.Server);
-        string[] taken = ["r1", "r2", "plain"];
-        await using (var node = NodeProcess.Start(settings))
-        {
-            await node.WaitUntilListeningAsync();
-            await requester.PublishAsync("edgellm/ask/killed", """{"id": "r0", "prompt": "hello", "maxTokens": 300}""", correlation: "r0");
-            await requester.PublishAsync("edgellm/ask/killed", """{"id": "r1", "prompt": "hello", "maxTokens": 300}""", correlation: "r1");
-            await requester.PublishAsync("edgellm/ask/killed", """{"id": "r2", "prompt": "hello", "maxTokens": 300}""", correlation: "r2");
-            await requester.PublishAsync("edgellm/ask/sensor-7", "hello", correlation: "plain");
-
-            // r0 answered, the rest taken (r1 generating, r2 and the sensor's plain text queued): then the plug is pulled.
-            await requester.WaitForAsync(r => r.Correlation == "r0", TimeSpan.FromSeconds(30));
-            await Eventually.TrueAsync(() => node.Log.Contains("Request r2 routed", StringComparison.Ordinal) && node.Log.Contains("Request (no id) routed", StringComparison.Ordinal), what: "every request taken");
-            await node.KillAsync();
-        }
-
-        Assert.DoesNotContain(requester.All, r => taken.Contains(r.Correlation));
-        await using var restarted = NodeProcess.Start(settings);
-        var replies = await requester.WaitForCountAsync(1 + taken.Length, TimeSpan.FromSeconds(90), quietFor: TimeSpan.FromSeconds(2));
-
-        // Unacknowledged until answered, the taken requests were still the broker's: it sent them to the node's
-        // session again, and each got its one answer.
-        Assert.Equal(["plain", "r0", "r1", "r2"], replies.Select(r => r.Correlation).Order());
-        Assert.All(replies, r => Assert.Null(r.Error));
-    }
-
-    [MosquittoFact]
     public async Task SigtermDuringAGeneration_SendsTheTimeoutBeforeExiting()
     {
         var (exitCode, replies) = await TerminateDuringAGenerationAsync(graceSeconds: 1, maxTokens: 20000);
