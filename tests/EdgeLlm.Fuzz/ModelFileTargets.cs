@@ -84,14 +84,18 @@ internal static class ModelFileTargets
         }
     }
 
-    // The folder holds the companions that the parser needs besides the fuzzed file, which replaces its own.
+    // The folder holds the companions that the parser needs besides the fuzzed file, which replaces its own:
+    // written at the target's first run only, as each target fuzzes the same one of them every time.
     private static void OpenTokenizer(ScratchFiles scratch, string target, string file, byte[] input)
     {
         string folder = scratch.Folder(target);
-        File.WriteAllBytes(Path.Combine(folder, HfModelConfig.FileName), CompanionConfig);
-        File.WriteAllBytes(Path.Combine(folder, TokenizerFacts.TokenizerFile), CompanionTokenizer);
-        File.WriteAllBytes(Path.Combine(folder, TokenizerFacts.TokenizerConfigFile), CompanionTokenizerConfig);
-        File.Delete(Path.Combine(folder, HfTokenizer.GenerationConfigFile));
+        if (!File.Exists(Path.Combine(folder, HfModelConfig.FileName)))
+        {
+            File.WriteAllBytes(Path.Combine(folder, HfModelConfig.FileName), CompanionConfig);
+            File.WriteAllBytes(Path.Combine(folder, TokenizerFacts.TokenizerFile), CompanionTokenizer);
+            File.WriteAllBytes(Path.Combine(folder, TokenizerFacts.TokenizerConfigFile), CompanionTokenizerConfig);
+        }
+
         File.WriteAllBytes(Path.Combine(folder, file), input);
         var config = HfModelConfig.Read(folder);
         var tokenizer = HfTokenizer.Open(folder, config);
